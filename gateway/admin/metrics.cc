@@ -1,0 +1,159 @@
+#include "gateway/admin/metrics.h"
+
+#include <cstdio>
+
+namespace sluice::admin {
+
+void RouteStats::record(const std::string& route, int status, double seconds) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++requests_[{route, status}];
+    Latency& l = latency_[route];
+    size_t i = 0;
+    while (i < kBucketCount && seconds > kBuckets[i]) ++i;
+    ++l.buckets[i];
+    l.sum += seconds;
+    ++l.count;
+}
+
+void RouteStats::snapshot(std::map<std::pair<std::string, int>, uint64_t>& requests,
+                          std::map<std::string, Latency>& latency) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& [k, v] : requests_) requests[k] += v;
+    for (const auto& [k, v] : latency_) {
+        Latency& out = latency[k];
+        for (size_t i = 0; i <= kBucketCount; ++i) out.buckets[i] += v.buckets[i];
+        out.sum += v.sum;
+        out.count += v.count;
+    }
+}
+
+namespace {
+
+std::string label_escape(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+        if (c == '\\' || c == '"') out += '\\';
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
+        out += c;
+    }
+    return out;
+}
+
+struct Writer {
+    std::string out;
+    void help(const char* name, const char* type, const char* help) {
+        out += "# HELP ";
+        out += name;
+        out += ' ';
+        out += help;
+        out += "\n# TYPE ";
+        out += name;
+        out += ' ';
+        out += type;
+        out += '\n';
+    }
+    void sample(const std::string& name, double v) {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, " %.17g\n", v);
+        out += name;
+        out += buf;
+    }
+    template <class F>
+    void summed(const char* name, const char* type, const char* text,
+                const std::vector<const WorkerMetrics*>& ws, F field) {
+        help(name, type, text);
+        int64_t total = 0;
+        for (const auto* w : ws) total += field(*w).get();
+        sample(name, static_cast<double>(total));
+    }
+};
+
+}  // namespace
+
+std::string render_prometheus(const std::vector<const WorkerMetrics*>& ws,
+                              const GlobalState& global) {
+    Writer w;
+    using M = WorkerMetrics;
+    w.summed("sluice_connections_open", "gauge", "Open client connections.", ws,
+             [](const M& m) -> const Cell& { return m.connections_open; });
+    w.summed("sluice_connections_total", "counter", "Accepted client connections.", ws,
+             [](const M& m) -> const Cell& { return m.connections_total; });
+    w.summed("sluice_connections_rejected_total", "counter",
+             "Connections refused by max_connections or max_connections_per_ip.", ws,
+             [](const M& m) -> const Cell& { return m.rejected_connections; });
+    w.summed("sluice_sse_streams_open", "gauge", "Open SSE streams.", ws,
+             [](const M& m) -> const Cell& { return m.sse_streams_open; });
+    w.summed("sluice_sse_streams_total", "counter", "SSE streams opened.", ws,
+             [](const M& m) -> const Cell& { return m.sse_streams_total; });
+    w.summed("sluice_poll_waiting", "gauge", "Long-poll requests waiting for an event.", ws,
+             [](const M& m) -> const Cell& { return m.poll_waiting; });
+    w.summed("sluice_events_published_total", "counter",
+             "Events accepted by the HTTP publish endpoint.", ws,
+             [](const M& m) -> const Cell& { return m.events_published; });
+    w.summed("sluice_events_received_total", "counter",
+             "Events received from the broker, summed over worker loops.", ws,
+             [](const M& m) -> const Cell& { return m.events_received; });
+    w.summed("sluice_events_delivered_total", "counter", "Events written to SSE clients.", ws,
+             [](const M& m) -> const Cell& { return m.events_delivered; });
+    w.summed("sluice_bytes_out_total", "counter", "SSE event bytes written to clients.", ws,
+             [](const M& m) -> const Cell& { return m.bytes_out; });
+    w.summed("sluice_sse_slow_disconnects_total", "counter",
+             "Streams closed because the client fell behind client_buffer.", ws,
+             [](const M& m) -> const Cell& { return m.slow_disconnects; });
+    w.summed("sluice_sse_gaps_total", "counter", "Gap events sent to clients.", ws,
+             [](const M& m) -> const Cell& { return m.gaps; });
+    w.summed("sluice_history_evicted_total", "counter",
+             "Events dropped from history by size, bytes or TTL.", ws,
+             [](const M& m) -> const Cell& { return m.history_evicted; });
+    w.summed("sluice_channels", "gauge", "Channels held, summed over worker loops.", ws,
+             [](const M& m) -> const Cell& { return m.channels; });
+
+    w.help("sluice_worker_connections_open", "gauge", "Open connections per worker loop.");
+    for (size_t i = 0; i < ws.size(); ++i) {
+        w.sample("sluice_worker_connections_open{worker=\"" + std::to_string(i) + "\"}",
+                 static_cast<double>(ws[i]->connections_open.get()));
+    }
+
+    w.help("sluice_broker_up", "gauge", "1 when the broker connection is ready.");
+    w.sample(std::string("sluice_broker_up{broker=\"") + global.broker_kind + "\"}",
+             global.broker_up ? 1 : 0);
+    w.help("sluice_config_reloads_total", "counter", "Successful config reloads.");
+    w.sample("sluice_config_reloads_total", static_cast<double>(global.reloads));
+    w.help("sluice_config_reload_failures_total", "counter", "Rejected config reloads.");
+    w.sample("sluice_config_reload_failures_total", static_cast<double>(global.reload_failures));
+
+    std::map<std::pair<std::string, int>, uint64_t> requests;
+    std::map<std::string, RouteStats::Latency> latency;
+    for (const auto* m : ws) m->routes.snapshot(requests, latency);
+
+    w.help("sluice_http_requests_total", "counter", "Requests by route and status.");
+    for (const auto& [key, n] : requests) {
+        w.sample("sluice_http_requests_total{route=\"" + label_escape(key.first) + "\",status=\"" +
+                     std::to_string(key.second) + "\"}",
+                 static_cast<double>(n));
+    }
+    w.help("sluice_http_request_duration_seconds", "histogram",
+           "Time to the response head (SSE) or the full response, by route.");
+    for (const auto& [route, l] : latency) {
+        std::string r = label_escape(route);
+        uint64_t cumulative = 0;
+        for (size_t i = 0; i <= RouteStats::kBucketCount; ++i) {
+            cumulative += l.buckets[i];
+            char le[32];
+            if (i < RouteStats::kBucketCount) std::snprintf(le, sizeof le, "%g", RouteStats::kBuckets[i]);
+            else std::snprintf(le, sizeof le, "+Inf");
+            w.sample("sluice_http_request_duration_seconds_bucket{route=\"" + r + "\",le=\"" + le +
+                         "\"}",
+                     static_cast<double>(cumulative));
+        }
+        w.sample("sluice_http_request_duration_seconds_sum{route=\"" + r + "\"}", l.sum);
+        w.sample("sluice_http_request_duration_seconds_count{route=\"" + r + "\"}",
+                 static_cast<double>(l.count));
+    }
+    return w.out;
+}
+
+}  // namespace sluice::admin

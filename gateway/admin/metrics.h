@@ -1,0 +1,79 @@
+// Metrics: each worker owns a WorkerMetrics and is its only writer (relaxed atomics, no
+// read-modify-write contention); a scrape on any worker sums all of them into the
+// Prometheus text format (SPEC.md section 9).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace sluice::admin {
+
+// A counter or gauge written by one thread and read by any.
+class Cell {
+  public:
+    void add(int64_t n) { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+    void set(int64_t n) { v_.store(n, std::memory_order_relaxed); }
+    int64_t get() const { return v_.load(std::memory_order_relaxed); }
+
+  private:
+    std::atomic<int64_t> v_{0};
+};
+
+// Request count and latency histogram per (route, status).
+class RouteStats {
+  public:
+    static constexpr double kBuckets[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                          0.25,  0.5,   1,    2.5,   5,    10};
+    static constexpr size_t kBucketCount = sizeof(kBuckets) / sizeof(kBuckets[0]);
+
+    void record(const std::string& route, int status, double seconds);
+
+    struct Latency {
+        uint64_t buckets[kBucketCount + 1] = {};  // last = +Inf
+        double sum = 0;
+        uint64_t count = 0;
+    };
+    // Copies out under the lock, so a scrape never sees a half-written entry.
+    void snapshot(std::map<std::pair<std::string, int>, uint64_t>& requests,
+                  std::map<std::string, Latency>& latency) const;
+
+  private:
+    mutable std::mutex mutex_;  // uncontended: one writer thread, rare scrapes
+    std::map<std::pair<std::string, int>, uint64_t> requests_;
+    std::map<std::string, Latency> latency_;
+};
+
+struct WorkerMetrics {
+    Cell connections_open;
+    Cell connections_total;
+    Cell sse_streams_open;
+    Cell sse_streams_total;
+    Cell poll_waiting;
+    Cell events_published;   // accepted by the publish endpoint on this worker
+    Cell events_received;    // delivered by the broker to this worker's channels
+    Cell events_delivered;   // written to SSE clients
+    Cell bytes_out;
+    Cell slow_disconnects;
+    Cell gaps;
+    Cell history_evicted;
+    Cell channels;
+    Cell rejected_connections;
+    RouteStats routes;
+};
+
+// Everything a scrape reports besides the per-worker cells.
+struct GlobalState {
+    bool broker_up = true;
+    const char* broker_kind = "memory";
+    uint64_t reloads = 0;
+    uint64_t reload_failures = 0;
+};
+
+std::string render_prometheus(const std::vector<const WorkerMetrics*>& workers,
+                              const GlobalState& global);
+
+}  // namespace sluice::admin

@@ -1,0 +1,32 @@
+// /_sluice/health, /_sluice/ready and /_sluice/metrics (SPEC.md section 9).
+#include "gateway/app/connection.h"
+#include "gateway/app/dispatch.h"
+#include "gateway/app/server.h"
+#include "gateway/app/worker.h"
+
+namespace sluice::app {
+
+bool handle_admin(Connection& conn) {
+    const std::string& path = conn.request().path;
+    if (path.rfind("/_sluice/", 0) != 0) return false;
+    std::string_view name = std::string_view(path).substr(9);
+    if (name != "health" && name != "ready" && name != "metrics") return false;
+    conn.set_route_label(path);
+    const std::string& method = conn.request().method;
+    if (method != "GET" && method != "HEAD") {
+        conn.respond_error(405, "method not allowed", {{"Allow", "GET, HEAD"}});
+        return true;
+    }
+    Worker& w = conn.worker();
+    if (name == "health") {
+        conn.respond(200, R"({"status":"ok"})");
+    } else if (name == "ready") {
+        bool ready = w.server().ready() && !w.draining();
+        conn.respond(ready ? 200 : 503, ready ? R"({"ready":true})" : R"({"ready":false})");
+    } else {
+        conn.respond(200, w.server().render_metrics(), "text/plain; version=0.0.4; charset=utf-8");
+    }
+    return true;
+}
+
+}  // namespace sluice::app

@@ -1,0 +1,77 @@
+#include "gateway/app/cli.h"
+
+#include <signal.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "core/version.h"
+#include "gateway/app/server.h"
+#include "gateway/core/log.h"
+
+namespace sluice::app {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: sluice [-c FILE]          run (FILE defaults to conf/sluice.yaml)\n"
+    "       sluice --check -c FILE    validate FILE; errors as FILE:LINE:COL: message\n"
+    "       sluice --version\n";
+
+log::Level level_from(const std::string& s) {
+    if (s == "debug") return log::Level::Debug;
+    if (s == "warn") return log::Level::Warn;
+    if (s == "error") return log::Level::Error;
+    return log::Level::Info;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+    std::string config_path = "conf/sluice.yaml";
+    bool check = false;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "--version" || a == "-v") {
+            std::printf("sluice %s\n", kVersion);
+            return 0;
+        } else if (a == "-h" || a == "--help") {
+            std::fputs(kUsage, stdout);
+            return 0;
+        } else if (a == "--check" || a == "-t") {
+            check = true;
+        } else if ((a == "-c" || a == "--config") && i + 1 < argc) {
+            config_path = argv[++i];
+        } else {
+            std::fprintf(stderr, "sluice: unknown argument '%s'\n%s", a.c_str(), kUsage);
+            return 2;
+        }
+    }
+
+    config::LoadResult loaded = config::load_config_file(config_path);
+    if (!loaded.errors.empty()) {
+        for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
+        return 1;
+    }
+    std::string error;
+    RuntimePtr rt = build_runtime(loaded.config, 1, &error);
+    if (!rt) {
+        std::fprintf(stderr, "%s: %s\n", config_path.c_str(), error.c_str());
+        return 1;
+    }
+    if (check) {
+        std::printf("%s: ok\n", config_path.c_str());
+        return 0;
+    }
+    // A client that disappears mid-write must be an error return, not a signal.
+    ::signal(SIGPIPE, SIG_IGN);
+    log::set_level(level_from(rt->config->log_level));
+    if (!log::set_access_log(rt->config->access_log)) {
+        std::fprintf(stderr, "sluice: cannot open access log %s\n", rt->config->access_log.c_str());
+        return 1;
+    }
+    Server server(config_path, rt);
+    return server.run();
+}
+
+}  // namespace sluice::app

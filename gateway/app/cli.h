@@ -1,0 +1,9 @@
+// Command line (SPEC.md section 2): run, --check, --version.
+#pragma once
+
+namespace sluice::app {
+
+// Parses argv, runs the requested mode and returns the process exit code.
+int run_cli(int argc, char** argv);
+
+}  // namespace sluice::app

@@ -1,0 +1,439 @@
+#include "gateway/app/connection.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+#include "gateway/app/dispatch.h"
+#include "gateway/app/poll_waiter.h"
+#include "gateway/app/server.h"
+#include "gateway/app/worker.h"
+#include "gateway/core/log.h"
+
+namespace sluice::app {
+
+namespace {
+// After a response that ends the connection, wait this long for the client's FIN
+// (reading and discarding) before closing, so the kernel never answers unread input
+// with a RST that could destroy the response in flight (nginx's lingering close).
+constexpr uint64_t kLingerMs = 2000;
+constexpr size_t kMaxHeldInput = 64 * 1024;
+constexpr size_t kMaxBufsPerWrite = 64;
+}  // namespace
+
+// libuv trampolines: recover the connection and forward; never throw.
+struct ConnCallbacks {
+    static void alloc(uv_handle_t* h, size_t, uv_buf_t* buf) noexcept {
+        *buf = static_cast<Connection*>(h->data)->worker_.read_buffer();
+    }
+    static void read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) noexcept {
+        auto* c = static_cast<Connection*>(s->data);
+        try {
+            c->on_read(nread, buf);
+        } catch (const std::exception& e) {
+            log::error("connection error", log::field("error", e.what()));
+            c->close(sse::CloseReason::Error);
+        }
+    }
+    static void closed(uv_handle_t* h) noexcept { static_cast<Connection*>(h->data)->on_closed(); }
+    static void shutdown(uv_shutdown_t* req, int) noexcept {
+        auto* c = static_cast<Connection*>(req->data);
+        delete req;
+        c->on_shutdown_done();
+    }
+};
+
+struct WriteReq {
+    uv_write_t req;
+    Connection* conn;
+    std::vector<SharedBytes> keep;  // the buffers stay alive until the write completes
+    uint64_t bytes = 0;
+    static void done(uv_write_t* r, int status) noexcept {
+        auto* w = reinterpret_cast<WriteReq*>(r);
+        Connection* c = w->conn;
+        uint64_t bytes = w->bytes;
+        delete w;
+        c->on_write_done(status, bytes);
+    }
+};
+
+Connection::Connection(Worker& worker) : worker_(worker) {
+    tcp_.data = this;
+    timer_.owner = this;
+    timer_.fn = &Connection::timer_cb;
+}
+
+Connection::~Connection() = default;
+
+void Connection::accept(uv_stream_t* listener) {
+    uv_tcp_init(worker_.loop(), &tcp_);
+    if (uv_accept(listener, reinterpret_cast<uv_stream_t*>(&tcp_)) != 0) {
+        state_ = State::Closing;
+        uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), ConnCallbacks::closed);
+        return;
+    }
+    uv_tcp_nodelay(&tcp_, 1);
+    sockaddr_storage addr{};
+    int len = sizeof addr;
+    char ip[INET6_ADDRSTRLEN] = "?";
+    if (uv_tcp_getpeername(&tcp_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+        if (addr.ss_family == AF_INET)
+            uv_ip4_name(reinterpret_cast<sockaddr_in*>(&addr), ip, sizeof ip);
+        else
+            uv_ip6_name(reinterpret_cast<sockaddr_in6*>(&addr), ip, sizeof ip);
+    }
+    remote_ = ip;
+    const auto& limits = worker_.runtime()->config->limits;
+    worker_.metrics().connections_total.add(1);
+    Server::Admission adm = worker_.server().admit(remote_, limits);
+    admitted_ = adm == Server::Admission::Ok;
+    http::ParserLimits pl;
+    pl.max_header_size = limits.max_header_size;
+    pl.max_url_length = limits.max_url_length;
+    pl.max_body_size = std::max(limits.max_body_size, limits.max_event_size);
+    parser_ = std::make_unique<http::RequestParser>(pl);
+    uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), ConnCallbacks::alloc, ConnCallbacks::read);
+    if (!admitted_) {
+        worker_.metrics().rejected_connections.add(1);
+        bool per_ip = adm == Server::Admission::TooManyFromAddress;
+        log::warn("connection refused",
+                  log::field("remote", remote_) + "," +
+                      log::field("reason", per_ip ? "max_connections_per_ip" : "max_connections"));
+        keep_alive_ = false;
+        respond_error(per_ip ? 429 : 503, per_ip ? "too many connections from this address"
+                                                 : "too many connections");
+        return;
+    }
+    arm_timer(static_cast<uint64_t>(limits.header_timeout.count()));
+}
+
+const http::RequestHead& Connection::request() const { return parser_->head(); }
+
+const std::string& Connection::request_body() const { return parser_->body(); }
+
+uint64_t Connection::now_ms() const { return worker_.now_ms(); }
+
+void Connection::arm_timer(uint64_t ms) { worker_.wheel().schedule(timer_, ms); }
+
+void Connection::timer_cb(void* self) noexcept { static_cast<Connection*>(self)->on_timer(); }
+
+void Connection::on_timer() {
+    switch (state_) {
+    case State::Reading:
+        if (parser_ && parser_->in_message()) {
+            log::info("request header timeout", log::field("remote", remote_));
+            keep_alive_ = false;
+            respond_error(408, "request timeout");
+        } else {
+            close(sse::CloseReason::Client);  // idle keep-alive connection
+        }
+        break;
+    case State::Waiting:
+        if (waiter_) waiter_->on_timeout();
+        break;
+    case State::Finishing:
+        close(close_reason_);  // the client never closed its side: stop lingering
+        break;
+    default:
+        break;
+    }
+}
+
+void Connection::on_read(ssize_t nread, const uv_buf_t* buf) {
+    if (nread == 0) return;
+    if (nread < 0) {
+        close(sse::CloseReason::Client);  // EOF or reset
+        return;
+    }
+    switch (state_) {
+    case State::Reading:
+        process_input(buf->base, static_cast<size_t>(nread));
+        break;
+    case State::Waiting:
+        // Pipelined input behind a long-poll: keep a bounded amount, then stop reading.
+        held_input_.append(buf->base, static_cast<size_t>(nread));
+        if (held_input_.size() > kMaxHeldInput) uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+        break;
+    default:
+        break;  // streaming or finishing: the client has nothing more to say
+    }
+}
+
+void Connection::process_input(const char* data, size_t len) {
+    const auto& limits = worker_.runtime()->config->limits;
+    bool was_idle = !parser_->in_message();
+    while (state_ == State::Reading && len > 0) {
+        http::ParseResult r = parser_->feed(data, len);
+        data += r.consumed;
+        len -= r.consumed;
+        if (r.kind == http::ParseResult::Kind::NeedMore) {
+            if (was_idle && parser_->in_message())
+                arm_timer(static_cast<uint64_t>(limits.header_timeout.count()));
+            return;
+        }
+        if (r.kind == http::ParseResult::Kind::Error) {
+            log::info("bad request", log::field("remote", remote_) + "," +
+                                         log::field("status", r.status) + "," +
+                                         log::field("reason", r.reason));
+            keep_alive_ = false;
+            route_label_ = "-";
+            request_start_ = std::chrono::steady_clock::now();
+            respond_error(r.status, r.reason);
+            return;
+        }
+        dispatch();
+        was_idle = true;
+    }
+    if (len > 0 && (state_ == State::Waiting)) held_input_.assign(data, len);
+}
+
+void Connection::dispatch() {
+    worker_.wheel().cancel(timer_);
+    request_start_ = std::chrono::steady_clock::now();
+    request_runtime_ = worker_.runtime();
+    route_label_ = "-";
+    keep_alive_ = parser_->head().keep_alive && !worker_.draining();
+    handle_request(*this);
+}
+
+void Connection::respond(int status, std::string_view body, std::string_view content_type,
+                         std::vector<std::pair<std::string, std::string>> headers) {
+    if (state_ == State::Closing || state_ == State::Finishing) return;
+    bool head_only = parser_ && parser_->head().method == "HEAD";
+    http::ResponseHead head;
+    head.status = status;
+    head.headers = std::move(headers);
+    head.keep_alive = keep_alive_ && !worker_.draining();
+    keep_alive_ = head.keep_alive;
+    std::string bytes = http::build_response(head, body, body.empty() ? std::string_view() : content_type);
+    // HEAD gets the headers GET would have (Content-Length included) and no body.
+    if (head_only) bytes.resize(bytes.size() - body.size());
+    if (state_ == State::Waiting) worker_.metrics().poll_waiting.add(-1);
+    waiter_.reset();
+    send(std::move(bytes));
+    flush();
+    request_finished(status);
+}
+
+void Connection::respond_error(int status, std::string_view reason,
+                               std::vector<std::pair<std::string, std::string>> headers) {
+    respond(status, http::error_body(status, reason), "application/json", std::move(headers));
+}
+
+void Connection::request_finished(int status) {
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - request_start_).count();
+    worker_.metrics().routes.record(route_label_, status, secs);
+    std::string path = parser_ ? parser_->head().path : std::string();
+    std::string method = parser_ ? parser_->head().method : std::string();
+    if (log::enabled(log::Level::Error)) {
+        log::access("{\"type\":\"request\"," + log::field("method", method) + "," +
+                    log::field("path", path) + "," + log::field("route", route_label_) + "," +
+                    log::field("status", status) + "," +
+                    log::field("duration_ms", static_cast<long long>(secs * 1000)) + "," +
+                    log::field("remote", remote_) + "}");
+    }
+    if (state_ == State::Streaming) return;
+    if (!keep_alive_) {
+        start_finishing();
+        return;
+    }
+    state_ = State::Reading;
+    parser_->reset();
+    arm_timer(static_cast<uint64_t>(worker_.runtime()->config->limits.idle_timeout.count()));
+    if (!held_input_.empty()) {
+        std::string input;
+        input.swap(held_input_);
+        uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), ConnCallbacks::alloc, ConnCallbacks::read);
+        process_input(input.data(), input.size());
+    }
+}
+
+void Connection::begin_stream(std::string head_bytes, std::unique_ptr<sse::SseStream> stream,
+                              std::string channel) {
+    state_ = State::Streaming;
+    keep_alive_ = false;
+    stream_ = std::move(stream);
+    stream_channel_ = std::move(channel);
+    send(std::move(head_bytes));
+    request_finished(200);
+    // The request is done with: an idle stream keeps no parser and no held input.
+    parser_.reset();
+    held_input_.clear();
+    held_input_.shrink_to_fit();
+    worker_.metrics().sse_streams_open.add(1);
+    worker_.metrics().sse_streams_total.add(1);
+}
+
+void Connection::begin_wait(std::unique_ptr<PollWaiter> waiter, uint64_t wait_ms) {
+    state_ = State::Waiting;
+    waiter_ = std::move(waiter);
+    worker_.metrics().poll_waiting.add(1);
+    arm_timer(wait_ms);
+}
+
+void Connection::send(SharedBytes bytes) {
+    if (state_ == State::Closing || bytes->empty()) return;
+    unsent_ += bytes->size();
+    if (state_ == State::Streaming) stream_bytes_ += bytes->size();
+    queued_.push_back(std::move(bytes));
+    worker_.mark_dirty(this);
+}
+
+void Connection::send(std::string bytes) { send(make_shared_bytes(std::move(bytes))); }
+
+void Connection::flush() {
+    if (state_ == State::Closing || write_in_flight_ || queued_.empty()) return;
+    auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
+    // Try the kernel directly first; only what it refuses goes into a uv_write.
+    while (!queued_.empty()) {
+        uv_buf_t bufs[kMaxBufsPerWrite];
+        size_t n = std::min(queued_.size(), kMaxBufsPerWrite);
+        for (size_t i = 0; i < n; ++i)
+            bufs[i] = uv_buf_init(const_cast<char*>(queued_[i]->data()),
+                                  static_cast<unsigned>(queued_[i]->size()));
+        int written = uv_try_write(stream, bufs, static_cast<unsigned>(n));
+        if (written == UV_EAGAIN) break;
+        if (written < 0) {
+            close(sse::CloseReason::Client);
+            return;
+        }
+        unsent_ -= static_cast<uint64_t>(written);
+        size_t w = static_cast<size_t>(written);
+        size_t done = 0;
+        while (done < n && w >= queued_[done]->size()) {
+            w -= queued_[done]->size();
+            ++done;
+        }
+        queued_.erase(queued_.begin(), queued_.begin() + static_cast<long>(done));
+        if (w > 0) {
+            // Keep the unwritten tail of a partly written buffer.
+            queued_.front() = make_shared_bytes(queued_.front()->substr(w));
+            break;
+        }
+    }
+    if (!queued_.empty()) {
+        auto* req = new WriteReq;
+        req->conn = this;
+        size_t n = std::min(queued_.size(), kMaxBufsPerWrite);
+        uv_buf_t bufs[kMaxBufsPerWrite];
+        for (size_t i = 0; i < n; ++i) {
+            bufs[i] = uv_buf_init(const_cast<char*>(queued_[i]->data()),
+                                  static_cast<unsigned>(queued_[i]->size()));
+            req->bytes += queued_[i]->size();
+        }
+        req->keep.assign(std::make_move_iterator(queued_.begin()),
+                         std::make_move_iterator(queued_.begin() + static_cast<long>(n)));
+        queued_.erase(queued_.begin(), queued_.begin() + static_cast<long>(n));
+        write_in_flight_ = true;
+        int rc = uv_write(&req->req, stream, bufs, static_cast<unsigned>(n), WriteReq::done);
+        if (rc != 0) {
+            write_in_flight_ = false;
+            delete req;
+            close(sse::CloseReason::Client);
+            return;
+        }
+    }
+    if (unsent_ == 0) {
+        if (stream_) stream_->on_drained();
+        if (state_ == State::Finishing && !shutdown_started_) start_finishing();
+    }
+}
+
+void Connection::on_write_done(int status, uint64_t bytes) {
+    write_in_flight_ = false;
+    unsent_ -= bytes;
+    if (state_ == State::Closing) return;
+    if (status != 0) {
+        close(sse::CloseReason::Client);
+        return;
+    }
+    if (stream_) stream_->on_drained();
+    if (state_ == State::Closing) return;
+    flush();
+    if (state_ == State::Finishing && unsent_ == 0 && !shutdown_started_) start_finishing();
+}
+
+void Connection::finish(sse::CloseReason why) {
+    close_reason_ = why;
+    start_finishing();
+}
+
+void Connection::abort(sse::CloseReason why) { close(why); }
+
+void Connection::start_finishing() {
+    if (state_ == State::Closing) return;
+    state_ = State::Finishing;
+    if (unsent_ > 0) {
+        flush();
+        return;  // on_write_done comes back here
+    }
+    if (shutdown_started_) return;
+    shutdown_started_ = true;
+    auto* req = new uv_shutdown_t;
+    req->data = this;
+    if (uv_shutdown(req, reinterpret_cast<uv_stream_t*>(&tcp_), ConnCallbacks::shutdown) != 0) {
+        delete req;
+        close(close_reason_);
+        return;
+    }
+    arm_timer(kLingerMs);
+}
+
+void Connection::on_shutdown_done() {
+    // Keep reading (and discarding) until the client closes or the linger timer fires.
+}
+
+void Connection::drain() {
+    switch (state_) {
+    case State::Reading:
+        if (!parser_->in_message()) close(sse::CloseReason::Drain);
+        break;  // a request in progress is answered with Connection: close
+    case State::Waiting:
+        if (waiter_) waiter_->on_timeout();
+        break;
+    case State::Streaming:
+        if (stream_) stream_->detach();
+        send(std::string(": sluice is shutting down, reconnect\n\n"));
+        finish(sse::CloseReason::Drain);
+        break;
+    default:
+        break;
+    }
+}
+
+void Connection::close(sse::CloseReason why) {
+    if (state_ == State::Closing) return;
+    State was = state_;
+    state_ = State::Closing;
+    worker_.wheel().cancel(timer_);
+    if (waiter_) {
+        waiter_.reset();
+    }
+    if (was == State::Waiting) worker_.metrics().poll_waiting.add(-1);
+    if (stream_) {
+        stream_->detach();
+        log_stream_end(why == sse::CloseReason::Client ? close_reason_ : why);
+        worker_.metrics().sse_streams_open.add(-1);
+    }
+    if (admitted_) worker_.server().release(remote_);
+    worker_.connection_closed(this);
+    uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), ConnCallbacks::closed);
+}
+
+void Connection::log_stream_end(sse::CloseReason why) {
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - request_start_).count();
+    log::access("{\"type\":\"stream\"," + log::field("route", route_label_) + "," +
+                log::field("channel", stream_channel_) + ",\"status\":200," +
+                log::field("events", static_cast<long long>(stream_->events_sent())) + "," +
+                log::field("bytes", static_cast<long long>(stream_bytes_)) + "," +
+                log::field("duration_ms", static_cast<long long>(secs * 1000)) + "," +
+                log::field("reason", sse::close_reason_name(why)) + "," +
+                log::field("remote", remote_) + "}");
+}
+
+void Connection::on_closed() {
+    // Write callbacks (UV_ECANCELED) have all run before this one.
+    delete this;
+}
+
+}  // namespace sluice::app

@@ -1,0 +1,120 @@
+// One client TCP connection: reads requests with the HTTP parser, dispatches them,
+// and writes responses. It becomes the sink of an SSE stream or holds a long-poll.
+// Owned by itself once accepted: deleted only in the uv_close callback, after every
+// write callback has run.
+//
+//   accept -> Reading --(request)--> respond --(keep-alive)--> Reading
+//                 |                      \--(close)--> Finishing -> shutdown -> Closing
+//                 +--> Waiting (long-poll) --(event or timeout)--> respond
+//                 +--> Streaming (SSE) --(terminal/drain)--> Finishing; (slow/error) -> Closing
+#pragma once
+
+#include <uv.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gateway/app/runtime.h"
+#include "gateway/core/timer_wheel.h"
+#include "gateway/http/request_parser.h"
+#include "gateway/http/response.h"
+#include "gateway/sse/sse_stream.h"
+#include "gateway/sse/stream_sink.h"
+
+namespace sluice::app {
+
+class Worker;
+class PollWaiter;
+
+class Connection final : public sse::StreamSink {
+  public:
+    enum class State { Reading, Waiting, Streaming, Finishing, Closing };
+
+    explicit Connection(Worker& worker);
+    ~Connection();
+
+    // Accepts from the listener; on failure the connection deletes itself.
+    void accept(uv_stream_t* listener);
+
+    // Response API for handlers -------------------------------------------------------
+    void respond(int status, std::string_view body, std::string_view content_type = "application/json",
+                 std::vector<std::pair<std::string, std::string>> headers = {});
+    void respond_error(int status, std::string_view reason,
+                       std::vector<std::pair<std::string, std::string>> headers = {});
+    // Switches to SSE: writes `head_bytes` and hands the connection to the stream.
+    void begin_stream(std::string head_bytes, std::unique_ptr<sse::SseStream> stream,
+                      std::string channel);
+    sse::SseStream* stream() { return stream_.get(); }
+    // Holds the request until the waiter answers it (long-poll).
+    void begin_wait(std::unique_ptr<PollWaiter> waiter, uint64_t wait_ms);
+
+    // Called on drain: streams get a last comment and end, idle connections close.
+    void drain();
+
+    Worker& worker() { return worker_; }
+    State state() const { return state_; }
+    const std::string& remote() const { return remote_; }
+    const http::RequestHead& request() const;
+    const std::string& request_body() const;
+    const RuntimePtr& request_runtime() const { return request_runtime_; }
+    void set_route_label(std::string label) { route_label_ = std::move(label); }
+
+    // sse::StreamSink
+    void send(SharedBytes bytes) override;
+    void send(std::string bytes) override;
+    uint64_t unsent_bytes() const override { return unsent_; }
+    void finish(sse::CloseReason why) override;
+    void abort(sse::CloseReason why) override;
+    uint64_t now_ms() const override;
+
+    // Worker hooks
+    void flush();
+    bool dirty = false;
+    Connection* prev = nullptr;  // worker's intrusive connection list
+    Connection* next = nullptr;
+
+  private:
+    friend struct ConnCallbacks;
+    friend struct WriteReq;
+    void on_read(ssize_t nread, const uv_buf_t* buf);
+    void on_write_done(int status, uint64_t bytes);
+    void on_shutdown_done();
+    void on_timer();
+    void on_closed();
+    void process_input(const char* data, size_t len);
+    void dispatch();
+    void request_finished(int status);
+    void close(sse::CloseReason why);
+    void start_finishing();
+    void arm_timer(uint64_t ms);
+    void log_stream_end(sse::CloseReason why);
+    static void timer_cb(void* self) noexcept;
+
+    uv_tcp_t tcp_;
+    Worker& worker_;
+    State state_ = State::Reading;
+    std::unique_ptr<http::RequestParser> parser_;
+    std::string held_input_;         // pipelined bytes read while a response is pending
+    std::vector<SharedBytes> queued_;
+    uint64_t unsent_ = 0;            // queued + in flight
+    bool write_in_flight_ = false;
+    bool keep_alive_ = true;         // for the current response
+    bool shutdown_started_ = false;
+    bool admitted_ = false;
+    sse::CloseReason close_reason_ = sse::CloseReason::Client;
+    TimerWheel::Entry timer_;
+    std::string remote_;
+    // Current request / stream bookkeeping for metrics and the access log.
+    RuntimePtr request_runtime_;
+    std::string route_label_;
+    uint64_t request_start_ms_ = 0;
+    std::chrono::steady_clock::time_point request_start_;
+    std::unique_ptr<sse::SseStream> stream_;
+    std::string stream_channel_;
+    uint64_t stream_bytes_ = 0;
+    std::unique_ptr<PollWaiter> waiter_;
+};
+
+}  // namespace sluice::app

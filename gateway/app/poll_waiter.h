@@ -1,0 +1,40 @@
+// A long-poll held on a channel (SPEC.md section 6): answered by the next event or
+// when its wait expires. Owned by the Connection while it is in the Waiting state.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "gateway/config/config.h"
+#include "gateway/sse/channel.h"
+
+namespace sluice::app {
+
+class Connection;
+
+// Builds the poll response body for events after `position` in the channel's history.
+// Returns the body and whether it carries at least one event (or a gap / done).
+struct PollAnswer {
+    std::string body;
+    bool has_news = false;
+};
+PollAnswer build_poll_answer(const sse::Channel& channel, const config::PollRoute& route,
+                             std::optional<uint64_t> position);
+
+class PollWaiter final : public sse::Subscriber {
+  public:
+    PollWaiter(Connection& conn, sse::Channel& channel, const config::PollRoute& route,
+               std::optional<uint64_t> position);
+    ~PollWaiter();
+
+    void on_channel_event(sse::Channel& channel, const history::StoredEvent& ev) override;
+    void on_timeout();
+
+  private:
+    Connection& conn_;
+    sse::Channel* channel_;
+    const config::PollRoute& route_;
+    std::optional<uint64_t> position_;
+};
+
+}  // namespace sluice::app

@@ -1,0 +1,27 @@
+// Reading the stream and poll parameters of a request: the channel from the route's
+// channel template, and the resume position from ?position= or Last-Event-ID.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "gateway/http/request.h"
+#include "gateway/router/route_table.h"
+
+namespace sluice::app {
+
+struct ParamError {
+    int status = 400;
+    std::string reason;
+};
+
+// The channel for a matched sse/poll route, or a 400 reason.
+std::optional<std::string> channel_for(const router::Match& m, ParamError* err);
+
+// ?position=N wins over Last-Event-ID; nullopt when neither is present. A value that
+// is not a non-negative integer sets *err (the request gets 400).
+std::optional<uint64_t> resume_position(const http::RequestHead& req, bool use_last_event_id,
+                                        ParamError* err);
+
+}  // namespace sluice::app

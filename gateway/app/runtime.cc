@@ -1,0 +1,34 @@
+#include "gateway/app/runtime.h"
+
+namespace sluice::app {
+
+RuntimePtr build_runtime(config::ConfigPtr cfg, uint64_t generation, std::string* error) {
+    auto table = router::RouteTable::build(*cfg, error);
+    if (!table) return nullptr;
+    auto rt = std::make_shared<Runtime>();
+    rt->routes = std::move(*table);
+    if (cfg->publish) {
+        rt->publish_path = router::PathTemplate::parse(cfg->publish->path, error);
+        if (!rt->publish_path) return nullptr;
+    }
+    rt->config = std::move(cfg);
+    rt->generation = generation;
+    return rt;
+}
+
+history::HistoryLimits to_limits(const config::HistoryConfig& h) {
+    history::HistoryLimits l;
+    l.max_events = h.size;
+    l.max_bytes = h.max_bytes;
+    l.ttl = h.ttl;
+    return l;
+}
+
+history::HistoryLimits history_limits_for(const Runtime& rt, const std::string& channel) {
+    if (const config::SseRoute* r = rt.routes.sse_route_for_channel(channel)) {
+        return to_limits(r->history);
+    }
+    return to_limits(rt.config->defaults.history);
+}
+
+}  // namespace sluice::app

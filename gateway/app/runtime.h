@@ -1,0 +1,35 @@
+// The config as workers use it: the validated Config plus what is compiled from it
+// (route table, publish path template). Immutable and shared; a reload builds a new
+// one, and requests or streams that started earlier keep theirs alive.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "gateway/config/config.h"
+#include "gateway/history/channel_history.h"
+#include "gateway/router/path_template.h"
+#include "gateway/router/route_table.h"
+
+namespace sluice::app {
+
+struct Runtime {
+    config::ConfigPtr config;
+    router::RouteTable routes;
+    std::optional<router::PathTemplate> publish_path;
+    uint64_t generation = 0;
+};
+
+using RuntimePtr = std::shared_ptr<const Runtime>;
+
+// Compiles a loaded config. nullptr + error only if a template the config loader
+// accepted fails to compile (a bug, reported rather than crashing).
+RuntimePtr build_runtime(config::ConfigPtr cfg, uint64_t generation, std::string* error);
+
+// History limits for a channel: from the first sse route whose channel fits it, else
+// the config defaults.
+history::HistoryLimits history_limits_for(const Runtime& rt, const std::string& channel);
+history::HistoryLimits to_limits(const config::HistoryConfig& h);
+
+}  // namespace sluice::app

@@ -1,0 +1,261 @@
+#include "gateway/app/server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "gateway/app/worker.h"
+#include "gateway/broker/memory_broker.h"
+#include "gateway/core/log.h"
+
+namespace sluice::app {
+
+struct ServerCallbacks {
+    static void signal(uv_signal_t* h, int signum) noexcept {
+        static_cast<Server*>(h->data)->on_signal(signum);
+    }
+    static void drain_timeout(uv_timer_t* t) noexcept {
+        static_cast<Server*>(t->data)->on_drain_timeout();
+    }
+    static void workers(uv_async_t* a) noexcept { static_cast<Server*>(a->data)->on_workers_check(); }
+};
+
+namespace {
+
+// One listening socket with SO_REUSEPORT, so every worker (and several sluice processes,
+// if the operator wants) can bind the same address; the kernel spreads connections.
+int open_listener(const config::ListenAddress& addr, uint16_t port, uint16_t* bound_port,
+                  std::string* error) {
+    sockaddr_storage ss{};
+    socklen_t len = 0;
+    if (uv_ip4_addr(addr.host.c_str(), port, reinterpret_cast<sockaddr_in*>(&ss)) == 0) {
+        len = sizeof(sockaddr_in);
+    } else if (uv_ip6_addr(addr.host.c_str(), port, reinterpret_cast<sockaddr_in6*>(&ss)) == 0) {
+        len = sizeof(sockaddr_in6);
+    } else {
+        *error = "not a numeric IP address: " + addr.host;
+        return -1;
+    }
+    int fd = ::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        *error = std::string("socket: ") + std::strerror(errno);
+        return -1;
+    }
+    int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    if (ss.ss_family == AF_INET6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+        *error = "bind " + addr.host + ":" + std::to_string(port) + ": " + std::strerror(errno);
+        ::close(fd);
+        return -1;
+    }
+    sockaddr_storage got{};
+    socklen_t got_len = sizeof got;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&got), &got_len);
+    *bound_port = ntohs(got.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&got)->sin_port
+                                                 : reinterpret_cast<sockaddr_in6*>(&got)->sin6_port);
+    return fd;
+}
+
+}  // namespace
+
+Server::Server(std::string config_path, RuntimePtr runtime)
+    : config_path_(std::move(config_path)), runtime_(std::move(runtime)) {}
+
+Server::~Server() = default;
+
+bool Server::bind_listeners(std::vector<std::vector<int>>& fds) {
+    const auto& cfg = *runtime_->config;
+    fds.assign(cfg.workers, {});
+    for (const auto& addr : cfg.listen) {
+        uint16_t port = addr.port;
+        for (unsigned w = 0; w < cfg.workers; ++w) {
+            std::string error;
+            uint16_t bound = 0;
+            int fd = open_listener(addr, port, &bound, &error);
+            if (fd < 0) {
+                log::error("cannot listen", log::field("error", error));
+                for (auto& v : fds)
+                    for (int f : v) ::close(f);
+                return false;
+            }
+            port = bound;  // port 0: later workers join the port the first one got
+            fds[w].push_back(fd);
+        }
+        std::string shown = addr.host.find(':') != std::string::npos ? "[" + addr.host + "]" : addr.host;
+        log::info("listening", log::field("address", shown + ":" + std::to_string(port)) + "," +
+                                   log::field("workers", static_cast<long long>(cfg.workers)));
+    }
+    return true;
+}
+
+std::unique_ptr<broker::Broker> Server::make_broker(Worker& w) {
+    return std::make_unique<broker::MemoryBroker>(w.loop(), *hub_);
+}
+
+int Server::run() {
+    const auto& cfg = *runtime_->config;
+    if (cfg.broker.type != config::BrokerType::Memory) {
+        log::error("the redis broker is not available in this build yet; use broker: memory");
+        return 1;
+    }
+    std::vector<std::vector<int>> fds;
+    if (!bind_listeners(fds)) return 1;
+
+    uv_loop_init(&loop_);
+    for (auto* s : {&sigterm_, &sigint_, &sighup_}) {
+        uv_signal_init(&loop_, s);
+        s->data = this;
+    }
+    uv_signal_start(&sigterm_, ServerCallbacks::signal, SIGTERM);
+    uv_signal_start(&sigint_, ServerCallbacks::signal, SIGINT);
+    uv_signal_start(&sighup_, ServerCallbacks::signal, SIGHUP);
+    uv_timer_init(&loop_, &drain_timer_);
+    drain_timer_.data = this;
+    uv_async_init(&loop_, &workers_async_, ServerCallbacks::workers);
+    workers_async_.data = this;
+
+    // Channel heads outlive a loop's idle channel by a second: long enough that no
+    // event can still be in flight to a loop when the last one lets the channel go.
+    hub_ = std::make_unique<broker::MemoryHub>(std::chrono::seconds(1));
+    for (unsigned i = 0; i < cfg.workers; ++i)
+        workers_.push_back(std::make_unique<Worker>(*this, i, runtime_));
+    for (unsigned i = 0; i < cfg.workers; ++i)
+        workers_[i]->start(std::move(fds[i]), make_broker(*workers_[i]));
+    log::info("sluice started", log::field("config", config_path_) + "," +
+                                    log::field("broker", "memory"));
+
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    for (auto& w : workers_) w->join();
+    int rc = uv_loop_close(&loop_);
+    if (rc != 0) log::error("leaked handle on the main loop");
+    log::info("sluice stopped");
+    return 0;
+}
+
+Server::Admission Server::admit(const std::string& address, const config::Limits& limits) {
+    if (limits.max_connections && connections_.load() >= static_cast<int64_t>(limits.max_connections))
+        return Admission::TooManyConnections;
+    std::lock_guard<std::mutex> lock(per_address_mutex_);
+    uint32_t& n = per_address_[address];
+    if (limits.max_connections_per_ip && n >= limits.max_connections_per_ip) {
+        if (n == 0) per_address_.erase(address);
+        return Admission::TooManyFromAddress;
+    }
+    ++n;
+    connections_.fetch_add(1);
+    return Admission::Ok;
+}
+
+void Server::release(const std::string& address) {
+    connections_.fetch_sub(1);
+    std::lock_guard<std::mutex> lock(per_address_mutex_);
+    auto it = per_address_.find(address);
+    if (it != per_address_.end() && --it->second == 0) per_address_.erase(it);
+}
+
+bool Server::ready() const {
+    for (const auto& w : workers_)
+        if (!w->broker_ready()) return false;
+    return true;
+}
+
+std::string Server::render_metrics() const {
+    std::vector<const admin::WorkerMetrics*> ms;
+    for (const auto& w : workers_) ms.push_back(&w->metrics());
+    admin::GlobalState g;
+    {
+        std::lock_guard<std::mutex> lock(global_mutex_);
+        g = global_;
+    }
+    g.broker_up = ready();
+    return admin::render_prometheus(ms, g);
+}
+
+void Server::on_signal(int signum) {
+    if (signum == SIGHUP) {
+        reload();
+        return;
+    }
+    if (draining_) {
+        log::warn("second stop signal: closing every connection now");
+        on_drain_timeout();
+        return;
+    }
+    begin_drain();
+}
+
+void Server::reload() {
+    config::LoadResult r = config::load_config_file(config_path_);
+    if (!r.errors.empty()) {
+        for (const auto& e : r.errors) log::error("config reload rejected", log::field("error", e.to_string()));
+        std::lock_guard<std::mutex> lock(global_mutex_);
+        ++global_.reload_failures;
+        return;
+    }
+    std::string error;
+    RuntimePtr next = build_runtime(r.config, ++generation_, &error);
+    if (!next) {
+        log::error("config reload rejected", log::field("error", error));
+        std::lock_guard<std::mutex> lock(global_mutex_);
+        ++global_.reload_failures;
+        return;
+    }
+    const auto& old_cfg = *runtime_->config;
+    const auto& new_cfg = *next->config;
+    bool listen_changed = old_cfg.listen.size() != new_cfg.listen.size();
+    for (size_t i = 0; !listen_changed && i < new_cfg.listen.size(); ++i)
+        listen_changed = old_cfg.listen[i].host != new_cfg.listen[i].host ||
+                         old_cfg.listen[i].port != new_cfg.listen[i].port;
+    if (listen_changed || old_cfg.workers != new_cfg.workers ||
+        old_cfg.broker.type != new_cfg.broker.type || old_cfg.broker.url != new_cfg.broker.url) {
+        log::warn("listen, workers and broker changes take effect only after a restart");
+    }
+    log::set_level(new_cfg.log_level == "debug"  ? log::Level::Debug
+                   : new_cfg.log_level == "warn" ? log::Level::Warn
+                   : new_cfg.log_level == "error" ? log::Level::Error
+                                                  : log::Level::Info);
+    if (!log::set_access_log(new_cfg.access_log))
+        log::error("cannot open access log; keeping the previous one", log::field("path", new_cfg.access_log));
+    runtime_ = next;
+    for (auto& w : workers_) w->post([next](Worker& wk) { wk.set_runtime(next); });
+    {
+        std::lock_guard<std::mutex> lock(global_mutex_);
+        ++global_.reloads;
+    }
+    log::info("config reloaded", log::field("generation", static_cast<long long>(generation_)) + "," +
+                                     log::field("routes", static_cast<long long>(new_cfg.routes.size())));
+}
+
+void Server::begin_drain() {
+    draining_ = true;
+    auto timeout = static_cast<uint64_t>(runtime_->config->drain_timeout.count());
+    log::info("draining", log::field("timeout_ms", static_cast<long long>(timeout)));
+    uv_timer_start(&drain_timer_, ServerCallbacks::drain_timeout, timeout, 0);
+    for (auto& w : workers_) w->post([](Worker& wk) { wk.begin_drain(); });
+}
+
+void Server::on_drain_timeout() {
+    for (auto& w : workers_) w->post([](Worker& wk) { wk.force_close_all(); });
+}
+
+void Server::worker_finished() {
+    workers_done_.fetch_add(1);
+    uv_async_send(&workers_async_);
+}
+
+void Server::on_workers_check() {
+    if (main_closed_ || workers_done_.load() < workers_.size()) return;
+    main_closed_ = true;
+    uv_timer_stop(&drain_timer_);
+    for (auto* h : {reinterpret_cast<uv_handle_t*>(&sigterm_), reinterpret_cast<uv_handle_t*>(&sigint_),
+                    reinterpret_cast<uv_handle_t*>(&sighup_), reinterpret_cast<uv_handle_t*>(&drain_timer_),
+                    reinterpret_cast<uv_handle_t*>(&workers_async_)})
+        uv_close(h, nullptr);
+}
+
+}  // namespace sluice::app

@@ -1,0 +1,74 @@
+// The process: binds the listeners, starts the workers, and runs the main thread's
+// loop for signals — SIGTERM/SIGINT drain, SIGHUP reloads the config file.
+// Also holds what workers share: connection admission counts and the memory hub.
+#pragma once
+
+#include <uv.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "gateway/admin/metrics.h"
+#include "gateway/app/runtime.h"
+#include "gateway/broker/memory_hub.h"
+
+namespace sluice::app {
+
+class Worker;
+
+class Server {
+  public:
+    Server(std::string config_path, RuntimePtr runtime);
+    ~Server();
+
+    // Runs until drained; returns the process exit code.
+    int run();
+
+    enum class Admission { Ok, TooManyConnections, TooManyFromAddress };
+    // Thread-safe. Ok means the connection is counted until release().
+    Admission admit(const std::string& address, const config::Limits& limits);
+    void release(const std::string& address);
+
+    bool ready() const;
+    std::string render_metrics() const;
+
+    // Called by a worker thread when its loop has ended.
+    void worker_finished();
+
+  private:
+    bool bind_listeners(std::vector<std::vector<int>>& fds_per_worker);
+    void on_signal(int signum);
+    void reload();
+    void begin_drain();
+    void on_drain_timeout();
+    void on_workers_check();
+    std::unique_ptr<broker::Broker> make_broker(Worker& w);
+
+    friend struct ServerCallbacks;
+
+    std::string config_path_;
+    RuntimePtr runtime_;
+    uint64_t generation_ = 1;
+    uv_loop_t loop_;
+    uv_signal_t sigterm_, sigint_, sighup_;
+    uv_timer_t drain_timer_;
+    uv_async_t workers_async_;
+    std::vector<std::unique_ptr<Worker>> workers_;
+    std::unique_ptr<broker::MemoryHub> hub_;
+    std::atomic<unsigned> workers_done_{0};
+    bool draining_ = false;
+    bool main_closed_ = false;
+
+    std::atomic<int64_t> connections_{0};
+    std::mutex per_address_mutex_;
+    std::unordered_map<std::string, uint32_t> per_address_;
+
+    mutable std::mutex global_mutex_;
+    admin::GlobalState global_;
+};
+
+}  // namespace sluice::app

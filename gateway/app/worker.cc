@@ -1,0 +1,233 @@
+#include "gateway/app/worker.h"
+
+#include <unistd.h>
+
+#include "gateway/app/connection.h"
+#include "gateway/app/server.h"
+#include "gateway/core/log.h"
+#include "gateway/sse/encode.h"
+
+namespace sluice::app {
+
+namespace {
+constexpr uint64_t kTickMs = 100;          // timer wheel resolution
+constexpr uint64_t kSweepEveryMs = 1000;   // history TTL and idle channel eviction
+constexpr size_t kReadBufferSize = 64 * 1024;
+}  // namespace
+
+// libuv trampolines for the worker's own handles.
+struct WorkerCallbacks {
+    static void connection(uv_stream_t* s, int status) noexcept {
+        if (status < 0) return;
+        static_cast<Worker*>(s->data)->on_connection(s);
+    }
+    static void tick(uv_timer_t* t) noexcept { static_cast<Worker*>(t->data)->on_tick(); }
+    static void check(uv_check_t* c) noexcept { static_cast<Worker*>(c->data)->on_check(); }
+    static void async(uv_async_t* a) noexcept { static_cast<Worker*>(a->data)->drain_posted(); }
+    static void listener_closed(uv_handle_t* h) noexcept { delete reinterpret_cast<uv_tcp_t*>(h); }
+};
+
+Worker::Worker(Server& server, unsigned index, RuntimePtr runtime)
+    : server_(server), index_(index), runtime_(std::move(runtime)) {
+    uv_loop_init(&loop_);
+    uv_update_time(&loop_);
+    wheel_ = std::make_unique<TimerWheel>(kTickMs, uv_now(&loop_));
+    read_buf_.reset(new char[kReadBufferSize]);
+    channels_ = std::make_unique<sse::ChannelStore>(
+        [this](const std::string& name) { broker_->channel_closed(name); },
+        runtime_->config->limits.max_channels);
+}
+
+Worker::~Worker() = default;
+
+void Worker::start(std::vector<int> listen_fds, std::unique_ptr<broker::Broker> broker) {
+    broker_ = std::move(broker);
+    for (int fd : listen_fds) {
+        auto* l = new uv_tcp_t;
+        uv_tcp_init(&loop_, l);
+        l->data = this;
+        uv_tcp_open(l, fd);
+        int rc = uv_listen(reinterpret_cast<uv_stream_t*>(l), 4096, WorkerCallbacks::connection);
+        if (rc != 0) log::error("listen failed", log::field("error", uv_strerror(rc)));
+        listeners_.push_back(l);
+    }
+    uv_timer_init(&loop_, &tick_);
+    tick_.data = this;
+    uv_timer_start(&tick_, WorkerCallbacks::tick, kTickMs, kTickMs);
+    uv_check_init(&loop_, &check_);
+    check_.data = this;
+    uv_check_start(&check_, WorkerCallbacks::check);
+    uv_async_init(&loop_, &async_, WorkerCallbacks::async);
+    async_.data = this;
+    broker_->start(*this);
+    thread_ = std::thread([this] { run(); });
+}
+
+void Worker::run() {
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    // Everything was closed by maybe_finish(); run once more for the close callbacks.
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    channels_.reset();
+    broker_.reset();
+    int rc = uv_loop_close(&loop_);
+    if (rc != 0) log::error("leaked handle on a worker loop", log::field("worker", static_cast<long long>(index_)));
+    server_.worker_finished();
+}
+
+void Worker::join() {
+    if (thread_.joinable()) thread_.join();
+}
+
+void Worker::post(std::function<void(Worker&)> fn) {
+    std::lock_guard<std::mutex> lock(posted_mutex_);
+    if (!accepting_posts_) return;  // the loop has finished: nothing left to act on
+    posted_.push_back(std::move(fn));
+    uv_async_send(&async_);
+}
+
+void Worker::drain_posted() {
+    std::vector<std::function<void(Worker&)>> fns;
+    {
+        std::lock_guard<std::mutex> lock(posted_mutex_);
+        fns.swap(posted_);
+    }
+    for (auto& fn : fns) fn(*this);
+}
+
+uv_buf_t Worker::read_buffer() { return uv_buf_init(read_buf_.get(), kReadBufferSize); }
+
+void Worker::on_connection(uv_stream_t* listener) {
+    auto* c = new Connection(*this);
+    // Link before accept: accept() may already close (and unlink) the connection.
+    c->next = connections_;
+    if (connections_) connections_->prev = c;
+    connections_ = c;
+    metrics_.connections_open.add(1);
+    c->accept(listener);
+}
+
+void Worker::connection_closed(Connection* c) {
+    if (c->prev) c->prev->next = c->next;
+    else connections_ = c->next;
+    if (c->next) c->next->prev = c->prev;
+    c->prev = c->next = nullptr;
+    metrics_.connections_open.add(-1);
+    if (draining_) maybe_finish();
+}
+
+void Worker::mark_dirty(Connection* c) {
+    if (c->dirty) return;
+    c->dirty = true;
+    dirty_.push_back(c);
+}
+
+void Worker::on_check() {
+    // One flush per dirty connection per loop turn: events queued during this turn
+    // leave in a single writev. Closed connections are still alive here (their close
+    // callbacks run later in this iteration).
+    if (dirty_.empty()) return;
+    std::vector<Connection*> batch;
+    batch.swap(dirty_);
+    for (Connection* c : batch) {
+        c->dirty = false;
+        c->flush();
+    }
+}
+
+void Worker::on_tick() {
+    uint64_t now = uv_now(&loop_);
+    wheel_->advance(now);
+    if (now - last_sweep_ms_ >= kSweepEveryMs) {
+        last_sweep_ms_ = now;
+        size_t expired = channels_->sweep(std::chrono::steady_clock::now());
+        metrics_.history_evicted.add(static_cast<int64_t>(expired));
+        metrics_.channels.set(static_cast<int64_t>(channels_->size()));
+    }
+}
+
+sse::Channel* Worker::channel_for_client(const std::string& name) {
+    if (sse::Channel* ch = channels_->find(name)) return ch;
+    // Ask the broker for the head first: it may deliver queued events (creating the
+    // channel through on_broker_message) before telling us where the channel stands.
+    std::optional<uint64_t> head = broker_->prepare_channel(name);
+    if (sse::Channel* ch = channels_->find(name)) return ch;
+    sse::Channel* ch = channels_->create(name, history_limits_for(*runtime_, name));
+    if (!ch) return nullptr;
+    broker_->channel_opened(name);
+    if (head) ch->history().advance_head(*head);
+    return ch;
+}
+
+void Worker::on_broker_message(const broker::Message& msg) {
+    metrics_.events_received.add(1);
+    sse::Channel* ch = channels_->find(msg.channel);
+    if (!ch) {
+        ch = channels_->create(msg.channel, history_limits_for(*runtime_, msg.channel));
+        if (!ch) {
+            log::warn("channel limit reached; event not kept", log::field("channel", msg.channel));
+            return;
+        }
+        broker_->channel_opened(msg.channel);
+    }
+    if (msg.position <= ch->history().head()) return;  // already have it
+    history::StoredEvent ev;
+    ev.position = msg.position;
+    ev.encoded = make_shared_bytes(sse::encode_event(msg.position, msg.event, msg.payload));
+    ev.type = sse::payload_type(msg.payload).value_or(std::string());
+    ev.at = std::chrono::steady_clock::now();
+    size_t before = ch->history().size();
+    ch->publish(std::move(ev));
+    size_t after = ch->history().size();
+    if (after <= before) metrics_.history_evicted.add(static_cast<int64_t>(before + 1 - after));
+}
+
+void Worker::on_broker_ready(bool ready) { broker_ready_.store(ready, std::memory_order_relaxed); }
+
+void Worker::on_delivered(uint64_t events, uint64_t bytes) {
+    metrics_.events_delivered.add(static_cast<int64_t>(events));
+    metrics_.bytes_out.add(static_cast<int64_t>(bytes));
+}
+
+void Worker::on_gap() { metrics_.gaps.add(1); }
+
+void Worker::on_slow_disconnect() { metrics_.slow_disconnects.add(1); }
+
+void Worker::close_listeners() {
+    for (auto* l : listeners_) uv_close(reinterpret_cast<uv_handle_t*>(l), WorkerCallbacks::listener_closed);
+    listeners_.clear();
+}
+
+void Worker::begin_drain() {
+    if (draining_) return;
+    draining_ = true;
+    close_listeners();
+    // drain() may close connections, which unlinks them: walk a snapshot.
+    std::vector<Connection*> all;
+    for (Connection* c = connections_; c; c = c->next) all.push_back(c);
+    for (Connection* c : all) c->drain();
+    maybe_finish();
+}
+
+void Worker::force_close_all() {
+    draining_ = true;
+    close_listeners();
+    std::vector<Connection*> all;
+    for (Connection* c = connections_; c; c = c->next) all.push_back(c);
+    for (Connection* c : all) c->abort(sse::CloseReason::Drain);
+    maybe_finish();
+}
+
+void Worker::maybe_finish() {
+    if (finished_ || connections_) return;
+    finished_ = true;
+    {
+        std::lock_guard<std::mutex> lock(posted_mutex_);
+        accepting_posts_ = false;
+    }
+    broker_->stop();
+    uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&check_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
+}
+
+}  // namespace sluice::app

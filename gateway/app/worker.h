@@ -1,0 +1,114 @@
+// One worker: a thread with its own libuv loop, listener sockets (SO_REUSEPORT),
+// broker, channels, timer wheel and metrics. Workers share nothing on the event path;
+// the main thread talks to them only through post() (reload, drain).
+#pragma once
+
+#include <uv.h>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gateway/admin/metrics.h"
+#include "gateway/app/runtime.h"
+#include "gateway/broker/broker.h"
+#include "gateway/core/timer_wheel.h"
+#include "gateway/sse/channel.h"
+#include "gateway/sse/sse_stream.h"
+
+namespace sluice::app {
+
+class Connection;
+class Server;
+
+class Worker final : public broker::Listener, public sse::StreamCounters {
+  public:
+    Worker(Server& server, unsigned index, RuntimePtr runtime);
+    ~Worker();
+
+    // Takes ownership of already-bound listening sockets and the broker, then runs the
+    // loop on a new thread.
+    void start(std::vector<int> listen_fds, std::unique_ptr<broker::Broker> broker);
+    void join();
+
+    // Runs fn on the worker's loop thread (thread-safe).
+    void post(std::function<void(Worker&)> fn);
+
+    // Loop-thread API ---------------------------------------------------------------
+    uv_loop_t* loop() { return &loop_; }
+    TimerWheel& wheel() { return *wheel_; }
+    admin::WorkerMetrics& metrics() { return metrics_; }
+    const admin::WorkerMetrics& metrics() const { return metrics_; }
+    const RuntimePtr& runtime() const { return runtime_; }
+    broker::Broker& broker() { return *broker_; }
+    Server& server() { return server_; }
+    unsigned index() const { return index_; }
+    bool draining() const { return draining_; }
+    // Thread-safe: read by /_sluice/ready on any worker.
+    bool broker_ready() const { return broker_ready_.load(std::memory_order_relaxed); }
+    uint64_t now_ms() const { return uv_now(&loop_); }
+
+    // The loop-wide read buffer (connections hold none while idle).
+    uv_buf_t read_buffer();
+
+    // Finds or creates the loop's state for a channel a client asked for; nullptr when
+    // the channel limit is reached.
+    sse::Channel* channel_for_client(const std::string& name);
+
+    void mark_dirty(Connection* c);          // flush c's queued bytes this loop turn
+    void connection_closed(Connection* c);   // unlink; called from Connection::close
+
+    void set_runtime(RuntimePtr rt) { runtime_ = std::move(rt); }
+    void begin_drain();
+    void force_close_all();
+
+    // broker::Listener
+    void on_broker_message(const broker::Message& msg) override;
+    void on_broker_ready(bool ready) override;
+
+    // sse::StreamCounters
+    void on_delivered(uint64_t events, uint64_t bytes) override;
+    void on_gap() override;
+    void on_slow_disconnect() override;
+
+  private:
+    void run();
+    void on_connection(uv_stream_t* listener);
+    void on_tick();
+    void on_check();
+    void drain_posted();
+    void maybe_finish();
+    void close_listeners();
+
+    friend struct WorkerCallbacks;
+
+    Server& server_;
+    unsigned index_;
+    RuntimePtr runtime_;
+    uv_loop_t loop_;
+    std::thread thread_;
+    std::vector<uv_tcp_t*> listeners_;
+    uv_timer_t tick_;
+    uv_check_t check_;
+    uv_async_t async_;
+    std::mutex posted_mutex_;
+    std::vector<std::function<void(Worker&)>> posted_;
+    bool accepting_posts_ = true;  // guarded by posted_mutex_
+    std::unique_ptr<TimerWheel> wheel_;
+    std::unique_ptr<broker::Broker> broker_;
+    std::unique_ptr<sse::ChannelStore> channels_;
+    admin::WorkerMetrics metrics_;
+    std::vector<Connection*> dirty_;
+    Connection* connections_ = nullptr;  // intrusive list head
+    std::unique_ptr<char[]> read_buf_;
+    uint64_t last_sweep_ms_ = 0;
+    bool draining_ = false;
+    bool finished_ = false;
+    std::atomic<bool> broker_ready_{false};
+};
+
+}  // namespace sluice::app

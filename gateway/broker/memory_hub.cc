@@ -1,0 +1,76 @@
+#include "gateway/broker/memory_hub.h"
+
+#include <algorithm>
+
+namespace sluice::broker {
+
+MemoryHub::MemoryHub(std::chrono::milliseconds head_idle_ttl) : head_idle_ttl_(head_idle_ttl) {}
+
+void MemoryHub::attach(Inbox* inbox) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    inboxes_.push_back(inbox);
+}
+
+void MemoryHub::detach(Inbox* inbox) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    inboxes_.erase(std::remove(inboxes_.begin(), inboxes_.end(), inbox), inboxes_.end());
+}
+
+uint64_t MemoryHub::publish(const std::string& channel, const std::string& payload,
+                            const std::string& event) {
+    std::vector<Inbox*> to_wake;
+    uint64_t position = 0;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        Head& head = heads_[channel];
+        position = ++head.position;
+        head.last_publish = std::chrono::steady_clock::now();
+        auto msg = std::make_shared<const Message>(Message{channel, position, event, payload});
+        // Queued under the hub lock: every inbox sees events in position order.
+        for (Inbox* inbox : inboxes_) {
+            std::lock_guard<std::mutex> inbox_lock(inbox->mutex);
+            if (inbox->queue.empty()) to_wake.push_back(inbox);
+            inbox->queue.push_back(msg);
+        }
+    }
+    // A loop drains its whole queue per wake, so only the empty->non-empty edge wakes.
+    for (Inbox* inbox : to_wake) inbox->wake();
+    return position;
+}
+
+void MemoryHub::with_head(const std::string& channel, const std::function<void(uint64_t)>& fn) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = heads_.find(channel);
+    fn(it == heads_.end() ? 0 : it->second.position);
+}
+
+void MemoryHub::channel_opened(const std::string& channel) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto& head = heads_[channel];
+    if (head.holders == 0 && head.position == 0) head.last_publish = std::chrono::steady_clock::now();
+    ++head.holders;
+}
+
+void MemoryHub::channel_closed(const std::string& channel) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = heads_.find(channel);
+    if (it == heads_.end()) return;
+    if (it->second.holders > 0) --it->second.holders;
+    maybe_forget(it);
+}
+
+void MemoryHub::maybe_forget(std::unordered_map<std::string, Head>::iterator it) {
+    // Forget a head only when no loop holds the channel and nothing was published for
+    // longer than any loop keeps an idle channel: an event still in an inbox is then
+    // impossible, so positions never go backwards under a loop that still has them.
+    if (it->second.holders > 0) return;
+    if (std::chrono::steady_clock::now() - it->second.last_publish < head_idle_ttl_) return;
+    heads_.erase(it);
+}
+
+size_t MemoryHub::channel_count() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return heads_.size();
+}
+
+}  // namespace sluice::broker

@@ -1,0 +1,64 @@
+// The process-wide half of the memory broker: assigns every channel's positions under
+// one mutex and hands each event, in position order, to the inbox of every worker loop.
+// Loops keep their own history copies; the hub keeps only each channel's head and how
+// many loops currently hold the channel (so a head is forgotten only when no loop
+// holds the channel any more and it has been idle).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "gateway/broker/broker.h"
+
+namespace sluice::broker {
+
+class MemoryHub {
+  public:
+    using MessagePtr = std::shared_ptr<const Message>;
+
+    // An inbox belongs to one loop. `wake` must be thread-safe (uv_async_send).
+    struct Inbox {
+        std::mutex mutex;
+        std::vector<MessagePtr> queue;
+        std::function<void()> wake;
+    };
+
+    explicit MemoryHub(std::chrono::milliseconds head_idle_ttl);
+
+    void attach(Inbox* inbox);
+    void detach(Inbox* inbox);
+
+    // Assigns the channel's next position and queues the event on every inbox.
+    uint64_t publish(const std::string& channel, const std::string& payload,
+                     const std::string& event);
+
+    // Runs fn(head) under the hub lock, so no publish can interleave; head is 0 for an
+    // unknown channel. Used to seed a loop's new channel consistently with its inbox.
+    void with_head(const std::string& channel, const std::function<void(uint64_t)>& fn);
+
+    void channel_opened(const std::string& channel);
+    void channel_closed(const std::string& channel);
+
+    size_t channel_count();
+
+  private:
+    struct Head {
+        uint64_t position = 0;
+        int holders = 0;  // loops that hold local state for the channel
+        std::chrono::steady_clock::time_point last_publish;
+    };
+    void maybe_forget(std::unordered_map<std::string, Head>::iterator it);
+
+    std::mutex mutex_;
+    std::unordered_map<std::string, Head> heads_;
+    std::vector<Inbox*> inboxes_;
+    std::chrono::milliseconds head_idle_ttl_;
+};
+
+}  // namespace sluice::broker

@@ -1,0 +1,103 @@
+// Entry points: read the file, parse YAML (syntax errors become ConfigErrors), walk the
+// top-level keys through the section loaders, then run the checks that span sections.
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "gateway/config/loaders.h"
+
+namespace sluice::config {
+namespace {
+
+void load_document(const YAML::Node& root, Diagnostics& diag, Config& c) {
+    MapReader top(Value::of(root, ""), diag);
+    if (!top.is_map()) return;
+
+    if (auto v = top.find("listen")) load_listen(*v, diag, c.listen);
+    if (auto v = top.find("workers")) load_workers(*v, diag, c.workers);
+    bool broker_ok = true;
+    if (auto v = top.find("broker")) broker_ok = load_broker(*v, diag, c.broker);
+    if (auto v = top.find("publish")) {
+        PublishConfig publish;
+        load_publish(*v, diag, publish);
+        c.publish = std::move(publish);
+    }
+    if (auto v = top.find("limits")) load_limits(*v, diag, c.limits);
+    // Routes start from `defaults` and refer to `upstreams`, wherever those sit in the
+    // file; errors are sorted into file order at the end.
+    if (auto v = top.find("defaults")) load_defaults(*v, diag, c.defaults);
+    if (auto v = top.find("upstreams")) load_upstreams(*v, diag, c.upstreams);
+    if (auto v = top.find("routes")) load_routes(*v, diag, c.defaults, c.upstreams, c.routes);
+    top.get_duration("drain_timeout", c.drain_timeout);
+    top.get_string("access_log", c.access_log);
+    top.get_choice("log_level", c.log_level, {"debug", "info", "warn", "error"});
+    top.finish();
+
+    // With no Redis, the HTTP publish endpoint is the only way events get in.
+    if (broker_ok && c.broker.type == BrokerType::Memory && !c.publish) {
+        diag.error(top.key_mark("broker"),
+                   "broker: the memory broker requires a 'publish' section (with no Redis, "
+                   "workers publish over HTTP)");
+    }
+}
+
+}  // namespace
+
+std::string ConfigError::to_string() const {
+    if (line <= 0) return file + ": " + message;
+    return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
+}
+
+LoadResult load_config_string(const std::string& yaml, const std::string& name) {
+    Diagnostics diag(name);
+    std::shared_ptr<Config> config;
+    try {
+        config = std::make_shared<Config>();
+        config->source = name;
+        std::vector<YAML::Node> docs = YAML::LoadAll(yaml);
+        if (docs.empty() || (docs.size() == 1 && docs[0].IsNull())) {
+            diag.error(YAML::Mark(), "the config is empty");
+        } else if (docs.size() > 1) {
+            diag.error(docs[1].Mark(), "only one YAML document is allowed (remove the '---')");
+        } else {
+            load_document(docs[0], diag, *config);
+        }
+    } catch (const YAML::Exception& e) {
+        // Parser errors carry the position; anything else from yaml-cpp is reported too.
+        diag.error(e.mark, "YAML syntax error: " + e.msg);
+    } catch (const std::exception& e) {
+        diag.error_without_position(std::string("cannot load config: ") + e.what());
+    } catch (...) {
+        diag.error_without_position("cannot load config: unknown error");
+    }
+    LoadResult result;
+    result.errors = diag.take();
+    if (result.errors.empty()) result.config = std::move(config);
+    return result;
+}
+
+LoadResult load_config_file(const std::string& path) {
+    LoadResult result;
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+        result.errors.push_back(ConfigError{path, 0, 0, "cannot read config: is a directory"});
+        return result;
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        result.errors.push_back(
+            ConfigError{path, 0, 0, std::string("cannot read config: ") + std::strerror(errno)});
+        return result;
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad()) {
+        result.errors.push_back(ConfigError{path, 0, 0, "cannot read config: read failed"});
+        return result;
+    }
+    return load_config_string(text.str(), path);
+}
+
+}  // namespace sluice::config

@@ -1,0 +1,35 @@
+// The section loaders behind load_config_string(): each reads one part of the YAML into
+// the typed Config and reports every problem to Diagnostics, leaving defaults in place
+// for values it could not read. Internal to gateway/config/.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "gateway/config/config.h"
+#include "gateway/config/yaml_reader.h"
+
+namespace sluice::config {
+
+// sections_loader.cc
+void load_listen(const Value& v, Diagnostics& diag, std::vector<ListenAddress>& out);
+void load_workers(const Value& v, Diagnostics& diag, unsigned& out);
+// Returns false when `type` was given but unreadable (out.type is then a guess).
+bool load_broker(const Value& v, Diagnostics& diag, BrokerConfig& out);
+void load_publish(const Value& v, Diagnostics& diag, PublishConfig& out);
+void load_limits(const Value& v, Diagnostics& diag, Limits& out);
+void load_upstreams(const Value& v, Diagnostics& diag, std::map<std::string, Upstream>& out);
+
+// stream_options_loader.cc: options shared by `defaults` and sse routes. Fields not
+// given keep the value `out` had (the defaults), so partial maps work.
+void load_heartbeat(const Value& v, Diagnostics& diag, HeartbeatConfig& out);
+void load_history(const Value& v, Diagnostics& diag, HistoryConfig& out);
+void load_defaults(const Value& v, Diagnostics& diag, Defaults& out);
+
+// routes_loader.cc: `defaults` must be loaded first (routes start from it), and
+// `upstreams` too (proxy routes must name one).
+void load_routes(const Value& v, Diagnostics& diag, const Defaults& defaults,
+                 const std::map<std::string, Upstream>& upstreams, std::vector<Route>& out);
+
+}  // namespace sluice::config

@@ -1,0 +1,159 @@
+// Top-level sections that stand alone: listen, workers, broker, publish, limits and
+// upstreams. Routes and the stream options they share with `defaults` live elsewhere.
+#include <algorithm>
+#include <cctype>
+#include <thread>
+
+#include "gateway/config/address.h"
+#include "gateway/config/loaders.h"
+#include "gateway/config/templates.h"
+
+namespace sluice::config {
+namespace {
+
+constexpr uint64_t kMaxWorkers = 1024;
+
+void load_one_listen(const Value& v, Diagnostics& diag, std::vector<ListenAddress>& out) {
+    auto text = read_string(v, diag);
+    if (!text) return;
+    ListenAddress addr;
+    if (std::string err = parse_listen_address(*text, addr); !err.empty()) {
+        diag.error(v.mark, v.path + ": " + err);
+        return;
+    }
+    bool dup = std::any_of(out.begin(), out.end(), [&](const ListenAddress& a) {
+        return a.host == addr.host && a.port == addr.port && a.port != 0;
+    });
+    if (dup) {
+        diag.error(v.mark, v.path + ": address '" + *text + "' is listed twice");
+        return;
+    }
+    out.push_back(addr);
+}
+
+}  // namespace
+
+void load_listen(const Value& v, Diagnostics& diag, std::vector<ListenAddress>& out) {
+    std::vector<ListenAddress> addrs;
+    if (v.node.IsSequence()) {
+        auto items = read_list(v, "addresses", diag);
+        if (items.empty()) {
+            diag.error(v.mark, v.path + ": must list at least one address");
+            return;
+        }
+        for (const auto& item : items) load_one_listen(item, diag, addrs);
+    } else {
+        load_one_listen(v, diag, addrs);
+    }
+    if (!addrs.empty()) out = std::move(addrs);
+}
+
+void load_workers(const Value& v, Diagnostics& diag, unsigned& out) {
+    if (v.node.IsScalar() && v.node.Scalar() == "auto") {
+        // hardware_concurrency() may return 0 when it cannot tell.
+        unsigned cores = std::thread::hardware_concurrency();
+        out = std::clamp<unsigned>(cores, 1, kMaxWorkers);
+        return;
+    }
+    if (v.node.IsScalar() && !v.node.Scalar().empty() &&
+        !std::isdigit(static_cast<unsigned char>(v.node.Scalar()[0]))) {
+        diag.error(v.mark, v.path + ": expected a number or \"auto\", got " + describe(v.node));
+        return;
+    }
+    auto n = read_count(v, diag);
+    if (!n) return;
+    if (*n < 1 || *n > kMaxWorkers) {
+        diag.error(v.mark, v.path + ": must be between 1 and " + std::to_string(kMaxWorkers) +
+                               " (or \"auto\"), got " + std::to_string(*n));
+        return;
+    }
+    out = static_cast<unsigned>(*n);
+}
+
+bool load_broker(const Value& v, Diagnostics& diag, BrokerConfig& out) {
+    MapReader r(v, diag);
+    std::string type = out.type == BrokerType::Redis ? "redis" : "memory";
+    bool type_ok = r.get_choice("type", type, {"memory", "redis"}) && r.is_map();
+    if (type_ok) out.type = type == "redis" ? BrokerType::Redis : BrokerType::Memory;
+    if (auto url = r.find("url")) {
+        if (auto s = read_string(*url, diag)) {
+            bool scheme_ok = s->rfind("redis://", 0) == 0 || s->rfind("unix://", 0) == 0;
+            // A url only matters for redis; checking it always still catches typos early.
+            if (!scheme_ok) {
+                diag.error(url->mark, url->path + ": must start with redis:// or unix://, got '" +
+                                          *s + "'");
+            } else {
+                out.url = *s;
+            }
+        }
+    }
+    r.finish();
+    return type_ok;
+}
+
+void load_publish(const Value& v, Diagnostics& diag, PublishConfig& out) {
+    MapReader r(v, diag);
+    if (auto path = r.find("path")) {
+        if (auto s = read_string(*path, diag)) {
+            std::vector<std::string> captures;
+            std::string err = check_path_template(*s, captures);
+            if (err.empty() && captures != std::vector<std::string>{"channel"})
+                err = "must contain {channel} as its only capture, like /_sluice/publish/{channel}";
+            if (!err.empty()) {
+                diag.error(path->mark, path->path + ": " + err);
+            } else {
+                out.path = *s;
+            }
+        }
+    }
+    if (r.require("token")) r.get_string("token", out.token);
+    r.finish();
+}
+
+void load_limits(const Value& v, Diagnostics& diag, Limits& out) {
+    MapReader r(v, diag);
+    r.get_count("max_connections", out.max_connections, 1, UINT64_MAX);
+    r.get_count("max_connections_per_ip", out.max_connections_per_ip, 0, UINT64_MAX);
+    // Below these a plain browser request head or URL would not fit.
+    r.get_size("max_header_size", out.max_header_size, 1024);
+    r.get_size("max_url_length", out.max_url_length, 256);
+    r.get_duration("header_timeout", out.header_timeout, Millis(1));
+    r.get_duration("idle_timeout", out.idle_timeout, Millis(1));
+    r.get_size("max_event_size", out.max_event_size);
+    r.get_size("max_body_size", out.max_body_size);
+    r.get_size("client_buffer", out.client_buffer);
+    r.get_count("max_channels", out.max_channels, 1, UINT64_MAX);
+    r.finish();
+}
+
+void load_upstreams(const Value& v, Diagnostics& diag, std::map<std::string, Upstream>& out) {
+    MapReader all(v, diag);
+    for (auto& field : all.all()) {
+        if (field.key.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                        "0123456789_.-") != std::string::npos) {
+            diag.error(field.key_mark, "upstream name '" + field.key +
+                                           "' may only use letters, digits and _ . -");
+        }
+        // Record the name even when its body is bad, so routes naming it are not also
+        // reported as pointing at an unknown upstream.
+        Upstream& up = out[field.key];
+        MapReader r(field.value, diag);
+        if (r.require("servers")) {
+            auto servers = r.find("servers");
+            for (const auto& item : read_list(*servers, "servers like [127.0.0.1:3000]", diag)) {
+                auto s = read_string(item, diag);
+                if (!s) continue;
+                if (std::string err = check_server_address(*s); !err.empty()) {
+                    diag.error(item.mark, item.path + ": " + err);
+                    continue;
+                }
+                up.servers.push_back(*s);
+            }
+            if (servers->node.IsSequence() && servers->node.size() == 0)
+                diag.error(servers->mark, servers->path + ": must list at least one server");
+        }
+        r.finish();
+    }
+}
+
+}  // namespace sluice::config

@@ -1,0 +1,117 @@
+#include "gateway/core/log.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <mutex>
+
+namespace sluice::log {
+namespace {
+
+std::atomic<int> g_level{static_cast<int>(Level::Info)};
+std::mutex g_access_mutex;
+FILE* g_access = stdout;
+bool g_access_owned = false;
+
+const char* level_name(Level l) {
+    switch (l) {
+    case Level::Debug: return "debug";
+    case Level::Info: return "info";
+    case Level::Warn: return "warn";
+    case Level::Error: return "error";
+    }
+    return "?";
+}
+
+std::string timestamp() {
+    using namespace std::chrono;
+    auto now = system_clock::now();
+    auto secs = time_point_cast<seconds>(now);
+    auto ms = duration_cast<milliseconds>(now - secs).count();
+    std::time_t t = system_clock::to_time_t(secs);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<int>(ms));
+    return buf;
+}
+
+}  // namespace
+
+void set_level(Level level) { g_level.store(static_cast<int>(level)); }
+bool enabled(Level level) { return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed); }
+
+void write(Level level, std::string_view msg, std::string_view fields) {
+    if (!enabled(level)) return;
+    std::string line = "{\"ts\":\"" + timestamp() + "\",\"level\":\"" + level_name(level) +
+                       "\",\"msg\":\"" + json_escape(msg) + "\"";
+    if (!fields.empty()) {
+        line += ',';
+        line += fields;
+    }
+    line += "}\n";
+    // One fwrite per line: stdio locks the stream, so lines from threads never interleave.
+    std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+bool set_access_log(const std::string& target) {
+    FILE* next = nullptr;
+    bool owned = false;
+    if (target == "stdout") next = stdout;
+    else if (target == "stderr") next = stderr;
+    else if (target == "off") next = nullptr;
+    else {
+        next = std::fopen(target.c_str(), "a");
+        if (!next) return false;
+        owned = true;
+    }
+    std::lock_guard<std::mutex> lock(g_access_mutex);
+    if (g_access_owned && g_access) std::fclose(g_access);
+    g_access = next;
+    g_access_owned = owned;
+    return true;
+}
+
+void access(std::string_view json_line) {
+    std::lock_guard<std::mutex> lock(g_access_mutex);
+    if (!g_access) return;
+    std::fwrite(json_line.data(), 1, json_line.size(), g_access);
+    std::fputc('\n', g_access);
+    std::fflush(g_access);
+}
+
+std::string json_escape(std::string_view s) {
+    std::string out;
+    out.reserve(s.size() + 2);
+    for (unsigned char c : s) {
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+            if (c < 0x20) {
+                char buf[8];
+                std::snprintf(buf, sizeof buf, "\\u%04x", c);
+                out += buf;
+            } else {
+                out += static_cast<char>(c);
+            }
+        }
+    }
+    return out;
+}
+
+std::string field(std::string_view key, std::string_view value) {
+    return "\"" + std::string(key) + "\":\"" + json_escape(value) + "\"";
+}
+
+std::string field(std::string_view key, long long value) {
+    return "\"" + std::string(key) + "\":" + std::to_string(value);
+}
+
+}  // namespace sluice::log

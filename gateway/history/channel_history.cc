@@ -1,0 +1,77 @@
+// One channel's bounded history. Eviction is always from the front: events are appended
+// in position (and time) order, so the oldest by position is also the oldest by age.
+#include "gateway/history/channel_history.h"
+
+#include <algorithm>
+
+namespace sluice::history {
+
+namespace {
+
+uint64_t size_of(const StoredEvent& ev) { return ev.encoded ? ev.encoded->size() : 0; }
+
+}  // namespace
+
+ChannelHistory::ChannelHistory(const HistoryLimits& limits) : limits_(limits) {}
+
+size_t ChannelHistory::append(StoredEvent ev) {
+    // Positions only move forward; a stale or duplicate event (a broker replaying what we
+    // already have) is ignored rather than breaking the ordering binary search relies on.
+    if (ev.position <= head_) return 0;
+    head_ = ev.position;
+    bytes_ += size_of(ev);
+    events_.push_back(std::move(ev));
+    size_t evicted = 0;
+    while (!events_.empty() &&
+           (events_.size() > limits_.max_events || bytes_ > limits_.max_bytes)) {
+        evict_front();
+        ++evicted;
+    }
+    return evicted;
+}
+
+size_t ChannelHistory::expire(Clock::time_point now) {
+    size_t evicted = 0;
+    while (!events_.empty() && events_.front().at + limits_.ttl <= now) {
+        evict_front();
+        ++evicted;
+    }
+    return evicted;
+}
+
+void ChannelHistory::set_limits(const HistoryLimits& limits) {
+    limits_ = limits;
+    while (!events_.empty() &&
+           (events_.size() > limits_.max_events || bytes_ > limits_.max_bytes))
+        evict_front();
+}
+
+uint64_t ChannelHistory::oldest() const {
+    return events_.empty() ? head_ + 1 : events_.front().position;
+}
+
+const StoredEvent* ChannelHistory::first_at_or_after(uint64_t p) const {
+    auto before = [](const StoredEvent& ev, uint64_t pos) { return ev.position < pos; };
+    auto it = std::lower_bound(events_.begin(), events_.end(), p, before);
+    return it == events_.end() ? nullptr : &*it;
+}
+
+const StoredEvent* ChannelHistory::newest() const {
+    return events_.empty() ? nullptr : &events_.back();
+}
+
+void ChannelHistory::clear() {
+    events_.clear();
+    bytes_ = 0;
+}
+
+void ChannelHistory::advance_head(uint64_t head) {
+    if (head > head_) head_ = head;
+}
+
+void ChannelHistory::evict_front() {
+    bytes_ -= size_of(events_.front());
+    events_.pop_front();
+}
+
+}  // namespace sluice::history

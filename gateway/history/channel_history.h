@@ -1,0 +1,70 @@
+// One channel's history: a bounded ring of encoded events with consecutive-ish
+// positions, bounded by count, bytes and age. Pure (no libuv): time is passed in.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <string>
+
+#include "gateway/core/shared_bytes.h"
+
+namespace sluice::history {
+
+using Clock = std::chrono::steady_clock;
+
+struct HistoryLimits {
+    uint64_t max_events = 1000;
+    uint64_t max_bytes = 16 << 20;
+    std::chrono::milliseconds ttl = std::chrono::hours(1);
+};
+
+struct StoredEvent {
+    uint64_t position = 0;
+    SharedBytes encoded;     // SSE bytes ("id: ..\n...data: ..\n\n")
+    std::string type;        // payload's JSON "type" ("" if none), for terminal checks
+    Clock::time_point at;    // when it was appended (TTL)
+};
+
+class ChannelHistory {
+  public:
+    explicit ChannelHistory(const HistoryLimits& limits);
+
+    // Appends an event. position must be > head(); a jump (position > head + 1) is
+    // allowed and the missing positions are simply never held. Evicts by count and
+    // bytes immediately. Returns the number of events evicted. An event with
+    // position <= head() is ignored (returns 0). An event larger than max_bytes is evicted
+    // at once: head() still moves to its position.
+    size_t append(StoredEvent ev);
+
+    // Drops events older than ttl as of `now`. Returns the number evicted.
+    size_t expire(Clock::time_point now);
+
+    // Replace limits (e.g. after reload); evicts as needed.
+    void set_limits(const HistoryLimits& limits);
+
+    uint64_t head() const { return head_; }
+    // Oldest position held; head() + 1 when nothing is held.
+    uint64_t oldest() const;
+    bool empty() const { return events_.empty(); }
+    size_t size() const { return events_.size(); }
+    uint64_t bytes() const { return bytes_; }
+
+    // The held event with the smallest position >= p, or nullptr if none.
+    const StoredEvent* first_at_or_after(uint64_t p) const;
+    // The newest event (nullptr if empty).
+    const StoredEvent* newest() const;
+    // Forget everything but keep head (used when a broker reports a reset).
+    void clear();
+    // Set head without an event (e.g. a broker reported the channel's position).
+    void advance_head(uint64_t head);
+
+  private:
+    void evict_front();
+    HistoryLimits limits_;
+    std::deque<StoredEvent> events_;
+    uint64_t head_ = 0;
+    uint64_t bytes_ = 0;
+};
+
+}  // namespace sluice::history

@@ -1,0 +1,57 @@
+// ASCII helpers shared by the http/ sources: header names and transfer codings are
+// case-insensitive ASCII tokens, so locale-aware functions (std::tolower) are wrong here.
+// Internal to http/; other modules should not include it.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace sluice::http {
+
+inline char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+
+inline bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+        if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+    }
+    return true;
+}
+
+// tchar from RFC 9110 5.6.2: what a header name (a token) may contain.
+inline bool is_tchar(char c) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+    switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
+    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+        return true;
+    default:
+        return false;
+    }
+}
+
+inline bool is_token(std::string_view s) {
+    if (s.empty()) return false;
+    for (char c : s) {
+        if (!is_tchar(c)) return false;
+    }
+    return true;
+}
+
+// Whitespace or a control character: never valid in a request target (RFC 9112 3.2).
+inline bool has_space_or_ctl(std::string_view s) {
+    for (char c : s) {
+        auto u = static_cast<unsigned char>(c);
+        if (u <= 0x20 || u == 0x7f) return true;
+    }
+    return false;
+}
+
+// Optional whitespace as HTTP defines it (RFC 9110 5.6.3): space and horizontal tab.
+inline std::string_view trim_ows(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+}  // namespace sluice::http

@@ -1,0 +1,84 @@
+// One client's SSE stream: where it is in its channel (next position), replay of the
+// backlog paced by the socket, live delivery bounded by the client buffer, heartbeats
+// after idleness, and the end of the stream on a terminal event.
+//
+// Lifecycle: created by the connection after the response head is written; start()
+// subscribes it; it ends by calling sink.finish()/abort(), after which the owner calls
+// detach() (also on client close) and destroys it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "gateway/config/config.h"
+#include "gateway/core/timer_wheel.h"
+#include "gateway/sse/channel.h"
+#include "gateway/sse/resume.h"
+#include "gateway/sse/stream_sink.h"
+
+namespace sluice::sse {
+
+// Counters a stream updates; owned by the worker's metrics (plain fields: one thread).
+struct StreamCounters {
+    virtual void on_delivered(uint64_t events, uint64_t bytes) = 0;
+    virtual void on_gap() = 0;
+    virtual void on_slow_disconnect() = 0;
+
+  protected:
+    ~StreamCounters() = default;
+};
+
+struct StreamSettings {
+    const config::SseRoute* route = nullptr;  // outlives the stream (config kept alive)
+    uint64_t client_buffer = 256 * 1024;      // live bytes allowed unsent
+    uint64_t replay_window = 64 * 1024;       // replay refills below this many unsent bytes
+};
+
+class SseStream final : public Subscriber {
+  public:
+    SseStream(StreamSink& sink, TimerWheel& wheel, StreamCounters& counters,
+              const StreamSettings& settings);
+    ~SseStream();
+    SseStream(const SseStream&) = delete;
+    SseStream& operator=(const SseStream&) = delete;
+
+    // Sends the gap (if any) and starts replaying from decision.next. May finish the
+    // stream synchronously (a terminal event in the backlog).
+    void start(Channel& channel, const ResumeDecision& decision);
+
+    // The sink's unsent bytes dropped (a write completed): continue a paused replay.
+    void on_drained();
+
+    // Stops everything: leaves the channel, cancels the heartbeat. Idempotent.
+    void detach();
+
+    void on_channel_event(Channel& channel, const history::StoredEvent& ev) override;
+
+    uint64_t events_sent() const { return events_sent_; }
+    uint64_t next_position() const { return next_; }
+    bool ended() const { return ended_; }
+
+  private:
+    void pump();
+    // Writes one event; returns false if the stream ended.
+    bool deliver(const history::StoredEvent& ev);
+    void send_gap(uint64_t from, uint64_t to);
+    void arm_heartbeat(uint64_t delay_ms);
+    static void heartbeat_cb(void* self) noexcept;
+    void on_heartbeat();
+
+    StreamSink& sink_;
+    TimerWheel& wheel_;
+    StreamCounters& counters_;
+    StreamSettings settings_;
+    Channel* channel_ = nullptr;
+    TimerWheel::Entry heartbeat_;
+    uint64_t next_ = 1;
+    uint64_t last_write_ms_ = 0;
+    uint64_t events_sent_ = 0;
+    bool live_ = false;   // caught up: new events are written as they arrive
+    bool ended_ = false;
+    bool pumping_ = false;
+};
+
+}  // namespace sluice::sse

@@ -1,0 +1,33 @@
+// What an SSE stream writes to: implemented by the connection that carries it, so the
+// stream logic (positions, replay, heartbeats, terminal) never touches sockets.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "gateway/core/shared_bytes.h"
+
+namespace sluice::sse {
+
+enum class CloseReason { Client, Terminal, Slow, Drain, Error, Pending };
+const char* close_reason_name(CloseReason r);
+
+class StreamSink {
+  public:
+    // Queues bytes; they go out with the connection's next write (coalesced per turn).
+    virtual void send(SharedBytes bytes) = 0;
+    virtual void send(std::string bytes) = 0;
+    // Bytes handed to send() that the socket has not accepted yet.
+    virtual uint64_t unsent_bytes() const = 0;
+    // Writes what is queued, then closes. The stream gets no more calls after this.
+    virtual void finish(CloseReason why) = 0;
+    // Closes now, dropping what is queued.
+    virtual void abort(CloseReason why) = 0;
+    // Milliseconds on the loop clock.
+    virtual uint64_t now_ms() const = 0;
+
+  protected:
+    ~StreamSink() = default;
+};
+
+}  // namespace sluice::sse

@@ -1,0 +1,115 @@
+"""Command line: --version, --check on the shipped configs and on broken files
+(FILE:LINE:COL: message per error, exit 1)."""
+
+import glob
+import os
+import re
+import subprocess
+import tempfile
+import unittest
+
+from harness import make_config, sluice_bin, source_dir
+
+ERROR_LINE = re.compile(r"^(.+):(\d+):(\d+): (.+)$")
+
+
+def run_sluice(*args, timeout=10):
+    return subprocess.run([sluice_bin(), *args], capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+class CliTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory(prefix="sluice-cli-")
+        self.addCleanup(self.dir.cleanup)
+
+    def write(self, name, text):
+        path = os.path.join(self.dir.name, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def check(self, path):
+        return run_sluice("--check", "-c", path)
+
+    def errors(self, stderr):
+        """{(line, col): message} of the FILE:LINE:COL lines on stderr."""
+        found = {}
+        for line in stderr.splitlines():
+            m = ERROR_LINE.match(line.strip())
+            if m:
+                found[(int(m.group(2)), int(m.group(3)))] = (m.group(1), m.group(4))
+        return found
+
+    def test_version(self):
+        r = run_sluice("--version")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout.strip(), r"^sluice \d+\.\d+")
+
+    def test_check_shipped_configs(self):
+        root = source_dir()
+        files = sorted(glob.glob(os.path.join(root, "conf", "*.yaml")) +
+                       glob.glob(os.path.join(root, "conf", "examples", "*.yaml")))
+        if not files:
+            self.skipTest("no conf/*.yaml or conf/examples/*.yaml in the source tree yet")
+        for path in files:
+            with self.subTest(config=os.path.relpath(path, root)):
+                r = self.check(path)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertIn(f"{path}: ok", r.stdout + r.stderr)
+
+    def test_check_valid_file(self):
+        path = self.write("good.yaml", make_config().replace("@PORT@", "18080"))
+        r = self.check(path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(f"{path}: ok", r.stdout + r.stderr)
+
+    def test_check_reports_every_error_with_position(self):
+        text = ("listen: 127.0.0.1:18080\n"          # 1
+                "colour: blue\n"                      # 2: unknown key
+                "broker:\n"                           # 3
+                "  type: memory\n"                    # 4
+                "publish:\n"                          # 5
+                "  token: t\n"                        # 6
+                "routes:\n"                           # 7
+                "  - path: /s/{id}\n"                 # 8
+                "    sse:\n"                          # 9
+                "      channel: c:{id}\n"             # 10
+                "      heartbeat: often\n")           # 11: bad duration (value at col 18)
+        path = self.write("bad.yaml", text)
+        r = self.check(path)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        errors = self.errors(r.stderr)
+        self.assertIn((2, 1), errors, r.stderr)
+        self.assertIn((11, 18), errors, r.stderr)
+        self.assertEqual(errors[(2, 1)][0], path)
+        self.assertIn("colour", errors[(2, 1)][1])
+        self.assertNotIn(f"{path}: ok", r.stdout + r.stderr)
+
+    def test_unknown_nested_key(self):
+        text = make_config().replace("@PORT@", "18080")
+        text = text.replace("broker:\n", "limits:\n  max_conections: 5\nbroker:\n", 1)
+        line = text.splitlines().index("  max_conections: 5") + 1
+        path = self.write("typo.yaml", text)
+        r = self.check(path)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        errors = self.errors(r.stderr)
+        self.assertIn((line, 3), errors, r.stderr)
+        self.assertIn("max_conections", errors[(line, 3)][1])
+
+    def test_bad_file_does_not_run(self):
+        # Without --check a broken config must fail at start-up too, with the same report.
+        path = self.write("bad.yaml", "listen: 127.0.0.1:18080\nworkerz: 1\n")
+        r = run_sluice("-c", path)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(f"{path}:2:1", r.stderr)
+
+    def test_check_missing_file(self):
+        path = os.path.join(self.dir.name, "nope.yaml")
+        r = self.check(path)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("nope.yaml", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()

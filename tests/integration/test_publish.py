@@ -1,0 +1,85 @@
+"""The HTTP publish endpoint: bearer-token auth (401/403), payload size (413), channel
+validation (400), method (405), positions per channel, and the Event header."""
+
+import json
+import unittest
+
+from harness import (GatewayTestCase, http_request, make_config, publish, publish_many,
+                     publish_position)
+
+MAX_EVENT = 1024
+
+
+class PublishTest(GatewayTestCase):
+    CONFIG = make_config(limits={"max_event_size": MAX_EVENT})
+
+    def assert_status(self, response, status):
+        got, headers, body = response
+        self.assertEqual(got, status, body)
+        self.assertEqual(json.loads(body)["status"], status)
+        return headers
+
+    def test_success_returns_position(self):
+        status, headers, body = publish(self.port, "c:pub-ok", '{"type":"chunk"}')
+        self.assertEqual(status, 200, body)
+        self.assertIn("application/json", headers.get("content-type", ""))
+        self.assertEqual(json.loads(body), {"position": 1})
+
+    def test_positions_increase_per_channel(self):
+        a = publish_many(self.port, "c:pos-a", [f"a{i}" for i in range(5)])
+        b = publish_many(self.port, "c:pos-b", ["b0", "b1"])
+        a += publish_many(self.port, "c:pos-a", ["a5"])
+        self.assertEqual(a, [1, 2, 3, 4, 5, 6])
+        self.assertEqual(b, [1, 2])
+
+    def test_missing_token_401(self):
+        headers = self.assert_status(publish(self.port, "c:auth", "x", token=None), 401)
+        self.assertIn("bearer", headers.get("www-authenticate", "").lower())
+
+    def test_other_auth_scheme_401(self):
+        response = publish(self.port, "c:auth", "x", token=None,
+                           headers={"Authorization": "Basic dXNlcjpwYXNz"})
+        headers = self.assert_status(response, 401)
+        self.assertIn("bearer", headers.get("www-authenticate", "").lower())
+
+    def test_wrong_token_403(self):
+        self.assert_status(publish(self.port, "c:auth", "x", token="not-the-token"), 403)
+
+    def test_rejected_publish_not_stored(self):
+        publish(self.port, "c:auth-store", "x", token="wrong")
+        self.assertEqual(publish_position(self.port, "c:auth-store", "y"), 1)
+
+    def test_payload_over_max_event_size_413(self):
+        self.assert_status(publish(self.port, "c:size", "x" * (MAX_EVENT + 1)), 413)
+        self.assertEqual(publish_position(self.port, "c:size", "y" * MAX_EVENT), 1)
+
+    def test_invalid_channel_400(self):
+        for channel in ("a%2Ab", "a%20b", "a%3Fb", "x" * 129):
+            with self.subTest(channel=channel[:20]):
+                self.assert_status(publish(self.port, channel, "x"), 400)
+
+    def test_get_on_publish_path_405(self):
+        status, headers, _ = http_request(self.port, "GET", "/_sluice/publish/c:x")
+        self.assertEqual(status, 405)
+        self.assertIn("POST", headers.get("allow", ""))
+
+    def test_event_header_gives_event_line(self):
+        publish_position(self.port, "c:named", '{"n":1}', event="progress")
+        publish_position(self.port, "c:named", '{"n":2}')
+        client = self.sse("/s/named")
+        first, second = client.read_events(2)
+        self.assertEqual(first["event"], "progress")
+        self.assertIn("event: progress", first["lines"])
+        self.assertEqual(first["data"], '{"n":1}')
+        self.assertIsNone(second["event"])
+        self.assertFalse(any(line.startswith("event:") for line in second["lines"]))
+
+    def test_published_payload_reaches_subscriber_unchanged(self):
+        payload = '{"type":"chunk","text":"h\\u00e9llo ✓"}'
+        pos = publish_position(self.port, "c:exact", payload)
+        event = self.sse("/s/exact").next_event(5)
+        self.assertEqual((event["id"], event["data"]), (str(pos), payload))
+
+
+if __name__ == "__main__":
+    unittest.main()

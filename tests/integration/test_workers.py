@@ -1,0 +1,70 @@
+"""workers: 2 runs two event loops, each with its own SO_REUSEPORT listener: 16 streams
+spread over both loops, and one publish reaches every stream on every loop."""
+
+import unittest
+
+from harness import (GatewayTestCase, SseClient, ids, make_config, metric_series, metrics,
+                     publish_position, wait_until)
+
+STREAMS = 16
+
+
+def listening(gw):
+    return [line for line in gw.error_log_json() if line.get("msg") == "listening"]
+
+
+class WorkersTest(GatewayTestCase):
+    CONFIG = make_config(workers=2)
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        try:
+            wait_until(lambda: len(listening(cls.gw)) >= 2, 10, what="both workers listening")
+        except AssertionError:
+            cls.gw.dump_logs()
+            cls.gw.cleanup()
+            raise
+
+    def open_streams(self, ch):
+        clients = []
+        for _ in range(STREAMS):
+            client = SseClient(self.port, f"/s/{ch}")
+            self.addCleanup(client.close)
+            self.assertEqual(client.status, 200)
+            client.next_event(5, all_blocks=True)  # retry: subscribed
+            clients.append(client)
+        return clients
+
+    def test_both_workers_listen(self):
+        lines = listening(self.gw)
+        self.assertEqual(len(lines), 2, lines)
+        self.assertTrue(all(l.get("address") == f"127.0.0.1:{self.port}" for l in lines), lines)
+
+    def test_publish_reaches_streams_on_every_worker(self):
+        ch = self.channel_id()
+        clients = self.open_streams(ch)
+        per_worker = metric_series(metrics(self.port), "sluice_worker_connections_open")
+        busy = [lbl.get("worker") for lbl, v in per_worker if v > 0]
+        self.assertGreaterEqual(len(per_worker), 2, per_worker)
+        self.assertGreaterEqual(len(busy), 2, f"streams all on one worker? {per_worker}")
+
+        positions = [publish_position(self.port, f"c:{ch}", f"to all {i}") for i in range(3)]
+        self.assertEqual(positions, [1, 2, 3])
+        for n, client in enumerate(clients):
+            with self.subTest(stream=n):
+                events = client.read_events(3)
+                self.assertEqual(ids(events), [1, 2, 3])
+                self.assertEqual([e["data"] for e in events], [f"to all {i}" for i in range(3)])
+
+    def test_history_shared_across_workers(self):
+        # Events published before connecting are replayed whichever loop takes the stream.
+        ch = self.channel_id()
+        for i in range(3):
+            publish_position(self.port, f"c:{ch}", f"early {i}")
+        for client in self.open_streams(ch):
+            self.assertEqual(ids(client.read_events(3)), [1, 2, 3])
+
+
+if __name__ == "__main__":
+    unittest.main()
