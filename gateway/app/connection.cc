@@ -210,6 +210,16 @@ void Connection::respond(int status, std::string_view body, std::string_view con
     if (head_only) bytes.resize(bytes.size() - body.size());
     if (state_ == State::Waiting) worker_.metrics().poll_waiting.add(-1);
     waiter_.reset();
+    response_bytes_ = bytes.size();
+    send(std::move(bytes));
+    flush();
+    request_finished(status);
+}
+
+void Connection::respond_raw(int status, std::string bytes, bool keep_alive) {
+    if (state_ == State::Closing || state_ == State::Finishing) return;
+    keep_alive_ = keep_alive_ && keep_alive;
+    response_bytes_ = bytes.size();
     send(std::move(bytes));
     flush();
     request_finished(status);
@@ -229,6 +239,7 @@ void Connection::request_finished(int status) {
         log::access("{\"type\":\"request\"," + log::field("method", method) + "," +
                     log::field("path", path) + "," + log::field("route", route_label_) + "," +
                     log::field("status", status) + "," +
+                    log::field("bytes", static_cast<long long>(response_bytes_)) + "," +
                     log::field("duration_ms", static_cast<long long>(secs * 1000)) + "," +
                     log::field("remote", remote_) + "}");
     }
@@ -254,6 +265,7 @@ void Connection::begin_stream(std::string head_bytes, std::unique_ptr<sse::SseSt
     keep_alive_ = false;
     stream_ = std::move(stream);
     stream_channel_ = std::move(channel);
+    response_bytes_ = head_bytes.size();
     send(std::move(head_bytes));
     request_finished(200);
     // The request is done with: an idle stream keeps no parser and no held input.

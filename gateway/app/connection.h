@@ -43,6 +43,8 @@ class Connection final : public sse::StreamSink {
                  std::vector<std::pair<std::string, std::string>> headers = {});
     void respond_error(int status, std::string_view reason,
                        std::vector<std::pair<std::string, std::string>> headers = {});
+    // Sends a response already built (head only, e.g. HEAD on a stream route).
+    void respond_raw(int status, std::string bytes, bool keep_alive);
     // Switches to SSE: writes `head_bytes` and hands the connection to the stream.
     void begin_stream(std::string head_bytes, std::unique_ptr<sse::SseStream> stream,
                       std::string channel);
@@ -109,7 +111,7 @@ class Connection final : public sse::StreamSink {
     // Current request / stream bookkeeping for metrics and the access log.
     RuntimePtr request_runtime_;
     std::string route_label_;
-    uint64_t request_start_ms_ = 0;
+    uint64_t response_bytes_ = 0;
     std::chrono::steady_clock::time_point request_start_;
     std::unique_ptr<sse::SseStream> stream_;
     std::string stream_channel_;

@@ -6,8 +6,16 @@
 namespace sluice::app {
 
 void handle_request(Connection& conn) {
-    if (handle_admin(conn) || handle_publish(conn)) return;
+    if (handle_publish(conn)) return;
     const Runtime& rt = *conn.request_runtime();
+    // The parser admits bodies up to the larger of the publish and request limits;
+    // everything but the publish endpoint is held to max_body_size.
+    if (conn.request_body().size() > rt.config->limits.max_body_size) {
+        conn.set_route_label("-");
+        conn.respond_error(413, "request body larger than limits.max_body_size");
+        return;
+    }
+    if (handle_admin(conn)) return;
     const http::RequestHead& req = conn.request();
     router::Match m = rt.routes.match(req.method, req.path);
     switch (m.kind) {

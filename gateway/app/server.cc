@@ -85,10 +85,10 @@ bool Server::bind_listeners(std::vector<std::vector<int>>& fds) {
             }
             port = bound;  // port 0: later workers join the port the first one got
             fds[w].push_back(fd);
+            std::string host = addr.host.find(':') != std::string::npos ? "[" + addr.host + "]" : addr.host;
+            log::info("listening", log::field("address", host + ":" + std::to_string(port)) + "," +
+                                       log::field("worker", static_cast<long long>(w)));
         }
-        std::string shown = addr.host.find(':') != std::string::npos ? "[" + addr.host + "]" : addr.host;
-        log::info("listening", log::field("address", shown + ":" + std::to_string(port)) + "," +
-                                   log::field("workers", static_cast<long long>(cfg.workers)));
     }
     return true;
 }

@@ -44,7 +44,7 @@ void handle_sse(Connection& conn, const router::Match& m) {
     head.headers = {{"Cache-Control", "no-cache"}, {"X-Accel-Buffering", "no"}};
     std::string bytes = http::build_stream_head(head, "text/event-stream");
     if (req.method == "HEAD") {
-        conn.respond(200, "", "text/event-stream", head.headers);
+        conn.respond_raw(200, std::move(bytes), false);
         return;
     }
     bytes += sse::encode_retry(static_cast<uint64_t>(route.retry.count()));

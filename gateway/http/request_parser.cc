@@ -117,8 +117,8 @@ struct RequestParser::Impl {
         return r;
     }
 
-    // llhttp's own error, with the two framing errors that matter named the same way as
-    // when our own checks find them.
+    // llhttp's own error text. llhttp sometimes finds Content-Length + Transfer-Encoding
+    // before check_head() runs; that case gets the same reason as our own check gives.
     std::string llhttp_reason() const {
         const char* reason = llhttp_get_error_reason(&parser);
         std::string_view text = reason ? reason : llhttp_errno_name(llhttp_get_errno(&parser));

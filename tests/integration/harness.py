@@ -160,6 +160,7 @@ class Gateway:
         """Signals the child, waits, and asserts a clean exit (status 0, no sanitizer)."""
         if self.running():
             self.send_signal(sig)
+        if self.exit_code is None:  # also when the test signalled the child itself
             self.wait_exit(timeout)
         self.check_clean_exit()
 

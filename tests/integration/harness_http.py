@@ -28,7 +28,11 @@ class Conn:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.timeout = timeout
         self.sock.settimeout(timeout)
-        self.sock.connect((HOST, port))
+        try:
+            self.sock.connect((HOST, port))
+        except OSError:
+            self.sock.close()
+            raise
         self.buf = bytearray()
         self.eof = False
 

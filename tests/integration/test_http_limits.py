@@ -72,9 +72,7 @@ class HttpLimitsTest(GatewayTestCase):
             self.assertEqual(json.loads(body)["status"], 405)
 
     def test_body_over_max_body_size_413(self):
-        # Only the head is sent: the Content-Length alone is over the 1KiB limit.
-        head = health_request("Content-Length: 5000\r\n")
-        raw, closed = raw_exchange(self.port, head)
+        raw, _ = raw_exchange(self.port, health_request("Content-Length: 5000\r\n") + b"a" * 5000)
         self.assert_error(raw, 413)
 
     def test_url_too_long_414(self):

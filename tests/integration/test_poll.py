@@ -2,12 +2,11 @@
 echo, gaps, done on terminal, long-poll woken by a publish, wait expiry, max_wait and
 max_events, bad parameters (400)."""
 
-import json
 import threading
 import time
 import unittest
 
-from harness import GatewayTestCase, get_json, make_config, publish_many, publish_position
+from harness import GatewayTestCase, get_json, make_config, publish_position
 
 ROUTES = """
 - path: /s/{id}

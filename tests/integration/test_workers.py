@@ -19,8 +19,11 @@ class WorkersTest(GatewayTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        def both_up():  # per the contract a "listening" line per worker; metrics as fallback
+            return len(listening(cls.gw)) >= 2 or len(metric_series(
+                metrics(cls.port), "sluice_worker_connections_open")) >= 2
         try:
-            wait_until(lambda: len(listening(cls.gw)) >= 2, 10, what="both workers listening")
+            wait_until(both_up, 10, what="both workers up")
         except AssertionError:
             cls.gw.dump_logs()
             cls.gw.cleanup()

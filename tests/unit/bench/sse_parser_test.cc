@@ -115,7 +115,8 @@ TEST_CASE("sse parser: the id persists to later events without id", "[bench][sse
 }
 
 TEST_CASE("sse parser: an id containing NUL is ignored", "[bench][sse_parser]") {
-    auto r = parse(std::string("id: 1\ndata: a\n\nid: 2\0x\ndata: b\n\n", 31));
+    using namespace std::string_literals;
+    auto r = parse("id: 1\ndata: a\n\nid: 2\0x\ndata: b\n\n"s);
     REQUIRE(r.events.size() == 2);
     CHECK(r.events[1].id == "1");
 }

@@ -1,0 +1,100 @@
+#include <catch2/catch.hpp>
+
+#include <vector>
+
+#include "gateway/sse/channel.h"
+#include "gateway/sse/encode.h"
+
+using namespace sluice;
+
+namespace {
+
+history::StoredEvent make_event(uint64_t pos, std::string type = "chunk") {
+    history::StoredEvent ev;
+    ev.position = pos;
+    ev.encoded = make_shared_bytes(sse::encode_event(pos, "", "{\"type\":\"" + type + "\"}"));
+    ev.type = type;
+    ev.at = std::chrono::steady_clock::now();
+    return ev;
+}
+
+struct Recorder : sse::Subscriber {
+    std::vector<uint64_t> seen;
+    sse::Channel* unsubscribe_on_event = nullptr;
+    Recorder* also_unsubscribe = nullptr;
+    void on_channel_event(sse::Channel& ch, const history::StoredEvent& ev) override {
+        seen.push_back(ev.position);
+        if (unsubscribe_on_event) ch.unsubscribe(*this);
+        if (also_unsubscribe) ch.unsubscribe(*also_unsubscribe);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("publish appends to history and reaches every subscriber once", "[sse][channel]") {
+    sse::Channel ch("c", history::HistoryLimits{});
+    Recorder a, b;
+    ch.subscribe(a);
+    ch.subscribe(b);
+    ch.subscribe(a);  // twice is once
+    ch.publish(make_event(1));
+    ch.publish(make_event(2));
+    CHECK(a.seen == std::vector<uint64_t>{1, 2});
+    CHECK(b.seen == std::vector<uint64_t>{1, 2});
+    CHECK(ch.history().head() == 2);
+    CHECK(ch.subscriber_count() == 2);
+}
+
+TEST_CASE("subscribers may leave during a fan-out without others missing the event",
+          "[sse][channel]") {
+    sse::Channel ch("c", history::HistoryLimits{});
+    Recorder a, b, c;
+    a.unsubscribe_on_event = &ch;
+    a.also_unsubscribe = &c;  // removes a later subscriber mid-iteration
+    ch.subscribe(a);
+    ch.subscribe(b);
+    ch.subscribe(c);
+    ch.publish(make_event(1));
+    CHECK(a.seen == std::vector<uint64_t>{1});
+    CHECK(b.seen == std::vector<uint64_t>{1});
+    CHECK(c.seen.empty());
+    CHECK(ch.subscriber_count() == 1);
+    ch.publish(make_event(2));
+    CHECK(a.seen.size() == 1);
+    CHECK(b.seen == std::vector<uint64_t>{1, 2});
+}
+
+TEST_CASE("the window reports a terminal event only when it is the newest", "[sse][channel]") {
+    sse::Channel ch("c", history::HistoryLimits{});
+    std::vector<std::string> terminal{"done", "error"};
+    ch.publish(make_event(1));
+    CHECK_FALSE(ch.window(terminal).terminal);
+    ch.publish(make_event(2, "done"));
+    auto w = ch.window(terminal);
+    REQUIRE(w.terminal);
+    CHECK(*w.terminal == 2);
+    CHECK_FALSE(ch.window({}).terminal);  // terminal: [] turns it off
+    ch.publish(make_event(3));            // the channel went on after "done"
+    CHECK_FALSE(ch.window(terminal).terminal);
+}
+
+TEST_CASE("the store evicts idle empty channels and keeps busy ones", "[sse][channel]") {
+    std::vector<std::string> evicted;
+    sse::ChannelStore store([&](const std::string& n) { evicted.push_back(n); }, 2);
+    history::HistoryLimits short_ttl;
+    short_ttl.ttl = std::chrono::milliseconds(10);
+    sse::Channel* idle = store.create("idle", short_ttl);
+    sse::Channel* watched = store.create("watched", short_ttl);
+    REQUIRE(idle);
+    REQUIRE(watched);
+    CHECK(store.create("third", short_ttl) == nullptr);  // max_channels
+    idle->publish(make_event(1));
+    Recorder r;
+    watched->subscribe(r);
+    auto later = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    CHECK(store.sweep(later) == 1);  // the event expired
+    CHECK(evicted == std::vector<std::string>{"idle"});
+    CHECK(store.find("idle") == nullptr);
+    CHECK(store.find("watched") != nullptr);
+    watched->unsubscribe(r);
+}
