@@ -76,6 +76,7 @@ std::string to_json_line(const Report& r) {
     const auto& p = r.pub;
     std::string j = "{\"tool\":\"sluice-bench\",\"ok\":";
     j += report_clean(r) ? "true" : "false";
+    j += ",\"run\":" + json_quote(r.run_id);
     j += ",\"url\":" + json_quote(r.url);
     j += ",\"connections\":" + std::to_string(s.connections);
     j += ",\"channels\":" + std::to_string(r.channels);
@@ -128,8 +129,8 @@ std::string to_summary(const Report& r) {
     const auto& s = r.sub;
     const auto& p = r.pub;
     std::string o;
-    o += "sluice-bench " + r.url + "  (" + num(r.elapsed_s) + "s of " + num(r.duration_s) +
-         "s" + (r.interrupted ? ", interrupted" : "") + ")\n";
+    o += "sluice-bench run " + r.run_id + " " + r.url + "  (" + num(r.elapsed_s) + "s of " +
+         num(r.duration_s) + "s" + (r.interrupted ? ", interrupted" : "") + ")\n";
     o += "connections: " + std::to_string(s.connected) + "/" + std::to_string(s.connections) +
          " connected, " + std::to_string(s.failed) + " failed, " + std::to_string(s.open_at_end) +
          " open at end, " + std::to_string(s.disconnects) + " disconnects, " +

@@ -50,6 +50,7 @@ struct PublisherResults {
 };
 
 struct Report {
+    std::string run_id;  // the "run" field of this run's payloads
     std::string url;
     uint32_t channels = 0;
     double duration_s = 0;

@@ -27,7 +27,7 @@ class Listener {
     virtual void on_broker_ready(bool ready) = 0;
 
   protected:
-    ~Listener() = default;
+    virtual ~Listener() = default;
 };
 
 class Broker {

@@ -25,7 +25,7 @@ struct StreamCounters {
     virtual void on_slow_disconnect() = 0;
 
   protected:
-    ~StreamCounters() = default;
+    virtual ~StreamCounters() = default;
 };
 
 struct StreamSettings {

@@ -27,7 +27,7 @@ class StreamSink {
     virtual uint64_t now_ms() const = 0;
 
   protected:
-    ~StreamSink() = default;
+    virtual ~StreamSink() = default;
 };
 
 }  // namespace sluice::sse

@@ -22,8 +22,9 @@ const expected = () => [
 ];
 
 async function withGateway(fn) {
-  const gw = await new Gateway(ROUTES).start();
+  const gw = new Gateway(ROUTES);
   try {
+    await gw.start();
     await fn(gw);
     await gw.stop();
   } finally {

@@ -89,6 +89,7 @@ class Gateway:
 
     def __init__(self, config):
         self.config = config
+        self.binary = sluice_bin()  # before mkdtemp: a missing binary leaves nothing behind
         self.dir = tempfile.mkdtemp(prefix="sluice-it-")
         self.config_path = os.path.join(self.dir, "sluice.yaml")
         self.access_path = os.path.join(self.dir, "access.log")
@@ -104,19 +105,20 @@ class Gateway:
             f.write(text)
 
     def start(self, timeout=10.0):
-        binary = sluice_bin()
         for _ in range(3):  # a free port can be taken between probe and bind: retry then
             self.port = free_port()
             self.write_config(self.config)
             with open(self.access_path, "wb") as out, open(self.error_path, "wb") as err:
-                self.proc = subprocess.Popen([binary, "-c", self.config_path], stdout=out,
+                self.proc = subprocess.Popen([self.binary, "-c", self.config_path], stdout=out,
                                              stderr=err, stdin=subprocess.DEVNULL, cwd=self.dir)
             if self._wait_healthy(timeout):
                 return self
             if "in use" not in self.error_log().lower():
                 break
         self.dump_logs()
-        raise AssertionError(f"sluice did not become healthy (exit code {self.proc.poll()})")
+        code = self.proc.poll()
+        self.cleanup()
+        raise AssertionError(f"sluice did not become healthy (exit code {code})")
 
     def _wait_healthy(self, timeout):
         deadline = time.monotonic() + timeout

@@ -127,7 +127,7 @@ class SseClient:
                 return got
 
     def read_events(self, n, timeout=5.0):
-        """Exactly n messages (heartbeat comments and retry blocks skipped)."""
+        """Exactly n messages (comment-only and retry-only blocks skipped)."""
         got = []
         deadline = time.monotonic() + timeout
         while len(got) < n:
@@ -145,6 +145,10 @@ class SseClient:
             if not self._pump(deadline) and not self.conn.eof:
                 return False
         return True
+
+    def queued(self):
+        """Blocks received but not yet returned by next_event (e.g. after wait_closed)."""
+        return list(self.parser.events)
 
     def close(self):
         self.conn.close()

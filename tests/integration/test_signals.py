@@ -46,7 +46,7 @@ class DrainTest(unittest.TestCase):
             for n, client in enumerate(streams):
                 with self.subTest(stream=n):
                     self.assertTrue(client.wait_closed(10), "stream not closed by the drain")
-                    blocks = list(client.parser.events)
+                    blocks = client.queued()
                     self.assertTrue(any(b["comments"] for b in blocks),
                                     f"no drain comment before the close: {blocks}")
             poller.join(15)

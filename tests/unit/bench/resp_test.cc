@@ -13,7 +13,9 @@ namespace {
 struct Replies {
     std::vector<std::pair<bool, std::string>> got;
     RespReader::ReplyFn fn() {
-        return [this](bool err, std::string_view text) { got.emplace_back(err, std::string(text)); };
+        return [this](bool err, std::string_view text) {
+            got.emplace_back(err, std::string(text));
+        };
     }
 };
 

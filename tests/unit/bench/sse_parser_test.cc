@@ -20,7 +20,8 @@ struct Recorder : SseHandler {
     std::vector<std::string> comments;
     std::vector<uint64_t> retries;
     void on_event(const SseEvent& ev) override {
-        events.push_back({std::string(ev.type), std::string(ev.data), std::string(ev.last_event_id)});
+        events.push_back(
+            {std::string(ev.type), std::string(ev.data), std::string(ev.last_event_id)});
     }
     void on_comment(std::string_view text) override { comments.emplace_back(text); }
     void on_retry(uint64_t ms) override { retries.push_back(ms); }

@@ -30,7 +30,8 @@ TEST_CASE("ConfigError prints file:line:col: message", "[config]") {
 }
 
 TEST_CASE("unknown keys are errors at every level, pointing at the key", "[config]") {
-    CHECK(errors_of(kRedis + "colour: blue\n") == Lines{"t.yaml:2:1: unknown top-level key 'colour'"});
+    CHECK(errors_of(kRedis + "colour: blue\n") ==
+          Lines{"t.yaml:2:1: unknown top-level key 'colour'"});
     CHECK(errors_of(kRedis +
                     "routes:\n"
                     "  - path: /a\n"

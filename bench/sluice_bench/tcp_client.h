@@ -1,0 +1,76 @@
+// One outgoing TCP connection on the bench's loop: optional bind to a source address (so
+// connections can spread over 127.0.0.x), connect, writes (one uv_write in flight, later
+// bytes batched behind it), reads handed to a listener, close. The object outlives its
+// handle and may be opened again once on_closed has run. Loop thread only.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sluice::bench {
+
+class TcpClient {
+public:
+    class Listener {
+    public:
+        virtual ~Listener() = default;
+        virtual void on_connected() = 0;
+        virtual void on_data(std::string_view bytes) = 0;
+        // Connect failure, read error or end of stream (UV_EOF). The client is already
+        // closing when this runs; on_closed follows.
+        virtual void on_failed(int uv_status) = 0;
+        // The handle is closed; open() may be called again from here.
+        virtual void on_closed() = 0;
+    };
+
+    enum class State : uint8_t { Idle, Connecting, Connected, Closing };
+
+    TcpClient(uv_loop_t* loop, Listener& listener) : loop_(loop), listener_(listener) {}
+    TcpClient(const TcpClient&) = delete;
+    TcpClient& operator=(const TcpClient&) = delete;
+
+    // Starts connecting to `dest`, from `source_ip` (IPv4, host order) when given. Only in
+    // state Idle. Failures, even immediate ones, are reported through on_failed, and on_closed
+    // follows; both may run before open() returns.
+    void open(const sockaddr_storage& dest, std::optional<uint32_t> source_ip);
+
+    // Queues bytes (copied) for sending; ignored unless Connecting or Connected.
+    void write(std::string_view bytes);
+
+    // Starts closing (idempotent). on_closed runs on a later loop iteration.
+    void close();
+
+    State state() const { return state_; }
+
+private:
+    static void connect_cb(uv_connect_t* req, int status) noexcept;
+    static void write_cb(uv_write_t* req, int status) noexcept;
+    static void alloc_cb(uv_handle_t* h, size_t suggested, uv_buf_t* buf) noexcept;
+    static void read_cb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) noexcept;
+    static void close_cb(uv_handle_t* h) noexcept;
+
+    void start_write();
+    void fail(int status);
+
+    uv_loop_t* loop_;
+    Listener& listener_;
+    uv_tcp_t tcp_{};
+    uv_connect_t connect_req_{};
+    uv_write_t write_req_{};
+    std::string writing_;  // bytes of the uv_write in flight; stable until write_cb
+    std::string pending_;  // bytes queued behind it
+    State state_ = State::Idle;
+    bool handle_open_ = false;
+};
+
+// Builds a sockaddr for a numeric loopback endpoint; nullopt if `ip` is not numeric.
+std::optional<sockaddr_storage> make_sockaddr(const std::string& ip, uint16_t port, bool ipv6);
+
+// "ECONNREFUSED (connection refused)".
+std::string uv_error_text(int status);
+
+}  // namespace sluice::bench
