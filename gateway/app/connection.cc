@@ -417,6 +417,7 @@ void Connection::close(sse::CloseReason why) {
     if (state_ == State::Closing) return;
     State was = state_;
     state_ = State::Closing;
+    *alive_ = false;
     worker_.wheel().cancel(timer_);
     if (waiter_) {
         waiter_.reset();

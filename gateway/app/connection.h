@@ -56,6 +56,9 @@ class Connection final : public sse::StreamSink {
     void drain();
 
     Worker& worker() { return worker_; }
+    // Shared flag that turns false when the connection closes: async callbacks
+    // (broker replies) capture it and check it before touching the connection.
+    std::shared_ptr<const bool> alive() const { return alive_; }
     State state() const { return state_; }
     const std::string& remote() const { return remote_; }
     const http::RequestHead& request() const;
@@ -117,6 +120,7 @@ class Connection final : public sse::StreamSink {
     std::string stream_channel_;
     uint64_t stream_bytes_ = 0;
     std::unique_ptr<PollWaiter> waiter_;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace sluice::app

@@ -12,46 +12,77 @@
 
 namespace sluice::app {
 
+namespace {
+
+nlohmann::json event_json(const history::StoredEvent& ev) {
+    nlohmann::json e;
+    e["id"] = ev.position;
+    std::string name = sse::event_name_from_encoded(*ev.encoded);
+    e["event"] = name.empty() ? nlohmann::json(nullptr) : nlohmann::json(name);
+    e["data"] = sse::event_data_from_encoded(*ev.encoded);
+    return e;
+}
+
+}  // namespace
+
 PollAnswer build_poll_answer(const sse::Channel& channel, const config::PollRoute& route,
-                             std::optional<uint64_t> position) {
+                             std::optional<uint64_t> position,
+                             const std::vector<history::StoredEvent>* older) {
     sse::ResumeRequest rr;
     rr.position = position;
     sse::ResumeDecision d = sse::decide_resume(rr, channel.window(route.terminal));
     uint64_t requested = position.value_or(0);
     nlohmann::json body;
-    body["events"] = nlohmann::json::array();
+    nlohmann::json events = nlohmann::json::array();
     PollAnswer out;
     if (d.action == sse::ResumeDecision::Action::NoContent) {
+        body["events"] = events;
         body["position"] = requested;
         body["done"] = true;
         out.body = body.dump();
         out.has_news = true;
         return out;
     }
-    if (d.gap) {
-        body["gap"] = {{"from", d.gap->from}, {"to", d.gap->to}};
+    uint64_t last = requested;
+    uint64_t next = d.next;
+    bool done = false;
+    uint64_t n = 0;
+    std::optional<sse::Gap> gap = d.gap;
+    if (gap && older && !older->empty()) {
+        // Events the broker still held fill the front of the gap; only the part before
+        // them stays a gap. A batch that stops short of the gap's end ends this answer.
+        uint64_t first = 0;
+        for (const auto& ev : *older) {
+            if (ev.position < gap->from || ev.position > gap->to || n >= route.max_events) continue;
+            if (first == 0) first = ev.position;
+            else if (ev.position != last + 1) break;
+            events.push_back(event_json(ev));
+            last = ev.position;
+            ++n;
+            if ((done = sse::is_terminal(route.terminal, ev.type))) break;
+        }
+        if (first != 0) {
+            gap = first > gap->from ? std::optional<sse::Gap>(sse::Gap{gap->from, first - 1}) : std::nullopt;
+            next = last == d.gap->to ? d.next : UINT64_MAX;
+        }
+    }
+    if (gap) {
+        body["gap"] = {{"from", gap->from}, {"to", gap->to}};
         out.has_news = true;
     }
-    uint64_t last = requested;
-    bool done = false;
-    uint64_t next = d.next;
     const auto& hist = channel.history();
-    for (uint64_t n = 0; n < route.max_events && !done;) {
+    while (n < route.max_events && !done && next != UINT64_MAX) {
         const history::StoredEvent* ev = hist.first_at_or_after(next);
         // Stop at a hole in the middle of the history: the next poll reports it as a gap.
         if (!ev || (ev->position != next && n > 0)) break;
-        nlohmann::json e;
-        e["id"] = ev->position;
-        std::string name = sse::event_name_from_encoded(*ev->encoded);
-        e["event"] = name.empty() ? nlohmann::json(nullptr) : nlohmann::json(name);
-        e["data"] = sse::event_data_from_encoded(*ev->encoded);
-        body["events"].push_back(std::move(e));
+        events.push_back(event_json(*ev));
         last = ev->position;
         next = ev->position + 1;
         done = sse::is_terminal(route.terminal, ev->type);
         ++n;
     }
-    if (!body["events"].empty()) out.has_news = true;
+    if (!events.empty()) out.has_news = true;
+    body["events"] = std::move(events);
     body["position"] = last;
     body["done"] = done;
     out.has_news = out.has_news || done;
@@ -109,17 +140,49 @@ void handle_poll(Connection& conn, const router::Match& m) {
         uint64_t max_ms = static_cast<uint64_t>(route.max_wait.count());
         wait_ms = *secs > max_ms / 1000 ? max_ms : *secs * 1000;
     }
-    sse::Channel* channel = conn.worker().channel_for_client(*channel_name);
-    if (!channel) {
-        conn.respond_error(503, "too many channels");
+    Worker& w = conn.worker();
+    if (!w.broker_ready()) {
+        // Broker down: answer from what this loop holds, never wait (SPEC section 5).
+        sse::Channel* ch = w.find_channel(*channel_name);
+        if (ch) conn.respond(200, build_poll_answer(*ch, route, position).body);
+        else conn.respond(200, nlohmann::json{{"events", nlohmann::json::array()},
+                                               {"position", position.value_or(0)},
+                                               {"done", false}}.dump());
         return;
     }
-    PollAnswer a = build_poll_answer(*channel, route, position);
-    if (a.has_news || wait_ms == 0 || conn.worker().draining()) {
-        conn.respond(200, a.body);
-        return;
-    }
-    conn.begin_wait(std::make_unique<PollWaiter>(conn, *channel, route, position), wait_ms);
+    auto alive = conn.alive();
+    Connection* c = &conn;
+    const config::PollRoute* r = &route;
+    w.with_channel(*channel_name, [=, &w, name = *channel_name](sse::Channel* ch) {
+        if (!*alive) return;
+        if (!ch) {
+            c->respond_error(503, "too many channels");
+            return;
+        }
+        sse::ResumeRequest rr;
+        rr.position = position;
+        sse::ResumeDecision d = sse::decide_resume(rr, ch->window(r->terminal));
+        bool older_than_window = d.gap && d.gap->to < ch->history().head();
+        if (older_than_window && w.can_fetch()) {
+            uint64_t to = std::min(d.gap->to, d.gap->from + r->max_events - 1);
+            w.fetch(name, d.gap->from, to, [=, &w](std::vector<history::StoredEvent> older) {
+                if (!*alive) return;
+                sse::Channel* again = w.find_channel(name);  // may have been evicted meanwhile
+                if (!again) {
+                    c->respond_error(503, "channel unavailable, retry");
+                    return;
+                }
+                c->respond(200, build_poll_answer(*again, *r, position, &older).body);
+            });
+            return;
+        }
+        PollAnswer a = build_poll_answer(*ch, *r, position);
+        if (a.has_news || wait_ms == 0 || w.draining()) {
+            c->respond(200, a.body);
+            return;
+        }
+        c->begin_wait(std::make_unique<PollWaiter>(*c, *ch, *r, position), wait_ms);
+    });
 }
 
 }  // namespace sluice::app

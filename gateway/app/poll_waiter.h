@@ -18,8 +18,11 @@ struct PollAnswer {
     std::string body;
     bool has_news = false;
 };
+// `older`, when given, holds events before the local history read from the broker's
+// history (positions in the resume gap, oldest first).
 PollAnswer build_poll_answer(const sse::Channel& channel, const config::PollRoute& route,
-                             std::optional<uint64_t> position);
+                             std::optional<uint64_t> position,
+                             const std::vector<history::StoredEvent>* older = nullptr);
 
 class PollWaiter final : public sse::Subscriber {
   public:

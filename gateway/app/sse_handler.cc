@@ -1,5 +1,6 @@
 // GET on an sse route: resolve the channel and resume point, then hand the connection
-// to an SseStream (SPEC.md section 5).
+// to an SseStream (SPEC.md section 5). While the broker is not ready, or the channel is
+// loading from it, the client is answered 200 at once and held with heartbeats.
 #include "gateway/app/connection.h"
 #include "gateway/app/dispatch.h"
 #include "gateway/app/request_params.h"
@@ -8,6 +9,25 @@
 #include "gateway/sse/encode.h"
 
 namespace sluice::app {
+namespace {
+
+std::string stream_head() {
+    http::ResponseHead head;
+    head.status = 200;
+    head.keep_alive = false;  // the body ends when the connection closes
+    head.headers = {{"Cache-Control", "no-cache"}, {"X-Accel-Buffering", "no"}};
+    return http::build_stream_head(head, "text/event-stream");
+}
+
+sse::ResumeDecision decide(const config::SseRoute& route, std::optional<uint64_t> position,
+                           const sse::Channel& channel) {
+    sse::ResumeRequest rr;
+    rr.position = position;
+    rr.start = route.start == config::StartMode::Latest ? sse::Start::Latest : sse::Start::Earliest;
+    return sse::decide_resume(rr, channel.window(route.terminal));
+}
+
+}  // namespace
 
 void handle_sse(Connection& conn, const router::Match& m) {
     const config::SseRoute& route = *m.route->route->sse;
@@ -23,38 +43,59 @@ void handle_sse(Connection& conn, const router::Match& m) {
         conn.respond_error(err.status, err.reason);
         return;
     }
-    Worker& w = conn.worker();
-    sse::Channel* channel = w.channel_for_client(*channel_name);
-    if (!channel) {
-        log::warn("channel limit reached", log::field("channel", *channel_name));
-        conn.respond_error(503, "too many channels");
-        return;
-    }
-    sse::ResumeRequest rr;
-    rr.position = position;
-    rr.start = route.start == config::StartMode::Latest ? sse::Start::Latest : sse::Start::Earliest;
-    sse::ResumeDecision decision = sse::decide_resume(rr, channel->window(route.terminal));
-    if (decision.action == sse::ResumeDecision::Action::NoContent) {
-        conn.respond(204, "");  // the channel has ended: EventSource stops reconnecting
-        return;
-    }
-    http::ResponseHead head;
-    head.status = 200;
-    head.keep_alive = false;  // the body ends when the connection closes
-    head.headers = {{"Cache-Control", "no-cache"}, {"X-Accel-Buffering", "no"}};
-    std::string bytes = http::build_stream_head(head, "text/event-stream");
     if (req.method == "HEAD") {
-        conn.respond_raw(200, std::move(bytes), false);
+        conn.respond_raw(200, stream_head(), false);
         return;
     }
-    bytes += sse::encode_retry(static_cast<uint64_t>(route.retry.count()));
+    Worker& w = conn.worker();
+    if (!w.broker_ready() && route.on_broker_down == config::BrokerDownPolicy::Pending) {
+        // Clients that watch for this switch to polling (SPEC section 5).
+        static const std::string pending = "data: {\"type\":\"pending\",\"message\":\"Use polling\"}\n\n";
+        conn.respond_raw(200, stream_head() + pending, false);
+        return;
+    }
+
     sse::StreamSettings settings;
     settings.route = &route;
+    settings.older = &w;
     settings.client_buffer = conn.request_runtime()->config->limits.client_buffer;
+    std::string retry = sse::encode_retry(static_cast<uint64_t>(route.retry.count()));
+
+    // Synchronous answer when the loop holds the channel (or the memory broker answers
+    // at once): 204 is still possible. Otherwise the client is held (200 sent).
+    auto answered = std::make_shared<bool>(false);
+    auto alive = conn.alive();
+    Connection* c = &conn;
+    const config::SseRoute* r = &route;
+    w.with_channel(*channel_name, [=, &w, name = *channel_name](sse::Channel* ch) {
+        if (!*alive) return;
+        *answered = true;
+        sse::SseStream* held = c->stream();  // held until now: 200 is already out
+        if (!ch) {
+            if (held) c->abort(sse::CloseReason::Error);
+            else c->respond_error(503, "too many channels");
+            return;
+        }
+        sse::ResumeDecision d = decide(*r, position, *ch);
+        if (held) {
+            if (d.action == sse::ResumeDecision::Action::NoContent) held->end_now();
+            else held->start(*ch, d);
+            return;
+        }
+        if (d.action == sse::ResumeDecision::Action::NoContent) {
+            c->respond(204, "");  // the channel has ended: EventSource stops reconnecting
+            return;
+        }
+        auto stream = std::make_unique<sse::SseStream>(*c, w.wheel(), w, settings);
+        sse::SseStream* s = stream.get();
+        c->begin_stream(stream_head() + retry, std::move(stream), name);
+        s->start(*ch, d);
+    });
+    if (*answered || !*alive) return;
     auto stream = std::make_unique<sse::SseStream>(conn, w.wheel(), w, settings);
     sse::SseStream* s = stream.get();
-    conn.begin_stream(std::move(bytes), std::move(stream), *channel_name);
-    s->start(*channel, decision);
+    conn.begin_stream(stream_head() + retry, std::move(stream), *channel_name);
+    s->hold();
 }
 
 }  // namespace sluice::app

@@ -6,6 +6,7 @@
 #include "gateway/app/server.h"
 #include "gateway/core/log.h"
 #include "gateway/sse/encode.h"
+#include "gateway/sse/history_source.h"
 
 namespace sluice::app {
 
@@ -13,6 +14,16 @@ namespace {
 constexpr uint64_t kTickMs = 100;          // timer wheel resolution
 constexpr uint64_t kSweepEveryMs = 1000;   // history TTL and idle channel eviction
 constexpr size_t kReadBufferSize = 64 * 1024;
+
+history::StoredEvent encode_stored(const broker::Message& msg) {
+    history::StoredEvent ev;
+    ev.position = msg.position;
+    ev.encoded = make_shared_bytes(sse::encode_event(msg.position, msg.event, msg.payload));
+    ev.type = sse::payload_type(msg.payload).value_or(std::string());
+    ev.at = std::chrono::steady_clock::now();
+    return ev;
+}
+
 }  // namespace
 
 // libuv trampolines for the worker's own handles.
@@ -145,17 +156,67 @@ void Worker::on_tick() {
     }
 }
 
-sse::Channel* Worker::channel_for_client(const std::string& name) {
-    if (sse::Channel* ch = channels_->find(name)) return ch;
-    // Ask the broker for the head first: it may deliver queued events (creating the
-    // channel through on_broker_message) before telling us where the channel stands.
-    std::optional<uint64_t> head = broker_->prepare_channel(name);
-    if (sse::Channel* ch = channels_->find(name)) return ch;
-    sse::Channel* ch = channels_->create(name, history_limits_for(*runtime_, name));
-    if (!ch) return nullptr;
-    broker_->channel_opened(name);
-    if (head) ch->history().advance_head(*head);
-    return ch;
+sse::Channel* Worker::find_channel(const std::string& name) { return channels_->find(name); }
+
+void Worker::with_channel(const std::string& name, ChannelFn cb) {
+    if (sse::Channel* ch = channels_->find(name)) {
+        cb(ch);
+        return;
+    }
+    auto [it, first] = opening_.try_emplace(name);
+    it->second.push_back(std::move(cb));
+    if (!first) return;  // a load for this channel is already on its way
+    if (!broker_->ready()) {
+        // Never answer from incomplete history: wait for the broker (SPEC section 5).
+        held_opens_.push_back(name);
+        return;
+    }
+    open_channel(name);
+}
+
+void Worker::open_channel(const std::string& name) {
+    // The broker may answer synchronously (memory) or later (redis); either way the
+    // waiting callers run from apply_seed. A weak token would be overkill: the worker
+    // outlives its broker, whose callbacks stop when the broker stops.
+    broker_->open_channel(name, [this, name](broker::ChannelSeed seed) { apply_seed(name, std::move(seed)); });
+}
+
+void Worker::apply_seed(const std::string& name, broker::ChannelSeed seed) {
+    auto it = opening_.find(name);
+    if (it == opening_.end()) return;
+    std::vector<ChannelFn> waiting = std::move(it->second);
+    opening_.erase(it);
+    sse::Channel* ch = channels_->find(name);
+    if (!ch) {
+        ch = channels_->create(name, history_limits_for(*runtime_, name));
+        if (ch) broker_->channel_opened(name);
+    }
+    if (ch) {
+        // Older events the broker still holds go in front of what live delivery may
+        // already have added while the seed was loading; newer ones are appended.
+        std::vector<history::StoredEvent> older;
+        for (const auto& m : seed.recent) {
+            history::StoredEvent ev = encode_stored(m);
+            if (ev.position > ch->history().head()) ch->history().append(std::move(ev));
+            else if (ev.position < ch->history().oldest()) older.push_back(std::move(ev));
+        }
+        if (!older.empty()) ch->history().prepend_older(std::move(older));
+        ch->history().advance_head(seed.head);
+    } else {
+        log::warn("channel limit reached", log::field("channel", name));
+    }
+    for (auto& fn : waiting) fn(ch);
+}
+
+bool Worker::can_fetch() const { return broker_->keeps_history(); }
+
+void Worker::fetch(const std::string& channel, uint64_t from, uint64_t to, FetchFn cb) {
+    broker_->fetch_range(channel, from, to, [cb = std::move(cb)](std::vector<broker::Message> msgs) {
+        std::vector<history::StoredEvent> events;
+        events.reserve(msgs.size());
+        for (const auto& m : msgs) events.push_back(encode_stored(m));
+        cb(std::move(events));
+    });
 }
 
 void Worker::on_broker_message(const broker::Message& msg) {
@@ -170,18 +231,19 @@ void Worker::on_broker_message(const broker::Message& msg) {
         broker_->channel_opened(msg.channel);
     }
     if (msg.position <= ch->history().head()) return;  // already have it
-    history::StoredEvent ev;
-    ev.position = msg.position;
-    ev.encoded = make_shared_bytes(sse::encode_event(msg.position, msg.event, msg.payload));
-    ev.type = sse::payload_type(msg.payload).value_or(std::string());
-    ev.at = std::chrono::steady_clock::now();
     size_t before = ch->history().size();
-    ch->publish(std::move(ev));
+    ch->publish(encode_stored(msg));
     size_t after = ch->history().size();
     if (after <= before) metrics_.history_evicted.add(static_cast<int64_t>(before + 1 - after));
 }
 
-void Worker::on_broker_ready(bool ready) { broker_ready_.store(ready, std::memory_order_relaxed); }
+void Worker::on_broker_ready(bool ready) {
+    broker_ready_.store(ready, std::memory_order_relaxed);
+    if (!ready) return;
+    std::vector<std::string> held;
+    held.swap(held_opens_);
+    for (const auto& name : held) open_channel(name);
+}
 
 void Worker::on_delivered(uint64_t events, uint64_t bytes) {
     metrics_.events_delivered.add(static_cast<int64_t>(events));
@@ -224,7 +286,7 @@ void Worker::maybe_finish() {
         std::lock_guard<std::mutex> lock(posted_mutex_);
         accepting_posts_ = false;
     }
-    broker_->stop();
+    broker_->stop(nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&check_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);

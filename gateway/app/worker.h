@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "gateway/admin/metrics.h"
@@ -18,6 +19,7 @@
 #include "gateway/broker/broker.h"
 #include "gateway/core/timer_wheel.h"
 #include "gateway/sse/channel.h"
+#include "gateway/sse/history_source.h"
 #include "gateway/sse/sse_stream.h"
 
 namespace sluice::app {
@@ -25,7 +27,9 @@ namespace sluice::app {
 class Connection;
 class Server;
 
-class Worker final : public broker::Listener, public sse::StreamCounters {
+class Worker final : public broker::Listener,
+                     public sse::StreamCounters,
+                     public sse::HistorySource {
   public:
     Worker(Server& server, unsigned index, RuntimePtr runtime);
     ~Worker();
@@ -55,9 +59,15 @@ class Worker final : public broker::Listener, public sse::StreamCounters {
     // The loop-wide read buffer (connections hold none while idle).
     uv_buf_t read_buffer();
 
-    // Finds or creates the loop's state for a channel a client asked for; nullptr when
-    // the channel limit is reached.
-    sse::Channel* channel_for_client(const std::string& name);
+    // Finds or creates the loop's state for a channel a client asked for and passes it
+    // to cb (nullptr when the channel limit is reached). cb runs synchronously when the
+    // loop holds the channel or the broker answers at once (memory); otherwise later —
+    // after the broker has loaded the channel, and never before the broker is ready — so
+    // callers must check that whatever they captured is still alive.
+    using ChannelFn = std::function<void(sse::Channel*)>;
+    void with_channel(const std::string& name, ChannelFn cb);
+    // The channel if this loop holds it (no broker round trip).
+    sse::Channel* find_channel(const std::string& name);
 
     void mark_dirty(Connection* c);          // flush c's queued bytes this loop turn
     void connection_closed(Connection* c);   // unlink; called from Connection::close
@@ -69,6 +79,10 @@ class Worker final : public broker::Listener, public sse::StreamCounters {
     // broker::Listener
     void on_broker_message(const broker::Message& msg) override;
     void on_broker_ready(bool ready) override;
+
+    // sse::HistorySource
+    bool can_fetch() const override;
+    void fetch(const std::string& channel, uint64_t from, uint64_t to, FetchFn cb) override;
 
     // sse::StreamCounters
     void on_delivered(uint64_t events, uint64_t bytes) override;
@@ -83,6 +97,8 @@ class Worker final : public broker::Listener, public sse::StreamCounters {
     void drain_posted();
     void maybe_finish();
     void close_listeners();
+    void open_channel(const std::string& name);
+    void apply_seed(const std::string& name, broker::ChannelSeed seed);
 
     friend struct WorkerCallbacks;
 
@@ -103,6 +119,10 @@ class Worker final : public broker::Listener, public sse::StreamCounters {
     std::unique_ptr<sse::ChannelStore> channels_;
     admin::WorkerMetrics metrics_;
     std::vector<Connection*> dirty_;
+    // Channels being loaded from the broker, with the callers waiting for them.
+    std::unordered_map<std::string, std::vector<ChannelFn>> opening_;
+    // Channels asked for while the broker was not ready: opened once it is.
+    std::vector<std::string> held_opens_;
     Connection* connections_ = nullptr;  // intrusive list head
     std::unique_ptr<char[]> read_buf_;
     uint64_t last_sweep_ms_ = 0;

@@ -1,18 +1,19 @@
 // The Broker interface: where events come from and where publishes go. One Broker per
-// worker loop (share-nothing). `memory` (in-process) lands with the core; `redis`
-// implements the same interface, so nothing in sse/ or app/ changes with the broker.
+// worker loop. `memory` (in-process) and `redis` both implement it, so nothing in sse/
+// or app/ depends on which broker runs.
 #pragma once
 
 #include <cstdint>
 #include <functional>
-#include <optional>
 #include <string>
+#include <vector>
 
 #include "gateway/core/result.h"
 
 namespace sluice::broker {
 
 // One event as the broker delivers it to a loop, positions already assigned.
+// A message with an empty channel is a control message: the broker's readiness changed.
 struct Message {
     std::string channel;
     uint64_t position = 0;
@@ -30,14 +31,21 @@ class Listener {
     virtual ~Listener() = default;
 };
 
+// What a broker knows about a channel the loop is about to hold: its head and the most
+// recent events it still has (oldest first). Empty for a channel it has never seen.
+struct ChannelSeed {
+    uint64_t head = 0;
+    std::vector<Message> recent;
+};
+
 class Broker {
   public:
     virtual ~Broker() = default;
 
     // Starts delivering to listener (on the loop thread). Called once.
     virtual void start(Listener& listener) = 0;
-    // Stops delivery and closes every handle; the loop can then finish.
-    virtual void stop() = 0;
+    // Stops delivery and closes every handle; `done` runs when the loop may finish.
+    virtual void stop(std::function<void()> done) = 0;
 
     // True when events flow and publishes can be accepted.
     virtual bool ready() const = 0;
@@ -47,11 +55,17 @@ class Broker {
     virtual void publish(const std::string& channel, const std::string& payload,
                          const std::string& event, PublishCallback cb) = 0;
 
-    // The loop is about to create its local state for a channel because a client asked
-    // for it. Returns the channel's current head if the broker knows it, after making
-    // sure every event up to that head has been delivered to this loop (so history and
-    // head agree). nullopt: unknown, start from whatever arrives.
-    virtual std::optional<uint64_t> prepare_channel(const std::string& channel) = 0;
+    // The loop is about to create its state for a channel because a client asked for
+    // it. Every event up to the reported head that the broker already queued for this
+    // loop is delivered (on_broker_message) before cb runs, so local history and head
+    // agree. May call back synchronously (memory) or later (redis).
+    virtual void open_channel(const std::string& channel, std::function<void(ChannelSeed)> cb) = 0;
+
+    // Events from..to (inclusive) that the broker still holds, oldest first, for a
+    // client resuming before the loop's local history. Memory holds none.
+    virtual bool keeps_history() const = 0;
+    virtual void fetch_range(const std::string& channel, uint64_t from, uint64_t to,
+                             std::function<void(std::vector<Message>)> cb) = 0;
 
     // The loop created / dropped its local state for a channel.
     virtual void channel_opened(const std::string& channel) = 0;

@@ -1,42 +1,45 @@
-// The per-loop half of the memory broker: a uv_async-driven inbox fed by MemoryHub.
-// Publishing is synchronous (the hub assigns the position at once); delivery to this
-// loop, including this loop's own publishes, happens on the next loop turn.
+// The memory broker, one per worker loop: publishing goes straight to the process-wide
+// MemoryHub (which assigns the position at once); delivery to this loop, including this
+// loop's own publishes, comes through the loop's HubInbox on the next loop turn.
 #pragma once
 
 #include <uv.h>
 
-#include <memory>
-
 #include "gateway/broker/broker.h"
-#include "gateway/broker/memory_hub.h"
+#include "gateway/broker/hub_inbox.h"
 
 namespace sluice::broker {
 
 class MemoryBroker final : public Broker {
   public:
-    MemoryBroker(uv_loop_t* loop, MemoryHub& hub);
-    ~MemoryBroker() override;
+    MemoryBroker(uv_loop_t* loop, MemoryHub& hub) : inbox_(loop, hub) {}
 
-    void start(Listener& listener) override;
-    void stop() override;
+    void start(Listener& listener) override {
+        inbox_.start(listener);
+        listener.on_broker_ready(true);
+    }
+    void stop(std::function<void()> done) override { inbox_.stop(std::move(done)); }
     bool ready() const override { return true; }
     void publish(const std::string& channel, const std::string& payload,
-                 const std::string& event, PublishCallback cb) override;
-    std::optional<uint64_t> prepare_channel(const std::string& channel) override;
-    void channel_opened(const std::string& channel) override { hub_.channel_opened(channel); }
-    void channel_closed(const std::string& channel) override { hub_.channel_closed(channel); }
+                 const std::string& event, PublishCallback cb) override {
+        cb(Result<uint64_t>(inbox_.hub().publish(channel, payload, event)));
+    }
+    void open_channel(const std::string& channel, std::function<void(ChannelSeed)> cb) override {
+        ChannelSeed seed;
+        seed.head = inbox_.deliver_pending_and_head(channel);
+        cb(std::move(seed));
+    }
+    bool keeps_history() const override { return false; }
+    void fetch_range(const std::string&, uint64_t, uint64_t,
+                     std::function<void(std::vector<Message>)> cb) override {
+        cb({});
+    }
+    void channel_opened(const std::string& channel) override { inbox_.hub().channel_opened(channel); }
+    void channel_closed(const std::string& channel) override { inbox_.hub().channel_closed(channel); }
     const char* kind() const override { return "memory"; }
 
   private:
-    void drain();
-    void deliver(std::vector<MemoryHub::MessagePtr>& batch);
-
-    uv_loop_t* loop_;
-    MemoryHub& hub_;
-    Listener* listener_ = nullptr;
-    MemoryHub::Inbox inbox_;
-    uv_async_t* async_ = nullptr;  // heap-owned; freed in its close callback
-    bool attached_ = false;
+    HubInbox inbox_;
 };
 
 }  // namespace sluice::broker

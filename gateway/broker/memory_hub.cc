@@ -16,6 +16,22 @@ void MemoryHub::detach(Inbox* inbox) {
     inboxes_.erase(std::remove(inboxes_.begin(), inboxes_.end(), inbox), inboxes_.end());
 }
 
+std::vector<MemoryHub::Inbox*> MemoryHub::enqueue_locked(const MessagePtr& msg) {
+    std::vector<Inbox*> to_wake;
+    // Queued under the hub lock: every inbox sees events in position order.
+    for (Inbox* inbox : inboxes_) {
+        std::lock_guard<std::mutex> inbox_lock(inbox->mutex);
+        if (inbox->queue.empty()) to_wake.push_back(inbox);
+        inbox->queue.push_back(msg);
+    }
+    return to_wake;
+}
+
+void MemoryHub::wake(const std::vector<Inbox*>& inboxes) {
+    // A loop drains its whole queue per wake, so only the empty->non-empty edge wakes.
+    for (Inbox* inbox : inboxes) inbox->wake();
+}
+
 uint64_t MemoryHub::publish(const std::string& channel, const std::string& payload,
                             const std::string& event) {
     std::vector<Inbox*> to_wake;
@@ -25,17 +41,61 @@ uint64_t MemoryHub::publish(const std::string& channel, const std::string& paylo
         Head& head = heads_[channel];
         position = ++head.position;
         head.last_publish = std::chrono::steady_clock::now();
-        auto msg = std::make_shared<const Message>(Message{channel, position, event, payload});
-        // Queued under the hub lock: every inbox sees events in position order.
-        for (Inbox* inbox : inboxes_) {
-            std::lock_guard<std::mutex> inbox_lock(inbox->mutex);
-            if (inbox->queue.empty()) to_wake.push_back(inbox);
-            inbox->queue.push_back(msg);
-        }
+        to_wake = enqueue_locked(
+            std::make_shared<const Message>(Message{channel, position, event, payload}));
     }
-    // A loop drains its whole queue per wake, so only the empty->non-empty edge wakes.
-    for (Inbox* inbox : to_wake) inbox->wake();
+    wake(to_wake);
     return position;
+}
+
+bool MemoryHub::deliver_sequenced(const std::string& channel, uint64_t position,
+                                  const std::string& payload, const std::string& event) {
+    std::vector<Inbox*> to_wake;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        Head& head = heads_[channel];
+        head.sequenced = true;
+        if (position <= head.position) return false;
+        head.position = position;
+        head.last_publish = std::chrono::steady_clock::now();
+        to_wake = enqueue_locked(
+            std::make_shared<const Message>(Message{channel, position, event, payload}));
+    }
+    wake(to_wake);
+    return true;
+}
+
+uint64_t MemoryHub::head(const std::string& channel) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = heads_.find(channel);
+    return it == heads_.end() ? 0 : it->second.position;
+}
+
+void MemoryHub::note_sequenced_head(const std::string& channel, uint64_t head) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Head& h = heads_[channel];
+    h.sequenced = true;
+    if (head > h.position) h.position = head;
+    if (h.holders == 0) h.last_publish = std::chrono::steady_clock::now();
+}
+
+std::vector<std::pair<std::string, uint64_t>> MemoryHub::sequenced_heads() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<std::pair<std::string, uint64_t>> out;
+    for (const auto& [name, h] : heads_)
+        if (h.sequenced) out.emplace_back(name, h.position);
+    return out;
+}
+
+void MemoryHub::set_ready(bool ready) {
+    std::vector<Inbox*> to_wake;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (ready_.load() == ready) return;
+        ready_.store(ready, std::memory_order_release);
+        to_wake = enqueue_locked(std::make_shared<const Message>());
+    }
+    wake(to_wake);
 }
 
 void MemoryHub::with_head(const std::string& channel, const std::function<void(uint64_t)>& fn) {

@@ -1,5 +1,6 @@
-// Entry points: read the file, parse YAML (syntax errors become ConfigErrors), walk the
-// top-level keys through the section loaders, then run the checks that span sections.
+// Entry points: read the file, parse it (parse_document turns syntax errors into
+// ConfigErrors), walk the top-level keys through the section loaders, then run the checks
+// that span sections.
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -7,6 +8,7 @@
 #include <sstream>
 
 #include "gateway/config/loaders.h"
+#include "gateway/config/yaml_document.h"
 
 namespace sluice::config {
 namespace {
@@ -56,18 +58,10 @@ LoadResult load_config_string(const std::string& yaml, const std::string& name) 
     try {
         config = std::make_shared<Config>();
         config->source = name;
-        std::vector<YAML::Node> docs = YAML::LoadAll(yaml);
-        if (docs.empty() || (docs.size() == 1 && docs[0].IsNull())) {
-            diag.error(YAML::Mark(), "the config is empty");
-        } else if (docs.size() > 1) {
-            diag.error(docs[1].Mark(), "only one YAML document is allowed (remove the '---')");
-        } else {
-            load_document(docs[0], diag, *config);
-        }
-    } catch (const YAML::Exception& e) {
-        // Parser errors carry the position; anything else from yaml-cpp is reported too.
-        diag.error(e.mark, "YAML syntax error: " + e.msg);
+        if (auto root = parse_document(yaml, diag)) load_document(*root, diag, *config);
     } catch (const std::exception& e) {
+        // Loaders do not throw; this is a last guard (yaml-cpp, bad_alloc) for the
+        // promise that loading never throws.
         diag.error_without_position(std::string("cannot load config: ") + e.what());
     } catch (...) {
         diag.error_without_position("cannot load config: unknown error");

@@ -60,6 +60,21 @@ const StoredEvent* ChannelHistory::newest() const {
     return events_.empty() ? nullptr : &events_.back();
 }
 
+size_t ChannelHistory::prepend_older(std::vector<StoredEvent> events) {
+    size_t kept = 0;
+    // Walk from the newest older event backwards: each goes directly in front.
+    for (auto it = events.rbegin(); it != events.rend(); ++it) {
+        uint64_t size = size_of(*it);
+        if (it->position >= oldest()) continue;
+        if (events_.size() >= limits_.max_events || bytes_ + size > limits_.max_bytes) break;
+        if (it->position > head_) head_ = it->position;
+        bytes_ += size;
+        events_.push_front(std::move(*it));
+        ++kept;
+    }
+    return kept;
+}
+
 void ChannelHistory::clear() {
     events_.clear();
     bytes_ = 0;

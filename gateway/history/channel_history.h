@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <deque>
 #include <string>
+#include <vector>
 
 #include "gateway/core/shared_bytes.h"
 
@@ -54,6 +55,11 @@ class ChannelHistory {
     const StoredEvent* first_at_or_after(uint64_t p) const;
     // The newest event (nullptr if empty).
     const StoredEvent* newest() const;
+    // Puts events older than oldest() in front (events sorted by position, all below
+    // oldest()). Only the newest of them that fit the count and byte limits are kept.
+    // Used when a broker supplies history a loop did not receive live. Returns the
+    // number kept.
+    size_t prepend_older(std::vector<StoredEvent> events);
     // Forget everything but keep head (used when a broker reports a reset).
     void clear();
     // Set head without an event (e.g. a broker reported the channel's position).

@@ -32,15 +32,68 @@ SseStream::SseStream(StreamSink& sink, TimerWheel& wheel, StreamCounters& counte
     heartbeat_.fn = &SseStream::heartbeat_cb;
 }
 
-SseStream::~SseStream() { detach(); }
+SseStream::~SseStream() {
+    *alive_ = false;
+    detach();
+}
+
+void SseStream::hold() {
+    last_write_ms_ = sink_.now_ms();
+    arm_heartbeat(static_cast<uint64_t>(settings_.route->heartbeat.interval.count()));
+}
+
+void SseStream::end_now() {
+    ended_ = true;
+    detach();
+    sink_.finish(CloseReason::Terminal);
+}
 
 void SseStream::start(Channel& channel, const ResumeDecision& decision) {
     channel_ = &channel;
     last_write_ms_ = sink_.now_ms();
-    if (decision.gap) send_gap(decision.gap->from, decision.gap->to);
     next_ = decision.next;
     channel.subscribe(*this);
     arm_heartbeat(static_cast<uint64_t>(settings_.route->heartbeat.interval.count()));
+    // A gap that ends below the head means history was evicted (not a position ahead of
+    // the channel): a broker that keeps history may still hold those events.
+    bool older_than_window = decision.gap && decision.gap->to < channel.history().head();
+    if (older_than_window && settings_.older && settings_.older->can_fetch()) {
+        fetch_older(decision.gap->from, decision.gap->to);
+        return;
+    }
+    if (decision.gap) send_gap(decision.gap->from, decision.gap->to);
+    pump();
+}
+
+void SseStream::fetch_older(uint64_t from, uint64_t to) {
+    backfilling_ = true;
+    std::weak_ptr<bool> alive = alive_;
+    settings_.older->fetch(channel_->name(), from, to,
+                           [this, alive, from, to](std::vector<history::StoredEvent> evs) {
+                               auto a = alive.lock();
+                               if (!a || !*a) return;
+                               on_backfill(from, to, std::move(evs));
+                           });
+}
+
+void SseStream::on_backfill(uint64_t from, uint64_t to, std::vector<history::StoredEvent> events) {
+    backfilling_ = false;
+    if (ended_ || !channel_) return;
+    // Send what the broker still had, in order; report only what nobody holds.
+    uint64_t expect = from;
+    for (const auto& ev : events) {
+        if (ev.position < expect || ev.position > to) continue;
+        if (ev.position > expect) send_gap(expect, ev.position - 1);
+        if (!deliver(ev)) return;
+        expect = ev.position + 1;
+    }
+    if (expect <= to && expect > from) {
+        // The broker answers in bounded batches: ask for the rest.
+        fetch_older(expect, to);
+        return;
+    }
+    if (expect <= to) send_gap(expect, to);
+    next_ = to + 1;
     pump();
 }
 
@@ -53,13 +106,13 @@ void SseStream::detach() {
 }
 
 void SseStream::on_drained() {
-    if (!live_ && !ended_) pump();
+    if (!live_ && !ended_ && !backfilling_) pump();
 }
 
 void SseStream::pump() {
     // Replay from history while the socket keeps up; the next on_drained() resumes.
     // Replay is paced by the socket and never counts against client_buffer.
-    if (pumping_ || !channel_) return;
+    if (pumping_ || backfilling_ || !channel_) return;
     pumping_ = true;
     const auto& hist = channel_->history();
     while (!ended_ && !live_) {

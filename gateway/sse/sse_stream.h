@@ -13,6 +13,7 @@
 #include "gateway/config/config.h"
 #include "gateway/core/timer_wheel.h"
 #include "gateway/sse/channel.h"
+#include "gateway/sse/history_source.h"
 #include "gateway/sse/resume.h"
 #include "gateway/sse/stream_sink.h"
 
@@ -30,6 +31,7 @@ struct StreamCounters {
 
 struct StreamSettings {
     const config::SseRoute* route = nullptr;  // outlives the stream (config kept alive)
+    HistorySource* older = nullptr;           // where events before local history live
     uint64_t client_buffer = 256 * 1024;      // live bytes allowed unsent
     uint64_t replay_window = 64 * 1024;       // replay refills below this many unsent bytes
 };
@@ -42,8 +44,18 @@ class SseStream final : public Subscriber {
     SseStream(const SseStream&) = delete;
     SseStream& operator=(const SseStream&) = delete;
 
-    // Sends the gap (if any) and starts replaying from decision.next. May finish the
-    // stream synchronously (a terminal event in the backlog).
+    // Keeps the client waiting with heartbeats before the channel can be answered
+    // (the broker is not ready, or the channel is loading from it).
+    void hold();
+
+    // Ends a held stream that turned out to have nothing to send (the channel ended
+    // before the client's position).
+    void end_now();
+
+    // Starts the stream: events the local history no longer holds are first read from
+    // the broker's history where it keeps one; what nobody holds is reported as a gap;
+    // then replay from decision.next and live events. May finish the stream
+    // synchronously (a terminal event in the backlog).
     void start(Channel& channel, const ResumeDecision& decision);
 
     // The sink's unsent bytes dropped (a write completed): continue a paused replay.
@@ -60,6 +72,8 @@ class SseStream final : public Subscriber {
 
   private:
     void pump();
+    void fetch_older(uint64_t from, uint64_t to);
+    void on_backfill(uint64_t from, uint64_t to, std::vector<history::StoredEvent> events);
     // Writes one event; returns false if the stream ended.
     bool deliver(const history::StoredEvent& ev);
     void send_gap(uint64_t from, uint64_t to);
@@ -79,6 +93,9 @@ class SseStream final : public Subscriber {
     bool live_ = false;   // caught up: new events are written as they arrive
     bool ended_ = false;
     bool pumping_ = false;
+    bool backfilling_ = false;
+    // Cleared when the stream dies, so a broker reply arriving later is ignored.
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace sluice::sse

@@ -204,13 +204,18 @@ TEST_CASE("a YAML syntax error becomes one error at yaml-cpp's position", "[conf
           Lines{"t.yaml:2:1: YAML syntax error: end of sequence flow not found"});
     CHECK(errors_of("workers: 1\n bad: indent\n") ==
           Lines{"t.yaml:2:5: YAML syntax error: illegal map value"});
+    // yaml-cpp 0.7 would loop forever on this one (found by fuzzing).
+    CHECK(errors_of("# comment\n, stray comma\nworkers: 1\n") ==
+          Lines{"t.yaml:2:1: YAML syntax error: unexpected ','"});
 }
 
 TEST_CASE("empty files and multi-document files are rejected", "[config]") {
     CHECK(errors_of("") == Lines{"t.yaml:1:1: the config is empty"});
     CHECK(errors_of("# only a comment\n") == Lines{"t.yaml:1:1: the config is empty"});
     CHECK(errors_of(kRedis + "---\nworkers: 2\n") ==
-          Lines{"t.yaml:3:1: only one YAML document is allowed (remove the '---')"});
+          Lines{"t.yaml:2:1: only one YAML document is allowed (remove the '---')"});
+    // A leading '---' just opens the one document.
+    CHECK(errors_of("---\n" + kRedis).empty());
 }
 
 TEST_CASE("every error in a file is reported, in file order", "[config]") {

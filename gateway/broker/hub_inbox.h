@@ -1,0 +1,44 @@
+// A worker loop's end of the MemoryHub: a uv_async-driven inbox whose events (and
+// readiness changes) are handed to the loop's broker::Listener in hub order. Both the
+// memory and the redis broker receive through one of these.
+#pragma once
+
+#include <uv.h>
+
+#include <functional>
+
+#include "gateway/broker/broker.h"
+#include "gateway/broker/memory_hub.h"
+
+namespace sluice::broker {
+
+class HubInbox {
+  public:
+    HubInbox(uv_loop_t* loop, MemoryHub& hub);
+    ~HubInbox();
+    HubInbox(const HubInbox&) = delete;
+    HubInbox& operator=(const HubInbox&) = delete;
+
+    void start(Listener& listener);
+    // Detaches from the hub and closes the async handle; done runs after the close.
+    void stop(std::function<void()> done);
+
+    // Reads the channel's hub head and delivers everything already queued for this loop
+    // in one step under the hub lock (see Broker::open_channel). Returns the head.
+    uint64_t deliver_pending_and_head(const std::string& channel);
+
+    MemoryHub& hub() { return hub_; }
+
+  private:
+    void drain();
+    void deliver(std::vector<MemoryHub::MessagePtr>& batch);
+
+    uv_loop_t* loop_;
+    MemoryHub& hub_;
+    Listener* listener_ = nullptr;
+    MemoryHub::Inbox inbox_;
+    uv_async_t* async_ = nullptr;  // heap-owned; freed in its close callback
+    bool attached_ = false;
+};
+
+}  // namespace sluice::broker

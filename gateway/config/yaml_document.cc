@@ -1,0 +1,76 @@
+#include "gateway/config/yaml_document.h"
+
+#include <sstream>
+#include <vector>
+
+#include <yaml-cpp/eventhandler.h>
+
+namespace sluice::config {
+namespace {
+
+// Records where each document starts and ignores everything else.
+class DocumentStarts : public YAML::EventHandler {
+  public:
+    std::vector<YAML::Mark> marks;
+
+    void OnDocumentStart(const YAML::Mark& mark) override { marks.push_back(mark); }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                    YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+};
+
+// Counts documents, at most three. Returns false (with an error) when there is not
+// exactly one usable document stream.
+bool check_documents(const std::string& text, Diagnostics& diag) {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    DocumentStarts starts;
+    // yaml-cpp 0.7 can report an endless run of empty documents at one position
+    // (YAML::LoadAll then never returns); three calls are enough to notice.
+    for (int i = 0; i < 3 && parser.HandleNextDocument(starts); ++i) {
+    }
+    const auto& m = starts.marks;
+    for (size_t i = 1; i < m.size(); ++i) {
+        if (m[i].pos == m[i - 1].pos) {
+            std::string what = m[i].pos >= 0 && static_cast<size_t>(m[i].pos) < text.size()
+                                   ? std::string(1, text[static_cast<size_t>(m[i].pos)])
+                                   : "text";
+            diag.error(m[i], "YAML syntax error: unexpected '" + what + "'");
+            return false;
+        }
+    }
+    if (m.size() > 1) {
+        diag.error(m[1], "only one YAML document is allowed (remove the '---')");
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+std::optional<YAML::Node> parse_document(const std::string& text, Diagnostics& diag) {
+    try {
+        if (!check_documents(text, diag)) return std::nullopt;
+        YAML::Node root = YAML::Load(text);
+        if (root.IsNull()) {
+            diag.error(YAML::Mark(), "the config is empty");
+            return std::nullopt;
+        }
+        return root;
+    } catch (const YAML::Exception& e) {
+        diag.error(e.mark, "YAML syntax error: " + e.msg);
+    } catch (const std::exception& e) {
+        diag.error_without_position(std::string("cannot parse config: ") + e.what());
+    }
+    return std::nullopt;
+}
+
+}  // namespace sluice::config
