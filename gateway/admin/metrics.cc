@@ -120,6 +120,31 @@ std::string render_prometheus(const std::vector<const WorkerMetrics*>& ws,
     w.help("sluice_broker_up", "gauge", "1 when the broker connection is ready.");
     w.sample(std::string("sluice_broker_up{broker=\"") + global.broker_kind + "\"}",
              global.broker_up ? 1 : 0);
+    if (const BrokerMetrics* b = global.broker) {
+        auto one = [&](const char* name, const char* type, const char* help, const SharedCell& c) {
+            w.help(name, type, help);
+            w.sample(name, static_cast<double>(c.get()));
+        };
+        one("sluice_broker_reconnects_total", "counter", "Reconnections to the broker.", b->reconnects);
+        one("sluice_broker_subscriptions", "gauge", "Channel patterns subscribed.", b->subscriptions);
+        w.help("sluice_broker_messages_total", "counter", "Messages received from Redis by mode.");
+        w.sample("sluice_broker_messages_total{mode=\"plain\"}", static_cast<double>(b->messages_plain.get()));
+        w.sample("sluice_broker_messages_total{mode=\"sequenced\"}",
+                 static_cast<double>(b->messages_sequenced.get()));
+        w.help("sluice_broker_messages_dropped_total", "counter", "Invalid messages from Redis, dropped.");
+        w.sample("sluice_broker_messages_dropped_total{reason=\"too_large\"}",
+                 static_cast<double>(b->dropped_too_large.get()));
+        w.sample("sluice_broker_messages_dropped_total{reason=\"invalid_utf8\"}",
+                 static_cast<double>(b->dropped_invalid_utf8.get()));
+        w.sample("sluice_broker_messages_dropped_total{reason=\"nul\"}",
+                 static_cast<double>(b->dropped_nul.get()));
+        w.sample("sluice_broker_messages_dropped_total{reason=\"bad_envelope\"}",
+                 static_cast<double>(b->dropped_bad_envelope.get()));
+        one("sluice_broker_recovered_total", "counter",
+            "Events read back from Redis history (catch-up after reconnects and resumes).", b->recovered);
+        one("sluice_broker_publish_errors_total", "counter", "Publishes Redis refused or never answered.",
+            b->publish_errors);
+    }
     w.help("sluice_config_reloads_total", "counter", "Successful config reloads.");
     w.sample("sluice_config_reloads_total", static_cast<double>(global.reloads));
     w.help("sluice_config_reload_failures_total", "counter", "Rejected config reloads.");

@@ -130,6 +130,7 @@ void Connection::on_timer() {
         break;
     case State::Waiting:
         if (waiter_) waiter_->on_timeout();
+        else respond_error(504, "the broker did not answer in time");
         break;
     case State::Finishing:
         close(close_reason_);  // the client never closed its side: stop lingering
@@ -208,7 +209,7 @@ void Connection::respond(int status, std::string_view body, std::string_view con
     std::string bytes = http::build_response(head, body, body.empty() ? std::string_view() : content_type);
     // HEAD gets the headers GET would have (Content-Length included) and no body.
     if (head_only) bytes.resize(bytes.size() - body.size());
-    if (state_ == State::Waiting) worker_.metrics().poll_waiting.add(-1);
+    if (waiter_) worker_.metrics().poll_waiting.add(-1);
     waiter_.reset();
     response_bytes_ = bytes.size();
     send(std::move(bytes));
@@ -274,6 +275,11 @@ void Connection::begin_stream(std::string head_bytes, std::unique_ptr<sse::SseSt
     held_input_.shrink_to_fit();
     worker_.metrics().sse_streams_open.add(1);
     worker_.metrics().sse_streams_total.add(1);
+}
+
+void Connection::begin_async(uint64_t timeout_ms) {
+    state_ = State::Waiting;
+    arm_timer(timeout_ms);
 }
 
 void Connection::begin_wait(std::unique_ptr<PollWaiter> waiter, uint64_t wait_ms) {
@@ -415,14 +421,13 @@ void Connection::drain() {
 
 void Connection::close(sse::CloseReason why) {
     if (state_ == State::Closing) return;
-    State was = state_;
     state_ = State::Closing;
     *alive_ = false;
     worker_.wheel().cancel(timer_);
     if (waiter_) {
         waiter_.reset();
+        worker_.metrics().poll_waiting.add(-1);
     }
-    if (was == State::Waiting) worker_.metrics().poll_waiting.add(-1);
     if (stream_) {
         stream_->detach();
         log_stream_end(why == sse::CloseReason::Client ? close_reason_ : why);

@@ -49,6 +49,9 @@ class Connection final : public sse::StreamSink {
     void begin_stream(std::string head_bytes, std::unique_ptr<sse::SseStream> stream,
                       std::string channel);
     sse::SseStream* stream() { return stream_.get(); }
+    // The answer will come from an asynchronous step (the broker): pipelined requests
+    // wait, and after `timeout_ms` the client gets 504.
+    void begin_async(uint64_t timeout_ms);
     // Holds the request until the waiter answers it (long-poll).
     void begin_wait(std::unique_ptr<PollWaiter> waiter, uint64_t wait_ms);
 

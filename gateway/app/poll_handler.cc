@@ -153,6 +153,8 @@ void handle_poll(Connection& conn, const router::Match& m) {
     auto alive = conn.alive();
     Connection* c = &conn;
     const config::PollRoute* r = &route;
+    // Broker replies may come later: pipelined requests wait for this answer.
+    conn.begin_async(10000);
     w.with_channel(*channel_name, [=, &w, name = *channel_name](sse::Channel* ch) {
         if (!*alive) return;
         if (!ch) {

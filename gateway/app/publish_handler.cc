@@ -9,6 +9,8 @@
 namespace sluice::app {
 namespace {
 
+constexpr uint64_t kBrokerTimeoutMs = 10000;
+
 // Constant-time comparison so the token cannot be guessed byte by byte from timings.
 bool token_equals(std::string_view a, std::string_view b) {
     unsigned char diff = a.size() == b.size() ? 0 : 1;
@@ -72,7 +74,10 @@ bool handle_publish(Connection& conn) {
     }
     // The memory broker answers synchronously; a remote broker answers later, and the
     // connection is held (Waiting) until it does.
-    w.broker().publish(channel, body, event_name, [&conn, &w](Result<uint64_t> pos) {
+    auto alive = conn.alive();
+    conn.begin_async(kBrokerTimeoutMs);
+    w.broker().publish(channel, body, event_name, [&conn, &w, alive](Result<uint64_t> pos) {
+        if (!*alive) return;  // the client left before the broker answered
         if (!pos) {
             log::error("publish failed", log::field("error", pos.error().detail));
             conn.respond_error(503, "publish failed");

@@ -1,5 +1,7 @@
 #include "gateway/app/request_params.h"
 
+#include <algorithm>
+
 #include "gateway/http/url.h"
 
 namespace sluice::app {
@@ -16,23 +18,24 @@ std::optional<std::string> channel_for(const router::Match& m, ParamError* err) 
 
 std::optional<uint64_t> resume_position(const http::RequestHead& req, bool use_last_event_id,
                                         ParamError* err) {
+    std::optional<uint64_t> position;
     if (auto q = http::query_param(req.query, "position")) {
         auto n = http::parse_uint(*q);
         if (!n) {
             err->reason = "position must be a non-negative integer";
             return std::nullopt;
         }
-        return *n;
+        position = *n;
     }
-    if (!use_last_event_id) return std::nullopt;
+    if (!use_last_event_id) return position;
     const std::string* h = req.header("Last-Event-ID");
-    if (!h || h->empty()) return std::nullopt;
+    if (!h || h->empty()) return position;
     auto n = http::parse_uint(*h);
     if (!n) {
         err->reason = "Last-Event-ID must be a non-negative integer";
         return std::nullopt;
     }
-    return *n;
+    return position ? std::max<uint64_t>(*position, *n) : *n;
 }
 
 }  // namespace sluice::app

@@ -19,8 +19,11 @@ struct ParamError {
 // The channel for a matched sse/poll route, or a 400 reason.
 std::optional<std::string> channel_for(const router::Match& m, ParamError* err);
 
-// ?position=N wins over Last-Event-ID; nullopt when neither is present. A value that
-// is not a non-negative integer sets *err (the request gets 400).
+// The resume point from ?position=N and Last-Event-ID; nullopt when neither is present.
+// Both mean "I have everything up to N", so with both the larger one counts: an
+// EventSource opened with ?position=N keeps that URL on its automatic reconnects and
+// reports its real progress in Last-Event-ID. A value that is not a non-negative
+// integer sets *err (the request gets 400).
 std::optional<uint64_t> resume_position(const http::RequestHead& req, bool use_last_event_id,
                                         ParamError* err);
 

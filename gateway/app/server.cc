@@ -5,10 +5,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "gateway/app/worker.h"
 #include "gateway/broker/memory_broker.h"
+#include "gateway/broker/redis_broker.h"
 #include "gateway/core/log.h"
 
 namespace sluice::app {
@@ -61,6 +63,17 @@ int open_listener(const config::ListenAddress& addr, uint16_t port, uint16_t* bo
     return fd;
 }
 
+// The Redis patterns that cover every channel an sse or poll route can name.
+std::vector<std::string> redis_patterns(const Runtime& rt) {
+    std::vector<std::string> out;
+    for (const auto& r : rt.routes.routes()) {
+        if (!r.channel) continue;
+        std::string p = r.channel->redis_pattern();
+        if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(std::move(p));
+    }
+    return out;
+}
+
 }  // namespace
 
 Server::Server(std::string config_path, RuntimePtr runtime)
@@ -94,15 +107,14 @@ bool Server::bind_listeners(std::vector<std::vector<int>>& fds) {
 }
 
 std::unique_ptr<broker::Broker> Server::make_broker(Worker& w) {
+    const auto& cfg = *runtime_->config;
+    if (cfg.broker.type == config::BrokerType::Redis)
+        return std::make_unique<broker::RedisBroker>(w.loop(), *hub_, cfg.broker, broker_metrics_, w.index());
     return std::make_unique<broker::MemoryBroker>(w.loop(), *hub_);
 }
 
 int Server::run() {
     const auto& cfg = *runtime_->config;
-    if (cfg.broker.type != config::BrokerType::Memory) {
-        log::error("the redis broker is not available in this build yet; use broker: memory");
-        return 1;
-    }
     std::vector<std::vector<int>> fds;
     if (!bind_listeners(fds)) return 1;
 
@@ -122,12 +134,20 @@ int Server::run() {
     // Channel heads outlive a loop's idle channel by a second: long enough that no
     // event can still be in flight to a loop when the last one lets the channel go.
     hub_ = std::make_unique<broker::MemoryHub>(std::chrono::seconds(1));
+    if (cfg.broker.type == config::BrokerType::Redis) {
+        // Subscribed before any client is served, so events published between a
+        // session's start and its browser's connect are kept (SPEC section 4).
+        feed_ = std::make_unique<broker::RedisFeed>(&loop_, *hub_, cfg.broker, cfg.limits.max_event_size,
+                                                    redis_patterns(*runtime_), broker_metrics_);
+        feed_->start();
+    }
     for (unsigned i = 0; i < cfg.workers; ++i)
         workers_.push_back(std::make_unique<Worker>(*this, i, runtime_));
     for (unsigned i = 0; i < cfg.workers; ++i)
         workers_[i]->start(std::move(fds[i]), make_broker(*workers_[i]));
-    log::info("sluice started", log::field("config", config_path_) + "," +
-                                    log::field("broker", "memory"));
+    log::info("sluice started",
+              log::field("config", config_path_) + "," +
+                  log::field("broker", cfg.broker.type == config::BrokerType::Redis ? "redis" : "memory"));
 
     uv_run(&loop_, UV_RUN_DEFAULT);
     for (auto& w : workers_) w->join();
@@ -173,6 +193,8 @@ std::string Server::render_metrics() const {
         g = global_;
     }
     g.broker_up = ready();
+    g.broker_kind = feed_ ? "redis" : "memory";  // fixed before the workers start
+    if (feed_) g.broker = &broker_metrics_;
     return admin::render_prometheus(ms, g);
 }
 
@@ -222,6 +244,7 @@ void Server::reload() {
     if (!log::set_access_log(new_cfg.access_log))
         log::error("cannot open access log; keeping the previous one", log::field("path", new_cfg.access_log));
     runtime_ = next;
+    if (feed_) feed_->set_patterns(redis_patterns(*next));
     for (auto& w : workers_) w->post([next](Worker& wk) { wk.set_runtime(next); });
     {
         std::lock_guard<std::mutex> lock(global_mutex_);
@@ -252,6 +275,14 @@ void Server::on_workers_check() {
     if (main_closed_ || workers_done_.load() < workers_.size()) return;
     main_closed_ = true;
     uv_timer_stop(&drain_timer_);
+    if (feed_) {
+        feed_->stop([this] { close_main_handles(); });
+        return;
+    }
+    close_main_handles();
+}
+
+void Server::close_main_handles() {
     for (auto* h : {reinterpret_cast<uv_handle_t*>(&sigterm_), reinterpret_cast<uv_handle_t*>(&sigint_),
                     reinterpret_cast<uv_handle_t*>(&sighup_), reinterpret_cast<uv_handle_t*>(&drain_timer_),
                     reinterpret_cast<uv_handle_t*>(&workers_async_)})

@@ -15,6 +15,7 @@
 #include "gateway/admin/metrics.h"
 #include "gateway/app/runtime.h"
 #include "gateway/broker/memory_hub.h"
+#include "gateway/broker/redis_feed.h"
 
 namespace sluice::app {
 
@@ -46,6 +47,7 @@ class Server {
     void begin_drain();
     void on_drain_timeout();
     void on_workers_check();
+    void close_main_handles();
     std::unique_ptr<broker::Broker> make_broker(Worker& w);
 
     friend struct ServerCallbacks;
@@ -59,6 +61,8 @@ class Server {
     uv_async_t workers_async_;
     std::vector<std::unique_ptr<Worker>> workers_;
     std::unique_ptr<broker::MemoryHub> hub_;
+    std::unique_ptr<broker::RedisFeed> feed_;  // redis broker only
+    admin::BrokerMetrics broker_metrics_;
     std::atomic<unsigned> workers_done_{0};
     bool draining_ = false;
     bool main_closed_ = false;

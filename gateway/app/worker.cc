@@ -159,15 +159,19 @@ void Worker::on_tick() {
 sse::Channel* Worker::find_channel(const std::string& name) { return channels_->find(name); }
 
 void Worker::with_channel(const std::string& name, ChannelFn cb) {
-    if (sse::Channel* ch = channels_->find(name)) {
-        cb(ch);
-        return;
+    bool ready = broker_->ready();
+    if (ready) {
+        if (sse::Channel* ch = channels_->find(name)) {
+            cb(ch);
+            return;
+        }
     }
     auto [it, first] = opening_.try_emplace(name);
     it->second.push_back(std::move(cb));
     if (!first) return;  // a load for this channel is already on its way
-    if (!broker_->ready()) {
-        // Never answer from incomplete history: wait for the broker (SPEC section 5).
+    if (!ready) {
+        // Never answer from history that may be incomplete (events published while the
+        // broker was away arrive with the catch-up): wait for the broker (SPEC section 5).
         held_opens_.push_back(name);
         return;
     }
@@ -230,6 +234,7 @@ void Worker::on_broker_message(const broker::Message& msg) {
         }
         broker_->channel_opened(msg.channel);
     }
+    if (msg.reset) ch->reset();
     if (msg.position <= ch->history().head()) return;  // already have it
     size_t before = ch->history().size();
     ch->publish(encode_stored(msg));

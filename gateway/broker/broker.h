@@ -19,6 +19,9 @@ struct Message {
     uint64_t position = 0;
     std::string event;    // event name, "" for the default "message"
     std::string payload;
+    // The channel's history was lost in the broker and positions started again: the loop
+    // forgets its copy before taking this event.
+    bool reset = false;
 };
 
 // Implemented by the worker: called on the worker's loop thread only.

@@ -28,6 +28,7 @@ class HubInbox {
     uint64_t deliver_pending_and_head(const std::string& channel);
 
     MemoryHub& hub() { return hub_; }
+    const MemoryHub& hub() const { return hub_; }
 
   private:
     void drain();

@@ -65,6 +65,22 @@ bool MemoryHub::deliver_sequenced(const std::string& channel, uint64_t position,
     return true;
 }
 
+void MemoryHub::reset_sequenced(const std::string& channel, const std::string& payload,
+                                const std::string& event) {
+    std::vector<Inbox*> to_wake;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        Head& head = heads_[channel];
+        head.sequenced = true;
+        head.position = 1;
+        head.last_publish = std::chrono::steady_clock::now();
+        Message msg{channel, 1, event, payload};
+        msg.reset = true;
+        to_wake = enqueue_locked(std::make_shared<const Message>(std::move(msg)));
+    }
+    wake(to_wake);
+}
+
 uint64_t MemoryHub::head(const std::string& channel) {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = heads_.find(channel);

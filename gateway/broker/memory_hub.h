@@ -45,6 +45,10 @@ class MemoryHub {
     bool deliver_sequenced(const std::string& channel, uint64_t position,
                            const std::string& payload, const std::string& event);
 
+    // Redis lost a sequenced channel and started again at position 1 with this event.
+    void reset_sequenced(const std::string& channel, const std::string& payload,
+                         const std::string& event);
+
     // The head the hub knows for a channel (0 = none).
     uint64_t head(const std::string& channel);
     // A loop learned a channel's head from Redis history: remember it (as sequenced) so

@@ -53,8 +53,23 @@ struct PollRoute {
     uint64_t max_events = 1000;                  // events per response
 };
 
+// How the Host header of a proxied request is set.
+enum class HostMode {
+    Pass,     // the client's Host, unchanged
+    Rewrite,  // the chosen server's "host:port"
+    Fixed,    // ProxyRoute::host_value
+};
+
 struct ProxyRoute {
     std::string upstream;  // key into Config::upstreams
+    HostMode host = HostMode::Pass;
+    std::string host_value;  // for HostMode::Fixed
+    // For text/event-stream responses: heartbeats injected between events while the
+    // upstream is idle. Unset = none.
+    std::optional<HeartbeatConfig> heartbeat;
+    // Per-route overrides of the upstream's timeouts.
+    std::optional<Millis> connect_timeout;
+    std::optional<Millis> read_timeout;
 };
 
 struct StaticRoute {
@@ -79,8 +94,23 @@ struct Route {
     std::string label() const { return path.empty() ? prefix + "*" : path; }
 };
 
+struct HealthCheckConfig {
+    std::string path = "/";                      // GET path; 2xx or 3xx = healthy
+    Millis interval = std::chrono::seconds(5);
+    Millis timeout = std::chrono::seconds(2);    // connect + answer
+};
+
 struct Upstream {
     std::vector<std::string> servers;  // "host:port"
+    Millis connect_timeout = std::chrono::seconds(5);
+    Millis read_timeout = std::chrono::seconds(60);  // longest wait for upstream bytes
+    Millis idle_timeout = std::chrono::seconds(60);  // pooled keep-alive connections
+    uint64_t max_idle = 32;  // idle connections kept per server per worker loop
+    // Passive health: after max_fails failures in a row a server is skipped for
+    // fail_timeout. max_fails 0 turns it off.
+    uint64_t max_fails = 1;
+    Millis fail_timeout = std::chrono::seconds(10);
+    std::optional<HealthCheckConfig> health_check;  // active checks; unset = none
 };
 
 enum class BrokerType { Memory, Redis };
@@ -88,6 +118,12 @@ enum class BrokerType { Memory, Redis };
 struct BrokerConfig {
     BrokerType type = BrokerType::Memory;
     std::string url = "redis://127.0.0.1:6379/0";
+    // Redis only: prefix of every key sluice writes, the per-channel history kept in
+    // Redis for sequenced publishing, and the reconnect backoff.
+    std::string key_prefix = "sluice:";
+    HistoryConfig history;
+    Millis reconnect_min = std::chrono::milliseconds(100);
+    Millis reconnect_max = std::chrono::seconds(5);
 };
 
 struct PublishConfig {

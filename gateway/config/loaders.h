@@ -15,11 +15,15 @@ namespace sluice::config {
 // sections_loader.cc
 void load_listen(const Value& v, Diagnostics& diag, std::vector<ListenAddress>& out);
 void load_workers(const Value& v, Diagnostics& diag, unsigned& out);
-// Returns false when `type` was given but unreadable (out.type is then a guess).
-bool load_broker(const Value& v, Diagnostics& diag, BrokerConfig& out);
 void load_publish(const Value& v, Diagnostics& diag, PublishConfig& out);
 void load_limits(const Value& v, Diagnostics& diag, Limits& out);
+
+// upstreams_loader.cc
 void load_upstreams(const Value& v, Diagnostics& diag, std::map<std::string, Upstream>& out);
+
+// broker_loader.cc. Returns false when `type` was given but unreadable (out.type is
+// then a guess, so checks that depend on it should be skipped).
+bool load_broker(const Value& v, Diagnostics& diag, BrokerConfig& out);
 
 // stream_options_loader.cc: options shared by `defaults` and sse routes. Fields not
 // given keep the value `out` had (the defaults), so partial maps work.

@@ -70,6 +70,33 @@ void load_poll(const Value& v, Diagnostics& diag, const RouteContext& ctx, PollR
     r.finish();
 }
 
+// `host`: pass | rewrite | a fixed "name" or "name:port".
+void load_host(const Value& v, Diagnostics& diag, ProxyRoute& out) {
+    auto text = read_string(v, diag);
+    if (!text) return;
+    if (*text == "pass") {
+        out.host = HostMode::Pass;
+        return;
+    }
+    if (*text == "rewrite") {
+        out.host = HostMode::Rewrite;
+        return;
+    }
+    bool ok = !text->empty() && text->size() <= 255;
+    for (char c : *text) {
+        bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                       c == '-' || c == '.' || c == ':' || c == '[' || c == ']' || c == '_';
+        ok = ok && allowed;
+    }
+    if (!ok) {
+        diag.error(v.mark, v.path + ": expected pass, rewrite or a host name like "
+                                    "api.internal:8080, got '" + *text + "'");
+        return;
+    }
+    out.host = HostMode::Fixed;
+    out.host_value = *text;
+}
+
 void load_proxy(const Value& v, Diagnostics& diag, const RouteContext& ctx, ProxyRoute& out) {
     MapReader r(v, diag);
     if (r.require("upstream")) {
@@ -83,6 +110,18 @@ void load_proxy(const Value& v, Diagnostics& diag, const RouteContext& ctx, Prox
             }
         }
     }
+    if (auto host = r.find("host")) load_host(*host, diag, out);
+    if (auto hb = r.find("heartbeat")) {
+        HeartbeatConfig heartbeat = ctx.defaults.heartbeat;
+        load_heartbeat(*hb, diag, heartbeat);
+        out.heartbeat = heartbeat;
+    }
+    // Absent keys leave the sentinel in place: the upstream's value then applies.
+    constexpr Millis kUnset{-1};
+    Millis t = kUnset;
+    if (r.get_duration("connect_timeout", t, Millis(1)) && t != kUnset) out.connect_timeout = t;
+    t = kUnset;
+    if (r.get_duration("read_timeout", t, Millis(1)) && t != kUnset) out.read_timeout = t;
     r.finish();
 }
 

@@ -1,5 +1,5 @@
-// Top-level sections that stand alone: listen, workers, broker, publish, limits and
-// upstreams. Routes and the stream options they share with `defaults` live elsewhere.
+// Top-level sections that stand alone: listen, workers, publish and limits. The broker,
+// upstreams, routes and the stream options routes share with `defaults` live elsewhere.
 #include <algorithm>
 #include <cctype>
 #include <thread>
@@ -70,27 +70,6 @@ void load_workers(const Value& v, Diagnostics& diag, unsigned& out) {
     out = static_cast<unsigned>(*n);
 }
 
-bool load_broker(const Value& v, Diagnostics& diag, BrokerConfig& out) {
-    MapReader r(v, diag);
-    std::string type = out.type == BrokerType::Redis ? "redis" : "memory";
-    bool type_ok = r.get_choice("type", type, {"memory", "redis"}) && r.is_map();
-    if (type_ok) out.type = type == "redis" ? BrokerType::Redis : BrokerType::Memory;
-    if (auto url = r.find("url")) {
-        if (auto s = read_string(*url, diag)) {
-            bool scheme_ok = s->rfind("redis://", 0) == 0 || s->rfind("unix://", 0) == 0;
-            // A url only matters for redis; checking it always still catches typos early.
-            if (!scheme_ok) {
-                diag.error(url->mark, url->path + ": must start with redis:// or unix://, got '" +
-                                          *s + "'");
-            } else {
-                out.url = *s;
-            }
-        }
-    }
-    r.finish();
-    return type_ok;
-}
-
 void load_publish(const Value& v, Diagnostics& diag, PublishConfig& out) {
     MapReader r(v, diag);
     if (auto path = r.find("path")) {
@@ -124,36 +103,6 @@ void load_limits(const Value& v, Diagnostics& diag, Limits& out) {
     r.get_size("client_buffer", out.client_buffer);
     r.get_count("max_channels", out.max_channels, 1, UINT64_MAX);
     r.finish();
-}
-
-void load_upstreams(const Value& v, Diagnostics& diag, std::map<std::string, Upstream>& out) {
-    MapReader all(v, diag);
-    for (auto& field : all.all()) {
-        if (field.key.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                        "0123456789_.-") != std::string::npos) {
-            diag.error(field.key_mark, "upstream name '" + field.key +
-                                           "' may only use letters, digits and _ . -");
-        }
-        // Record the name even when its body is bad, so routes naming it are not also
-        // reported as pointing at an unknown upstream.
-        Upstream& up = out[field.key];
-        MapReader r(field.value, diag);
-        if (r.require("servers")) {
-            auto servers = r.find("servers");
-            for (const auto& item : read_list(*servers, "servers like [127.0.0.1:3000]", diag)) {
-                auto s = read_string(item, diag);
-                if (!s) continue;
-                if (std::string err = check_server_address(*s); !err.empty()) {
-                    diag.error(item.mark, item.path + ": " + err);
-                    continue;
-                }
-                up.servers.push_back(*s);
-            }
-            if (servers->node.IsSequence() && servers->node.size() == 0)
-                diag.error(servers->mark, servers->path + ": must list at least one server");
-        }
-        r.finish();
-    }
 }
 
 }  // namespace sluice::config

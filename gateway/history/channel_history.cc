@@ -75,6 +75,11 @@ size_t ChannelHistory::prepend_older(std::vector<StoredEvent> events) {
     return kept;
 }
 
+void ChannelHistory::reset() {
+    clear();
+    head_ = 0;
+}
+
 void ChannelHistory::clear() {
     events_.clear();
     bytes_ = 0;

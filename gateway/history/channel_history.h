@@ -60,6 +60,8 @@ class ChannelHistory {
     // Used when a broker supplies history a loop did not receive live. Returns the
     // number kept.
     size_t prepend_older(std::vector<StoredEvent> events);
+    // Forget everything, head included (the broker restarted the channel's positions).
+    void reset();
     // Forget everything but keep head (used when a broker reports a reset).
     void clear();
     // Set head without an event (e.g. a broker reported the channel's position).

@@ -6,6 +6,12 @@
 // the message boundary, so pipelined requests are answered one at a time. While the head is
 // incomplete, llhttp never sees more bytes than the remaining header budget, so an oversized
 // head is rejected without buffering more than max_header_size bytes of it.
+//
+// In report-head mode the pause in on_headers_complete is handed to the caller (Head), who
+// picks buffered or streamed body reading before the next feed(). A streamed body pauses
+// llhttp once more per body span, so each piece reaches the caller outside llhttp's
+// callbacks, where it may do anything (write upstream, pause reading) without re-entering
+// the parser.
 #include "gateway/http/request_parser.h"
 
 #include <llhttp.h>
@@ -67,6 +73,14 @@ struct RequestParser::Impl {
     uint64_t message_bytes = 0;  // every byte of this message consumed so far
     bool headers_done = false;   // on_headers_complete ran (llhttp paused there)
     bool complete = false;       // on_message_complete ran (llhttp paused there)
+    bool head_pending = false;   // Head was returned; llhttp still paused at the head
+    bool streaming = false;      // stream_body() was called for this message
+    bool body_paused = false;    // llhttp paused after a streamed body span
+    const char* body_at = nullptr;  // the span that paused it
+    size_t body_len = 0;
+    bool report_head = false;    // mode, kept across messages
+    bool chunked = false;         // from the head
+    uint64_t declared_length = 0; // Content-Length from the head (0 if none)
 
     // Failure state: sticky until reset().
     bool internal_error = false;  // a callback caught an exception
@@ -84,6 +98,10 @@ struct RequestParser::Impl {
         value.clear();
         head_bytes = body_bytes = trailer_bytes = message_bytes = 0;
         headers_done = complete = false;
+        head_pending = streaming = body_paused = chunked = false;
+        declared_length = 0;
+        body_at = nullptr;
+        body_len = 0;
         internal_error = false;
         fail_status = 0;
         fail_reason.clear();
@@ -199,19 +217,29 @@ struct RequestParser::Impl {
         if (int rc = on_version_complete(); rc != 0) return rc;
         head.method = llhttp_method_name(static_cast<llhttp_method_t>(parser.method));
         head.keep_alive = llhttp_should_keep_alive(&parser) != 0;
+        chunked = (parser.flags & F_CHUNKED) != 0;
+        declared_length = (parser.flags & F_CONTENT_LENGTH) ? parser.content_length : 0;
         headers_done = true;
         return HPE_PAUSED;  // feed() checks the framing, then resumes
     }
 
     int on_chunk_header() {
         // llhttp puts the announced chunk size in content_length; refuse before reading it.
-        if (parser.content_length > limits.max_body_size - body_bytes) {
+        if (!streaming && parser.content_length > limits.max_body_size - body_bytes) {
             return fail(413, "chunked body larger than max_body_size");
         }
         return 0;
     }
 
     int on_body(const char* at, size_t n) {
+        if (streaming) {
+            if (n == 0) return 0;  // an empty span at the end of the input: nothing to hand out
+            body_bytes += n;
+            body_at = at;
+            body_len = n;
+            body_paused = true;
+            return HPE_PAUSED;  // feed() returns the piece as Body
+        }
         if (n > limits.max_body_size - body_bytes) {
             return fail(413, "body larger than max_body_size");
         }
@@ -241,11 +269,16 @@ struct RequestParser::Impl {
             return false;
         }
         if (has_te && !check_transfer_encoding(te)) return false;
-        if ((parser.flags & F_CONTENT_LENGTH) && parser.content_length > limits.max_body_size) {
-            fail(413, "Content-Length larger than max_body_size");
-            return false;
-        }
-        return true;
+        // In report-head mode the caller first decides whether the body is buffered.
+        return report_head || check_body_limit();
+    }
+
+    bool over_body_limit() const { return declared_length > limits.max_body_size; }
+
+    bool check_body_limit() {
+        if (!over_body_limit()) return true;
+        fail(413, "Content-Length larger than max_body_size");
+        return false;
     }
 
     // sluice decodes exactly one transfer coding: a single, final "chunked".
@@ -329,6 +362,14 @@ ParseResult RequestParser::feed(const char* data, size_t len) {
     Impl& s = *impl_;
     if (s.failed()) return s.error_result(0);
     if (s.complete) reset();  // feeding after Complete starts the next message
+    if (s.head_pending) {     // the caller has chosen how to read the body
+        s.head_pending = false;
+        if (!s.streaming && !s.check_body_limit()) return s.error_result(0);
+        llhttp_resume(&s.parser);
+    } else if (s.body_paused) {
+        s.body_paused = false;
+        llhttp_resume(&s.parser);
+    }
 
     size_t off = 0;
     while (true) {
@@ -368,14 +409,40 @@ ParseResult RequestParser::feed(const char* data, size_t len) {
             r.consumed = off;
             return r;
         }
+        if (err == HPE_PAUSED && s.body_paused && !s.failed()) {
+            ParseResult r;
+            r.kind = ParseResult::Kind::Body;
+            r.consumed = off;
+            r.body = std::string_view(s.body_at, s.body_len);
+            return r;
+        }
         if (err == HPE_PAUSED && head_open && s.headers_done && !s.failed()) {
             if (!s.check_head()) return s.error_result(off);
+            if (s.report_head) {
+                s.head_pending = true;
+                ParseResult r;
+                r.kind = ParseResult::Kind::Head;
+                r.consumed = off;
+                return r;
+            }
             llhttp_resume(&s.parser);
             continue;
         }
         return s.error_result(off);
     }
 }
+
+void RequestParser::set_report_head(bool on) { impl_->report_head = on; }
+
+void RequestParser::stream_body() { impl_->streaming = true; }
+
+bool RequestParser::expects_body() const {
+    return impl_->headers_done && (impl_->chunked || impl_->declared_length > 0);
+}
+
+bool RequestParser::body_within_limit() const { return !impl_->over_body_limit(); }
+
+bool RequestParser::message_complete() const { return impl_->complete; }
 
 bool RequestParser::in_message() const { return impl_->message_bytes > 0; }
 

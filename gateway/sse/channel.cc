@@ -26,16 +26,27 @@ void Channel::publish(history::StoredEvent ev) {
         Subscriber* s = subscribers_[i];
         if (s) s->on_channel_event(*this, *stored);
     }
-    if (--fanning_out_ == 0 && has_holes_) {
-        size_t out = 0;
-        for (Subscriber* s : subscribers_) {
-            if (!s) continue;
-            s->slot_ = out;
-            subscribers_[out++] = s;
-        }
-        subscribers_.resize(out);
-        has_holes_ = false;
+    if (--fanning_out_ == 0 && has_holes_) compact();
+}
+
+void Channel::compact() {
+    size_t out = 0;
+    for (Subscriber* s : subscribers_) {
+        if (!s) continue;
+        s->slot_ = out;
+        subscribers_[out++] = s;
     }
+    subscribers_.resize(out);
+    has_holes_ = false;
+}
+
+void Channel::reset() {
+    history_.reset();
+    ++fanning_out_;
+    size_t n = subscribers_.size();
+    for (size_t i = 0; i < n; ++i)
+        if (Subscriber* s = subscribers_[i]) s->on_channel_reset(*this);
+    if (--fanning_out_ == 0 && has_holes_) compact();
 }
 
 void Channel::subscribe(Subscriber& s) {

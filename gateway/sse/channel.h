@@ -24,6 +24,8 @@ class Subscriber {
     // Called on the loop thread for each event appended to the channel. May
     // unsubscribe itself (or others) from the channel during the call.
     virtual void on_channel_event(Channel& channel, const history::StoredEvent& ev) = 0;
+    // The channel's history and positions were reset by the broker. May unsubscribe.
+    virtual void on_channel_reset(Channel&) {}
 
   protected:
     virtual ~Subscriber() = default;
@@ -44,6 +46,9 @@ class Channel {
     // Appends the event to history and hands it to every subscriber.
     void publish(history::StoredEvent ev);
 
+    // Forgets history and head (positions start again), telling every subscriber.
+    void reset();
+
     void subscribe(Subscriber& s);
     void unsubscribe(Subscriber& s);  // no-op if not subscribed
     size_t subscriber_count() const { return live_subscribers_; }
@@ -56,6 +61,8 @@ class Channel {
     std::chrono::milliseconds history_ttl() const { return ttl_; }
 
   private:
+    void compact();  // drops the holes unsubscribe() left during a fan-out
+
     std::string name_;
     history::ChannelHistory history_;
     std::vector<Subscriber*> subscribers_;

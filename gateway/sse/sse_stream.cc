@@ -175,6 +175,13 @@ void SseStream::on_channel_event(Channel&, const history::StoredEvent& ev) {
     }
 }
 
+void SseStream::on_channel_reset(Channel&) {
+    if (ended_ || backfilling_) return;
+    if (next_ > 1) send_gap(1, next_ - 1);
+    next_ = 1;
+    live_ = true;  // the channel is empty now: the next event is position 1
+}
+
 void SseStream::arm_heartbeat(uint64_t delay_ms) { wheel_.schedule(heartbeat_, delay_ms); }
 
 void SseStream::heartbeat_cb(void* self) noexcept { static_cast<SseStream*>(self)->on_heartbeat(); }

@@ -65,6 +65,10 @@ class SseStream final : public Subscriber {
     void detach();
 
     void on_channel_event(Channel& channel, const history::StoredEvent& ev) override;
+    // Positions restarted: the client is told that what it has (up to next-1) no longer
+    // exists — a gap {1, next-1}, as a resume ahead of the head would be — and the
+    // stream continues from position 1.
+    void on_channel_reset(Channel& channel) override;
 
     uint64_t events_sent() const { return events_sent_; }
     uint64_t next_position() const { return next_; }

@@ -61,17 +61,21 @@ def wait_until(fn, timeout=5.0, interval=0.05, what="condition"):
         time.sleep(interval)
 
 
-def wait_metric(port, name, predicate, what=None, timeout=5.0):
-    """Scrapes until predicate(sum of metric `name`) holds; returns that scrape."""
+def wait_metric(port, name, predicate, what=None, timeout=5.0, **labels):
+    """Scrapes until predicate(sum of metric `name`, over the series whose labels include
+    `labels`) holds; returns that scrape."""
     def probe():
         m = metrics(port)
-        return m if predicate(metric_sum(m, name)) else None
+        return m if predicate(metric_sum(m, name, **labels)) else None
     return wait_until(probe, timeout, 0.05, what or f"metric {name}")
 
 
-def make_config(routes=DEFAULT_ROUTES, limits=None, defaults="", extra="", workers=1):
-    """A memory-broker config on @PORT@; `routes` is a YAML list, `limits` a dict."""
-    text = (f"listen: {HOST}:@PORT@\nworkers: {workers}\nbroker:\n  type: memory\n"
+def make_config(routes=DEFAULT_ROUTES, limits=None, defaults="", extra="", workers=1,
+                broker="type: memory"):
+    """A config on @PORT@ (memory broker unless `broker`, the YAML body of the broker
+    section, says otherwise); `routes` is a YAML list, `limits` a dict."""
+    broker = textwrap.indent(textwrap.dedent(broker).strip("\n"), "  ")
+    text = (f"listen: {HOST}:@PORT@\nworkers: {workers}\nbroker:\n{broker}\n"
             f"publish:\n  token: {TOKEN}\naccess_log: stdout\nlog_level: info\n"
             "drain_timeout: 5s\n")
     if limits:

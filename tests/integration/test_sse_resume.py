@@ -62,10 +62,15 @@ class SseResumeTest(GatewayTestCase):
         self.assertEqual(ids(client.read_events(2)), [4, 5])
         self.assertIsNone(client.next_event(0.3))
 
-    def test_position_wins_over_last_event_id(self):
+    def test_larger_of_position_and_last_event_id_counts(self):
+        # Both say "I have everything up to N". An EventSource opened with ?position=N
+        # keeps that URL when it reconnects and reports real progress in Last-Event-ID.
         ch = self.seed("c", 5)
         client = self.sse(f"/s/{ch}?position=4", {"Last-Event-ID": "1"})
         self.assertEqual(ids(client.read_events(1)), [5])
+        self.assertIsNone(client.next_event(0.3))
+        client = self.sse(f"/s/{ch}?position=1", {"Last-Event-ID": "3"})
+        self.assertEqual(ids(client.read_events(2)), [4, 5])
         self.assertIsNone(client.next_event(0.3))
 
     def test_bad_position_400(self):

@@ -176,6 +176,17 @@ TEST_CASE("broker and publish are checked", "[config]") {
           Lines{"t.yaml:2:18: publish.token: must not be empty"});
 }
 
+TEST_CASE("redis broker settings are checked", "[config]") {
+    CHECK(errors_of("broker:\n  type: redis\n  key_prefix: \"{x}:\"\n") ==
+          Lines{"t.yaml:3:15: broker.key_prefix: must not contain braces, spaces or control "
+                "characters, got '{x}:'"});
+    CHECK(errors_of("broker:\n  type: redis\n  reconnect: {min: 2s, max: 1s}\n") ==
+          Lines{"t.yaml:3:29: broker.reconnect.max: must be at least min (2s), got 1s"});
+    // The Redis-side history is capped by count and age only.
+    CHECK(errors_of("broker:\n  type: redis\n  history: {max_bytes: 1MiB}\n") ==
+          Lines{"t.yaml:3:13: unknown key 'max_bytes' in broker.history"});
+}
+
 TEST_CASE("ranges: workers, heartbeat interval, history size, listen", "[config]") {
     CHECK(errors_of(kRedis + "workers: 0\n") ==
           Lines{"t.yaml:2:10: workers: must be between 1 and 1024 (or \"auto\"), got 0"});

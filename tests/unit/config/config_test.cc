@@ -278,6 +278,30 @@ TEST_CASE("every top-level scalar and every limit is read", "[config]") {
     CHECK(l.max_channels == 1000);
 }
 
+TEST_CASE("redis broker settings: key prefix, history in Redis, reconnect backoff",
+          "[config]") {
+    auto c = load_ok(
+        "broker:\n"
+        "  type: redis\n"
+        "  url: redis://:pw@10.0.0.5:6380/2\n"
+        "  key_prefix: \"app1:\"\n"
+        "  history: {size: 500, ttl: 30m}\n"
+        "  reconnect: {min: 250ms, max: 10s}\n");
+    CHECK(c->broker.url == "redis://:pw@10.0.0.5:6380/2");
+    CHECK(c->broker.key_prefix == "app1:");
+    CHECK(c->broker.history.size == 500);
+    CHECK(c->broker.history.ttl == 30min);
+    CHECK(c->broker.reconnect_min == 250ms);
+    CHECK(c->broker.reconnect_max == 10s);
+
+    auto d = load_ok(kRedisOnly);
+    CHECK(d->broker.key_prefix == "sluice:");
+    CHECK(d->broker.history.size == 1000);
+    CHECK(d->broker.history.ttl == 1h);
+    CHECK(d->broker.reconnect_min == 100ms);
+    CHECK(d->broker.reconnect_max == 5s);
+}
+
 TEST_CASE("workers: auto resolves to the number of cores at load", "[config]") {
     auto c = load_ok(std::string(kRedisOnly) + "workers: auto\n");
     unsigned cores = std::thread::hardware_concurrency();

@@ -531,3 +531,153 @@ TEST_CASE("pipelined requests read in pieces of any size parse the same", "[http
         CHECK_FALSE(p.in_message());
     }
 }
+
+// --- report-head mode and streamed bodies (proxy routes) ---
+
+namespace {
+
+// Feeds `in` in report-head mode, streaming the body; returns the body pieces joined and
+// the number of Body results.
+struct Streamed {
+    bool head = false;
+    bool complete = false;
+    std::string body;
+    int pieces = 0;
+    size_t left = 0;  // input after the message
+};
+
+Streamed stream_all(RequestParser& p, std::string_view in, size_t step = SIZE_MAX) {
+    Streamed s;
+    size_t off = 0;
+    while (off < in.size() && !s.complete) {
+        size_t n = std::min(step, in.size() - off);
+        const char* data = in.data() + off;
+        size_t len = n;
+        bool again = true;
+        while (again) {
+            ParseResult r = p.feed(data, len);
+            data += r.consumed;
+            len -= r.consumed;
+            switch (r.kind) {
+            case Kind::Head:
+                s.head = true;
+                p.stream_body();
+                break;  // feed again, even with nothing left
+            case Kind::Body:
+                s.body.append(r.body);
+                ++s.pieces;
+                break;
+            case Kind::Complete:
+                s.complete = true;
+                again = false;
+                break;
+            case Kind::NeedMore:
+                again = false;
+                break;
+            case Kind::Error:
+                FAIL("unexpected error " << r.reason);
+            }
+        }
+        s.left += len;
+        off += n;
+    }
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("report-head mode stops at the head of a bodiless request", "[http][parser][stream]") {
+    RequestParser p(ParserLimits{});
+    p.set_report_head(true);
+    std::string req = "GET /x HTTP/1.1\r\nHost: a\r\n\r\n";
+    ParseResult r = feed(p, req);
+    REQUIRE(r.kind == Kind::Head);
+    CHECK(r.consumed == req.size());
+    CHECK_FALSE(p.expects_body());
+    CHECK_FALSE(p.message_complete());
+    // Feeding nothing more completes the message.
+    r = p.feed(req.data() + req.size(), 0);
+    CHECK(r.kind == Kind::Complete);
+    CHECK(p.message_complete());
+}
+
+TEST_CASE("a streamed Content-Length body is not limited or buffered", "[http][parser][stream]") {
+    ParserLimits limits;
+    limits.max_body_size = 10;
+    RequestParser p(limits);
+    p.set_report_head(true);
+    std::string body(5000, 'x');
+    std::string req = "POST /up HTTP/1.1\r\nContent-Length: 5000\r\n\r\n" + body +
+                      "GET /next HTTP/1.1\r\n\r\n";
+    for (size_t step : {size_t(1), size_t(100), SIZE_MAX}) {
+        RequestParser q(limits);
+        q.set_report_head(true);
+        Streamed s = stream_all(q, req, step);
+        INFO("step " << step);
+        CHECK(s.head);
+        CHECK(s.complete);
+        CHECK(s.body == body);
+        CHECK(q.body().empty());
+        CHECK(q.expects_body());
+        CHECK_FALSE(q.body_within_limit());
+    }
+    Streamed s = stream_all(p, req);
+    CHECK(s.left == std::string("GET /next HTTP/1.1\r\n\r\n").size());
+}
+
+TEST_CASE("a streamed chunked body arrives decoded, piece by piece", "[http][parser][stream]") {
+    std::string req = "POST /up HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
+    for (size_t step : {size_t(1), size_t(9), SIZE_MAX}) {
+        RequestParser p(ParserLimits{});
+        p.set_report_head(true);
+        Streamed s = stream_all(p, req, step);
+        INFO("step " << step);
+        CHECK(s.complete);
+        CHECK(s.body == "hello world");
+        CHECK(s.pieces >= 2);
+    }
+}
+
+TEST_CASE("bad chunking in a streamed body is still 400", "[http][parser][stream]") {
+    RequestParser p(ParserLimits{});
+    p.set_report_head(true);
+    std::string req = "POST /up HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n";
+    ParseResult r = feed(p, req);
+    REQUIRE(r.kind == Kind::Head);
+    p.stream_body();
+    r = p.feed(req.data() + r.consumed, req.size() - r.consumed);
+    CHECK(r.kind == Kind::Error);
+    CHECK(r.status == 400);
+}
+
+TEST_CASE("in report-head mode a buffered body keeps its limit", "[http][parser][stream]") {
+    ParserLimits limits;
+    limits.max_body_size = 4;
+    RequestParser p(limits);
+    p.set_report_head(true);
+    std::string req = "POST /up HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello";
+    ParseResult r = feed(p, req);
+    REQUIRE(r.kind == Kind::Head);
+    CHECK_FALSE(p.body_within_limit());
+    r = p.feed(req.data() + r.consumed, req.size() - r.consumed);  // not streamed: buffered
+    CHECK(r.kind == Kind::Error);
+    CHECK(r.status == 413);
+
+    RequestParser q(limits);
+    q.set_report_head(true);
+    std::string ok = "POST /up HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc";
+    r = feed(q, ok);
+    REQUIRE(r.kind == Kind::Head);
+    r = q.feed(ok.data() + r.consumed, ok.size() - r.consumed);
+    CHECK(r.kind == Kind::Complete);
+    CHECK(q.body() == "abc");
+}
+
+TEST_CASE("report-head mode still applies header checks", "[http][parser][stream]") {
+    RequestParser p(ParserLimits{});
+    p.set_report_head(true);
+    ParseResult r = feed(p, "POST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n");
+    CHECK(r.kind == Kind::Error);
+    CHECK(r.status == 400);
+}

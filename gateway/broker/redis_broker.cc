@@ -1,0 +1,126 @@
+#include "gateway/broker/redis_broker.h"
+
+#include <algorithm>
+
+#include "gateway/broker/redis_functions.h"
+#include "gateway/broker/redis_url.h"
+#include "gateway/core/log.h"
+
+namespace sluice::broker {
+
+namespace {
+constexpr uint64_t kFetchBatch = 1000;  // events per XRANGE round trip
+
+std::vector<Message> to_messages(const std::string& channel, std::vector<LogEntry> events) {
+    std::vector<Message> out;
+    out.reserve(events.size());
+    for (auto& e : events) {
+        Message m;
+        m.channel = channel;
+        m.position = e.position;
+        m.event = std::move(e.event);
+        m.payload = std::move(e.payload);
+        out.push_back(std::move(m));
+    }
+    return out;
+}
+}  // namespace
+
+RedisBroker::RedisBroker(uv_loop_t* loop, MemoryHub& hub, const config::BrokerConfig& cfg,
+                         admin::BrokerMetrics& metrics, unsigned worker_index)
+    : loop_(loop), inbox_(loop, hub), cfg_(cfg), metrics_(metrics), worker_index_(worker_index) {}
+
+RedisBroker::~RedisBroker() { *alive_ = false; }
+
+void RedisBroker::start(Listener& listener) {
+    inbox_.start(listener);
+    std::string error;
+    auto ep = parse_redis_url(cfg_.url, &error);  // validated by the config loader
+    RedisLink::Callbacks cb;
+    cb.on_ready = [this] {
+        std::vector<std::function<void()>> waiting;
+        waiting.swap(waiting_for_link_);
+        for (auto& fn : waiting) fn();
+    };
+    cmd_ = std::make_unique<RedisLink>(loop_, ep.value_or(RedisEndpoint{}),
+                                       BackoffPolicy{cfg_.reconnect_min, cfg_.reconnect_max},
+                                       "worker-" + std::to_string(worker_index_), std::move(cb));
+    cmd_->start();
+    listener.on_broker_ready(inbox_.hub().ready());
+}
+
+void RedisBroker::when_connected(std::function<void()> fn) {
+    if (cmd_->state() == LinkState::Ready) fn();
+    else waiting_for_link_.push_back(std::move(fn));
+}
+
+void RedisBroker::stop(std::function<void()> done) {
+    *alive_ = false;
+    waiting_for_link_.clear();
+    cmd_->stop([this, done] { inbox_.stop(done); });
+}
+
+bool RedisBroker::ready() const { return inbox_.hub().ready(); }
+
+void RedisBroker::publish(const std::string& channel, const std::string& payload,
+                          const std::string& event, PublishCallback cb) {
+    std::vector<std::string> argv{"FCALL", "sluice_publish", "1", channel, payload};
+    if (!event.empty()) argv.push_back(event);
+    auto alive = alive_;
+    cmd_->command(argv, [this, alive, cb](const RedisValue& reply) {
+        if (reply.type == RedisValue::Type::Integer && reply.integer > 0) {
+            cb(Result<uint64_t>(static_cast<uint64_t>(reply.integer)));
+            return;
+        }
+        if (*alive) metrics_.publish_errors.add(1);
+        cb(Result<uint64_t>(Error{Errc::Unavailable, reply.is_error() ? reply.str : "unexpected reply"}));
+    });
+}
+
+void RedisBroker::open_channel(const std::string& channel, std::function<void(ChannelSeed)> cb) {
+    if (cmd_->state() != LinkState::Ready) {
+        when_connected([this, channel, cb] { open_channel(channel, cb); });
+        return;
+    }
+    uint64_t hub_head = inbox_.deliver_pending_and_head(channel);
+    auto alive = alive_;
+    // Where Redis stands for this channel: its position counter, then its newest events.
+    cmd_->command({"GET", seq_key(cfg_.key_prefix, channel)}, [=, this](const RedisValue& seq) {
+        if (!*alive) return;
+        uint64_t redis_head = 0;
+        if (seq.type == RedisValue::Type::String) redis_head = std::strtoull(seq.str.c_str(), nullptr, 10);
+        if (redis_head == 0) {
+            cb(ChannelSeed{hub_head, {}});  // a plain channel, or one Redis never saw
+            return;
+        }
+        uint64_t count = std::min<uint64_t>(cfg_.history.size, kFetchBatch);
+        cmd_->command({"XREVRANGE", log_key(cfg_.key_prefix, channel), "+", "-", "COUNT", std::to_string(count)},
+                      [=, this](const RedisValue& reply) {
+                          if (!*alive) return;
+                          auto events = parse_xrange_reply(reply);
+                          std::reverse(events.begin(), events.end());
+                          inbox_.hub().note_sequenced_head(channel, redis_head);
+                          ChannelSeed seed;
+                          seed.head = std::max(hub_head, redis_head);
+                          seed.recent = to_messages(channel, std::move(events));
+                          cb(std::move(seed));
+                      });
+    });
+}
+
+void RedisBroker::fetch_range(const std::string& channel, uint64_t from, uint64_t to,
+                              std::function<void(std::vector<Message>)> cb) {
+    if (cmd_->state() != LinkState::Ready) {
+        when_connected([this, channel, from, to, cb] { fetch_range(channel, from, to, cb); });
+        return;
+    }
+    auto alive = alive_;
+    cmd_->command(xrange_argv(cfg_.key_prefix, channel, from, to, kFetchBatch),
+                  [=, this](const RedisValue& reply) {
+                      auto events = parse_xrange_reply(reply);
+                      if (*alive) metrics_.recovered.add(static_cast<int64_t>(events.size()));
+                      cb(to_messages(channel, std::move(events)));
+                  });
+}
+
+}  // namespace sluice::broker

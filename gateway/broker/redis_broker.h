@@ -1,0 +1,54 @@
+// The redis broker, one per worker loop. Events arrive through the loop's HubInbox (fed
+// by the process's RedisFeed); this loop's own hiredis connection publishes with
+// FCALL sluice_publish, loads a channel's head and recent history when a client asks
+// for a channel the loop has never seen, and reads older events for resuming clients.
+#pragma once
+
+#include <uv.h>
+
+#include <memory>
+
+#include "gateway/admin/metrics.h"
+#include "gateway/broker/broker.h"
+#include "gateway/broker/hub_inbox.h"
+#include "gateway/broker/redis_link.h"
+#include "gateway/config/config.h"
+
+namespace sluice::broker {
+
+class RedisBroker final : public Broker {
+  public:
+    RedisBroker(uv_loop_t* loop, MemoryHub& hub, const config::BrokerConfig& cfg,
+                admin::BrokerMetrics& metrics, unsigned worker_index);
+    ~RedisBroker() override;
+
+    void start(Listener& listener) override;
+    void stop(std::function<void()> done) override;
+    bool ready() const override;
+    void publish(const std::string& channel, const std::string& payload,
+                 const std::string& event, PublishCallback cb) override;
+    void open_channel(const std::string& channel, std::function<void(ChannelSeed)> cb) override;
+    bool keeps_history() const override { return true; }
+    void fetch_range(const std::string& channel, uint64_t from, uint64_t to,
+                     std::function<void(std::vector<Message>)> cb) override;
+    void channel_opened(const std::string& channel) override { inbox_.hub().channel_opened(channel); }
+    void channel_closed(const std::string& channel) override { inbox_.hub().channel_closed(channel); }
+    const char* kind() const override { return "redis"; }
+
+  private:
+    // Runs fn now if this loop's connection is up, else once it is (a loop's connection
+    // may come up after the process's subscription is already ready).
+    void when_connected(std::function<void()> fn);
+
+    uv_loop_t* loop_;
+    HubInbox inbox_;
+    config::BrokerConfig cfg_;
+    admin::BrokerMetrics& metrics_;
+    unsigned worker_index_;
+    std::unique_ptr<RedisLink> cmd_;
+    std::vector<std::function<void()>> waiting_for_link_;
+    // Replies that arrive after stop() must not touch this object.
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace sluice::broker

@@ -1,0 +1,254 @@
+#include "gateway/broker/redis_feed.h"
+
+#include <algorithm>
+
+#include "gateway/core/log.h"
+#include "gateway/broker/redis_url.h"
+#include "gateway/core/utf8.h"
+
+namespace sluice::broker {
+
+namespace {
+constexpr uint64_t kCatchUpBatch = 1000;  // XRANGE COUNT per round trip
+}  // namespace
+
+RedisFeed::RedisFeed(uv_loop_t* loop, MemoryHub& hub, const config::BrokerConfig& cfg,
+                     uint64_t max_event_size, std::vector<std::string> patterns,
+                     admin::BrokerMetrics& metrics)
+    : loop_(loop), hub_(hub), cfg_(cfg), max_event_size_(max_event_size),
+      patterns_(std::move(patterns)), metrics_(metrics) {}
+
+RedisFeed::~RedisFeed() = default;
+
+void RedisFeed::start() {
+    std::string error;
+    auto ep = parse_redis_url(cfg_.url, &error);
+    BackoffPolicy backoff{cfg_.reconnect_min, cfg_.reconnect_max};
+    RedisLink::Callbacks sub_cb;
+    sub_cb.on_ready = [this] { on_sub_ready(); };
+    sub_cb.on_down = [this](const std::string& why) { on_down(why); };
+    sub_cb.on_push = [this](const RedisValue& v) { on_push(v); };
+    sub_ = std::make_unique<RedisLink>(loop_, *ep, backoff, "subscriber", std::move(sub_cb));
+    RedisLink::Callbacks cmd_cb;
+    cmd_cb.on_ready = [this] { load_functions(); };
+    cmd_cb.on_down = [this](const std::string&) { functions_loaded_ = false; };
+    cmd_ = std::make_unique<RedisLink>(loop_, *ep, backoff, "feed-commands", std::move(cmd_cb));
+    hub_.set_ready(false);
+    sub_->start();
+    cmd_->start();
+}
+
+void RedisFeed::stop(std::function<void()> done) {
+    // Both links close their handles asynchronously; done runs after the second.
+    auto remaining = std::make_shared<int>(2);
+    auto one = [remaining, done] {
+        if (--*remaining == 0 && done) done();
+    };
+    sub_->stop(one);
+    cmd_->stop(one);
+}
+
+void RedisFeed::set_patterns(std::vector<std::string> patterns) {
+    std::vector<std::string> added, removed;
+    for (const auto& p : patterns)
+        if (std::find(patterns_.begin(), patterns_.end(), p) == patterns_.end()) added.push_back(p);
+    for (const auto& p : patterns_)
+        if (std::find(patterns.begin(), patterns.end(), p) == patterns.end()) removed.push_back(p);
+    patterns_ = std::move(patterns);
+    metrics_.subscriptions.set(static_cast<int64_t>(patterns_.size()));
+    if (sub_->state() != LinkState::Ready) return;  // the next connect subscribes to all
+    if (!added.empty()) {
+        std::vector<std::string> argv{"PSUBSCRIBE"};
+        argv.insert(argv.end(), added.begin(), added.end());
+        sub_->subscribe_command(argv);
+    }
+    if (!removed.empty()) {
+        std::vector<std::string> argv{"PUNSUBSCRIBE"};
+        argv.insert(argv.end(), removed.begin(), removed.end());
+        sub_->subscribe_command(argv);
+    }
+}
+
+void RedisFeed::on_sub_ready() {
+    if (connected_once_) metrics_.reconnects.add(1);
+    connected_once_ = true;
+    subscribed_ = 0;
+    caught_up_ = false;
+    metrics_.subscriptions.set(static_cast<int64_t>(patterns_.size()));
+    if (patterns_.empty()) {
+        maybe_ready();
+        return;
+    }
+    std::vector<std::string> argv{"PSUBSCRIBE"};
+    argv.insert(argv.end(), patterns_.begin(), patterns_.end());
+    sub_->subscribe_command(argv);
+}
+
+void RedisFeed::on_down(const std::string& why) {
+    if (hub_.ready()) log::warn("redis subscription lost; streams are held", log::field("error", why));
+    subscribed_ = 0;
+    caught_up_ = false;
+    repairing_.clear();
+    hub_.set_ready(false);
+}
+
+void RedisFeed::load_functions() {
+    // Loaded on every connect: an empty Redis (restarted, failed over) gets it back.
+    std::string lib = sluice_function_library(cfg_.key_prefix, cfg_.history.size, cfg_.history.ttl);
+    cmd_->command(function_load_argv(lib), [this](const RedisValue& reply) {
+        if (reply.is_error()) {
+            log::error("cannot load the sluice function library", log::field("error", reply.str));
+            return;
+        }
+        functions_loaded_ = true;
+        maybe_ready();
+    });
+}
+
+void RedisFeed::maybe_ready() {
+    if (caught_up_ || !functions_loaded_ || sub_->state() != LinkState::Ready) return;
+    if (subscribed_ < patterns_.size()) return;
+    catch_up();
+}
+
+void RedisFeed::catch_up() {
+    caught_up_ = true;  // guards against a second catch-up starting while this one runs
+    auto heads = hub_.sequenced_heads();
+    if (heads.empty()) {
+        hub_.set_ready(true);
+        log::info("redis ready", log::field("patterns", static_cast<long long>(patterns_.size())));
+        return;
+    }
+    auto remaining = std::make_shared<size_t>(heads.size());
+    for (const auto& [channel, head] : heads) {
+        repairing_.try_emplace(channel);
+        repair(channel, [this, remaining] {
+            if (--*remaining > 0) return;
+            hub_.set_ready(true);
+            log::info("redis ready after catch-up");
+        });
+    }
+}
+
+void RedisFeed::on_push(const RedisValue& push) {
+    if (push.type != RedisValue::Type::Array || push.elements.empty()) return;
+    const std::string& kind = push.elements[0].str;
+    if (kind == "pmessage" && push.elements.size() == 4) {
+        on_message(push.elements[2].str, push.elements[3].str);
+    } else if (kind == "message" && push.elements.size() == 3) {
+        on_message(push.elements[1].str, push.elements[2].str);
+    } else if (kind == "psubscribe") {
+        ++subscribed_;
+        maybe_ready();
+    }
+}
+
+void RedisFeed::on_message(const std::string& channel, const std::string& data) {
+    if (looks_like_envelope(data)) {
+        auto env = parse_envelope(data);
+        if (!env) {
+            metrics_.dropped_bad_envelope.add(1);
+            log::warn("malformed sluice envelope dropped", log::field("channel", channel));
+            return;
+        }
+        on_sequenced(channel, std::move(*env));
+        return;
+    }
+    on_plain(channel, data);
+}
+
+void RedisFeed::on_plain(const std::string& channel, const std::string& data) {
+    // Bad data never gets a position: positions stay dense and clients see no gap.
+    const char* reason = nullptr;
+    if (data.size() > max_event_size_) {
+        metrics_.dropped_too_large.add(1);
+        reason = "payload larger than limits.max_event_size";
+    } else if (data.find('\0') != std::string::npos) {
+        metrics_.dropped_nul.add(1);
+        reason = "payload contains a NUL byte";
+    } else if (!valid_utf8(data)) {
+        metrics_.dropped_invalid_utf8.add(1);
+        reason = "payload is not valid UTF-8";
+    }
+    if (reason) {
+        // Logged for the first few and then every 1000th, so a bad worker cannot flood the log.
+        if (dropped_logged_++ < 10 || dropped_logged_ % 1000 == 0)
+            log::warn("redis message dropped", log::field("channel", channel) + "," +
+                                                   log::field("reason", reason) + "," +
+                                                   log::field("bytes", static_cast<long long>(data.size())));
+        return;
+    }
+    metrics_.messages_plain.add(1);
+    hub_.publish(channel, data, "");
+}
+
+void RedisFeed::on_sequenced(const std::string& channel, Envelope env) {
+    metrics_.messages_sequenced.add(1);
+    if (env.payload.size() > max_event_size_) {
+        // The position exists in Redis; loops see a hole there and report it as a gap.
+        metrics_.dropped_too_large.add(1);
+        return;
+    }
+    auto rep = repairing_.find(channel);
+    if (rep != repairing_.end()) {
+        rep->second.push_back(Buffered{env.position, std::move(env.event), std::move(env.payload)});
+        return;
+    }
+    uint64_t head = hub_.head(channel);
+    if (env.position == 1 && head > 1) {
+        // Redis forgot the channel (expired, flushed, restarted) and started again at 1.
+        log::warn("channel positions reset by redis", log::field("channel", channel) + "," +
+                                                          log::field("previous_head", static_cast<long long>(head)));
+        hub_.reset_sequenced(channel, env.payload, env.event);
+        return;
+    }
+    if (env.position <= head) return;  // already delivered (catch-up overlap)
+    if (head == 0 || env.position == head + 1) {
+        hub_.deliver_sequenced(channel, env.position, env.payload, env.event);
+        return;
+    }
+    // A jump: some positions never reached us. Read them from Redis history first.
+    repairing_[channel].push_back(Buffered{env.position, std::move(env.event), std::move(env.payload)});
+    repair(channel, nullptr);
+}
+
+void RedisFeed::repair(const std::string& channel, std::function<void()> done) {
+    uint64_t head = hub_.head(channel);
+    auto fetched = std::make_shared<std::vector<LogEntry>>();
+    // Reads batch after batch until Redis has nothing newer, then delivers in order.
+    auto step = std::make_shared<std::function<void(uint64_t)>>();
+    *step = [this, channel, fetched, step, done](uint64_t from) {
+        cmd_->command(xrange_argv(cfg_.key_prefix, channel, from, UINT64_MAX, kCatchUpBatch),
+                      [this, channel, fetched, step, done](const RedisValue& reply) {
+                          auto batch = parse_xrange_reply(reply);
+                          bool more = !reply.is_error() && batch.size() >= kCatchUpBatch;
+                          uint64_t next = batch.empty() ? 0 : batch.back().position + 1;
+                          fetched->insert(fetched->end(), std::make_move_iterator(batch.begin()),
+                                          std::make_move_iterator(batch.end()));
+                          if (more) {
+                              (*step)(next);
+                              return;
+                          }
+                          finish_repair(channel, std::move(*fetched));
+                          *step = nullptr;  // break the self-reference
+                          if (done) done();
+                      });
+    };
+    (*step)(head + 1);
+}
+
+void RedisFeed::finish_repair(const std::string& channel, std::vector<LogEntry> fetched) {
+    for (auto& ev : fetched) {
+        if (hub_.deliver_sequenced(channel, ev.position, ev.payload, ev.event)) metrics_.recovered.add(1);
+    }
+    auto it = repairing_.find(channel);
+    if (it == repairing_.end()) return;
+    std::vector<Buffered> buffered = std::move(it->second);
+    repairing_.erase(it);
+    std::sort(buffered.begin(), buffered.end(),
+              [](const Buffered& a, const Buffered& b) { return a.position < b.position; });
+    // What Redis no longer had stays a hole; loops report it to clients as a gap.
+    for (auto& b : buffered) hub_.deliver_sequenced(channel, b.position, b.payload, b.event);
+}
+
+}  // namespace sluice::broker

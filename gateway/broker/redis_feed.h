@@ -1,0 +1,78 @@
+// The process's one Redis subscription: PSUBSCRIBEs to every route's channel pattern,
+// turns each message into an event — plain PUBLISH gets the next position here, a
+// sluice_publish envelope carries its own — and feeds it to the MemoryHub, which hands
+// it to every worker loop in order. One subscriber per process keeps every loop's
+// positions for plain channels identical.
+//
+// Runs on the main thread's loop. After every (re)connect it resubscribes, (re)loads
+// the sluice function library, and reads from Redis history whatever sequenced events
+// were published while it was away, before it reports ready.
+#pragma once
+
+#include <uv.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "gateway/admin/metrics.h"
+#include "gateway/broker/memory_hub.h"
+#include "gateway/broker/redis_functions.h"
+#include "gateway/broker/redis_link.h"
+#include "gateway/config/config.h"
+
+namespace sluice::broker {
+
+class RedisFeed {
+  public:
+    RedisFeed(uv_loop_t* loop, MemoryHub& hub, const config::BrokerConfig& cfg,
+              uint64_t max_event_size, std::vector<std::string> patterns,
+              admin::BrokerMetrics& metrics);
+    ~RedisFeed();
+
+    void start();
+    void stop(std::function<void()> done);
+    // Config reload: subscribe to new patterns, drop removed ones.
+    void set_patterns(std::vector<std::string> patterns);
+
+  private:
+    struct Buffered {
+        uint64_t position;
+        std::string event;
+        std::string payload;
+    };
+
+    void on_sub_ready();
+    void on_down(const std::string& why);
+    void on_push(const RedisValue& push);
+    void on_message(const std::string& channel, const std::string& data);
+    void on_plain(const std::string& channel, const std::string& data);
+    void on_sequenced(const std::string& channel, Envelope env);
+    void maybe_ready();
+    void load_functions();
+    void catch_up();
+    // Reads positions after the hub's head from Redis history, delivers them and then
+    // whatever arrived live meanwhile. done runs when the channel is in order again.
+    void repair(const std::string& channel, std::function<void()> done);
+    void finish_repair(const std::string& channel, std::vector<LogEntry> fetched);
+
+    uv_loop_t* loop_;
+    MemoryHub& hub_;
+    config::BrokerConfig cfg_;
+    uint64_t max_event_size_;
+    std::vector<std::string> patterns_;
+    admin::BrokerMetrics& metrics_;
+    std::unique_ptr<RedisLink> sub_;
+    std::unique_ptr<RedisLink> cmd_;
+    size_t subscribed_ = 0;        // PSUBSCRIBE acks since the last connect
+    bool functions_loaded_ = false;
+    bool caught_up_ = false;
+    bool connected_once_ = false;
+    // Channels being repaired: live messages wait here until history is read.
+    std::unordered_map<std::string, std::vector<Buffered>> repairing_;
+    uint64_t dropped_logged_ = 0;
+};
+
+}  // namespace sluice::broker

@@ -1,0 +1,126 @@
+// Path cleaning and the containment check for static files. The check is made on real
+// paths (every symlink resolved) so that a link inside the root cannot expose a file
+// outside it, and the file is then opened by that real path and described by fstat on
+// the open descriptor.
+#include "gateway/files/file_lookup.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+#include <memory>
+
+namespace sluice::files {
+
+namespace {
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+std::optional<std::string> real_path(const std::string& p) {
+    std::unique_ptr<char, decltype(&std::free)> r(realpath(p.c_str(), nullptr), &std::free);
+    if (!r) return std::nullopt;
+    return std::string(r.get());
+}
+
+bool inside(const std::string& real, const std::string& root) {
+    if (real == root) return true;
+    if (root == "/") return true;
+    return real.size() > root.size() && real.compare(0, root.size(), root) == 0 &&
+           real[root.size()] == '/';
+}
+
+}  // namespace
+
+OpenFile::~OpenFile() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+OpenFile& OpenFile::operator=(OpenFile&& o) noexcept {
+    if (this != &o) {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = o.fd_;
+        o.fd_ = -1;
+    }
+    return *this;
+}
+
+std::optional<std::string> clean_relative_path(std::string_view encoded) {
+    std::string out;
+    std::string segment;
+    auto flush_segment = [&]() -> bool {
+        if (segment == "..") return false;
+        if (!segment.empty() && segment != ".") {
+            if (!out.empty()) out += '/';
+            out += segment;
+        }
+        segment.clear();
+        return true;
+    };
+    for (size_t i = 0; i < encoded.size(); ++i) {
+        char c = encoded[i];
+        if (c == '%') {
+            if (i + 2 >= encoded.size() + 0 && i + 2 > encoded.size() - 1 + 0) {
+                if (i + 2 >= encoded.size()) return std::nullopt;
+            }
+            int hi = hex_value(encoded[i + 1]);
+            int lo = hex_value(encoded[i + 2]);
+            if (hi < 0 || lo < 0) return std::nullopt;
+            c = static_cast<char>(hi * 16 + lo);
+            i += 2;
+        }
+        if (c == '\0') return std::nullopt;
+        // An encoded slash (%2F) separates segments too: it can never hide a "..".
+        if (c == '/') {
+            if (!flush_segment()) return std::nullopt;
+            continue;
+        }
+        segment += c;
+    }
+    if (!flush_segment()) return std::nullopt;
+    return out;
+}
+
+Lookup lookup_file(const std::string& root, std::string_view encoded_rel, const std::string& index) {
+    Lookup out;
+    auto rel = clean_relative_path(encoded_rel);
+    if (!rel) {
+        out.kind = Lookup::Kind::BadPath;
+        return out;
+    }
+    auto root_real = real_path(root);
+    if (!root_real) return out;  // NotFound: the folder is missing
+    std::string candidate = *root_real;
+    if (!rel->empty()) candidate += "/" + *rel;
+    struct stat st{};
+    if (stat(candidate.c_str(), &st) != 0) return out;
+    if (S_ISDIR(st.st_mode)) {
+        bool named_as_folder = encoded_rel.empty() || encoded_rel.back() == '/';
+        if (!named_as_folder && !rel->empty()) {
+            out.kind = Lookup::Kind::AddSlash;
+            return out;
+        }
+        candidate += "/" + index;
+    }
+    auto real = real_path(candidate);
+    if (!real || !inside(*real, *root_real)) return out;
+    int fd = ::open(real->c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) return out;
+    OpenFile file(fd);
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return out;
+    out.kind = Lookup::Kind::Found;
+    out.file = std::move(file);
+    out.path = std::move(*real);
+    out.size = static_cast<uint64_t>(st.st_size);
+    out.mtime_sec = static_cast<int64_t>(st.st_mtim.tv_sec);
+    out.mtime_nsec = static_cast<int64_t>(st.st_mtim.tv_nsec);
+    return out;
+}
+
+}  // namespace sluice::files

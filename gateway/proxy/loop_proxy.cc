@@ -1,0 +1,52 @@
+#include "gateway/proxy/loop_proxy.h"
+
+namespace sluice::proxy {
+
+bool same_upstream(const config::Upstream& a, const config::Upstream& b) {
+    auto same_check = [](const auto& x, const auto& y) {
+        if (bool(x) != bool(y)) return false;
+        return !x || (x->path == y->path && x->interval == y->interval && x->timeout == y->timeout);
+    };
+    return a.servers == b.servers && a.connect_timeout == b.connect_timeout &&
+           a.read_timeout == b.read_timeout && a.idle_timeout == b.idle_timeout &&
+           a.max_idle == b.max_idle && a.max_fails == b.max_fails &&
+           a.fail_timeout == b.fail_timeout && same_check(a.health_check, b.health_check);
+}
+
+LoopProxy::LoopProxy(LoopContextPtr ctx) : ctx_(std::move(ctx)) {}
+
+LoopProxy::~LoopProxy() { shutdown(); }
+
+void LoopProxy::sync(const std::map<std::string, config::Upstream>& upstreams,
+                     uint64_t generation) {
+    if (!open_ || (synced_ && generation <= generation_)) return;
+    synced_ = true;
+    generation_ = generation;
+    for (auto it = pools_.begin(); it != pools_.end();) {
+        auto found = upstreams.find(it->first);
+        if (found != upstreams.end() && same_upstream(found->second, it->second->config())) {
+            ++it;
+            continue;
+        }
+        it->second->shutdown();
+        it = pools_.erase(it);
+    }
+    for (const auto& [name, cfg] : upstreams) {
+        if (pools_.count(name)) continue;
+        auto pool = std::make_shared<Pool>(ctx_, name, cfg);
+        pool->start_health_checks();
+        pools_.emplace(name, std::move(pool));
+    }
+}
+
+PoolPtr LoopProxy::pool(const std::string& name) const {
+    auto it = pools_.find(name);
+    return it == pools_.end() ? nullptr : it->second;
+}
+
+void LoopProxy::shutdown() {
+    open_ = false;
+    for (auto& [name, pool] : pools_) pool->shutdown();
+}
+
+}  // namespace sluice::proxy

@@ -1,0 +1,118 @@
+// One TCP connection to an upstream server: connect (with a timeout), write a request
+// with a bounded queue, and parse the response, handing each part to the Listener that is
+// using the connection. Between requests it waits in its Pool (idle timeout, closed when
+// the server closes it). Deleted only in its uv_close callback; close() is idempotent and
+// silences the listener.
+//
+//   connect --ok--> Ready(busy) --response end--> Pool::release --> Ready(idle) --> busy ...
+//      \--error/timeout--> Closing             any error --> Closing (listener told once)
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gateway/core/timer_wheel.h"
+#include "gateway/http/response_parser.h"
+#include "gateway/proxy/loop_context.h"
+
+namespace sluice::proxy {
+
+class Pool;
+
+enum class Failure {
+    Refused,         // connect failed
+    ConnectTimeout,  // connect took longer than connect_timeout
+    Reset,           // read or write error
+    Closed,          // the server closed the connection inside a response
+    Timeout,         // no progress for read_timeout (decided by the user of the connection)
+    Protocol,        // the response could not be parsed
+};
+const char* failure_name(Failure f);
+
+class UpstreamConn {
+  public:
+    // Whoever uses the connection for the current request. Every call may close the
+    // connection or release it to the pool; the connection checks before going on.
+    class Listener {
+      public:
+        virtual void on_upstream_connected() = 0;
+        virtual void on_upstream_head(const http::ResponseInfo& head) = 0;
+        virtual void on_upstream_body(std::string_view bytes) = 0;
+        // The response ended. `reusable`: the server keeps the connection open and sent
+        // nothing after the response.
+        virtual void on_upstream_end(bool reusable) = 0;
+        // Queued request bytes fell to the low watermark.
+        virtual void on_upstream_drained() = 0;
+        // The connection failed and is closing; it must not be used again.
+        virtual void on_upstream_failed(Failure why, std::string_view detail) = 0;
+
+      protected:
+        ~Listener() = default;
+    };
+
+    UpstreamConn(LoopContextPtr ctx, std::shared_ptr<Pool> pool, size_t server);
+    UpstreamConn(const UpstreamConn&) = delete;
+    UpstreamConn& operator=(const UpstreamConn&) = delete;
+
+    // Starts connecting; false (and the connection closes) if it cannot even start.
+    bool connect(const sockaddr* addr, uint64_t timeout_ms);
+    void set_listener(Listener* l) { listener_ = l; }
+    // Prepares for a new response: `head_request` when the request is HEAD (no body).
+    void begin_request(bool head_request);
+    // Queues request bytes; they are written as soon as the socket takes them.
+    void send(std::string bytes);
+    uint64_t pending_bytes() const { return pending_; }
+    void set_low_watermark(uint64_t n) { low_water_ = n; }
+    // Counted: two pauses need two resumes.
+    void pause_reading();
+    void resume_reading();
+    // Waits in the pool: the idle timer runs and the listener is gone.
+    void park(uint64_t idle_timeout_ms);
+    void close();
+
+    size_t server() const { return server_; }
+    bool connected() const { return state_ == State::Ready; }
+    bool closing() const { return state_ == State::Closing; }
+    bool reused() const { return requests_ > 1; }
+    bool response_started() const { return response_bytes_ > 0; }
+
+  private:
+    friend struct UpstreamCallbacks;
+    friend struct UpstreamWrite;
+    enum class State { Connecting, Ready, Closing };
+    void on_connect(int status);
+    void on_read(ssize_t nread, const uv_buf_t* buf);
+    void on_write_done(int status, uint64_t bytes);
+    void on_closed();
+    void on_timer();
+    static void timer_cb(void* self) noexcept;
+    void process(const char* data, size_t len);
+    void fail(Failure why, std::string_view detail);
+    void flush();
+    void start_reading();
+
+    uv_tcp_t tcp_;
+    uv_connect_t connect_req_;
+    LoopContextPtr ctx_;
+    std::shared_ptr<Pool> pool_;
+    size_t server_;
+    State state_ = State::Connecting;
+    Listener* listener_ = nullptr;
+    http::ResponseParser parser_;
+    TimerWheel::Entry timer_;
+    std::vector<std::string> queued_;
+    uint64_t pending_ = 0;  // queued + in flight
+    uint64_t low_water_ = 64 * 1024;
+    bool write_in_flight_ = false;
+    int read_pauses_ = 0;
+    bool reading_ = false;
+    uint64_t requests_ = 0;
+    uint64_t response_bytes_ = 0;
+};
+
+}  // namespace sluice::proxy
