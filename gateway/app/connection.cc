@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 
+#include <strings.h>
+
 #include <cstring>
 
 #include "gateway/app/dispatch.h"
@@ -92,6 +94,7 @@ void Connection::accept(uv_stream_t* listener) {
     pl.max_url_length = limits.max_url_length;
     pl.max_body_size = std::max(limits.max_body_size, limits.max_event_size);
     parser_ = std::make_unique<http::RequestParser>(pl);
+    parser_->set_report_head(true);  // proxy routes stream their bodies from the head on
     uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), ConnCallbacks::alloc, ConnCallbacks::read);
     if (!admitted_) {
         worker_.metrics().rejected_connections.add(1);
@@ -118,6 +121,7 @@ void Connection::arm_timer(uint64_t ms) { worker_.wheel().schedule(timer_, ms); 
 void Connection::timer_cb(void* self) noexcept { static_cast<Connection*>(self)->on_timer(); }
 
 void Connection::on_timer() {
+    retired_.clear();
     switch (state_) {
     case State::Reading:
         if (parser_ && parser_->in_message()) {
@@ -135,12 +139,21 @@ void Connection::on_timer() {
     case State::Finishing:
         close(close_reason_);  // the client never closed its side: stop lingering
         break;
+    case State::Exchanging:
+        // Armed only while a streamed request body is arriving and sluice is not the one
+        // holding it back: the client stopped sending in the middle of its body.
+        if (reading_body() && read_pauses_ == 0) {
+            log::info("request body timeout", log::field("remote", remote_));
+            close(sse::CloseReason::Client);
+        }
+        break;
     default:
         break;
     }
 }
 
 void Connection::on_read(ssize_t nread, const uv_buf_t* buf) {
+    retired_.clear();
     if (nread == 0) return;
     if (nread < 0) {
         close(sse::CloseReason::Client);  // EOF or reset
@@ -152,8 +165,11 @@ void Connection::on_read(ssize_t nread, const uv_buf_t* buf) {
         break;
     case State::Waiting:
         // Pipelined input behind a long-poll: keep a bounded amount, then stop reading.
-        held_input_.append(buf->base, static_cast<size_t>(nread));
-        if (held_input_.size() > kMaxHeldInput) uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+        hold_input(buf->base, static_cast<size_t>(nread));
+        break;
+    case State::Exchanging:
+        if (reading_body()) process_input(buf->base, static_cast<size_t>(nread));
+        else hold_input(buf->base, static_cast<size_t>(nread));  // the next request
         break;
     default:
         break;  // streaming or finishing: the client has nothing more to say
@@ -163,29 +179,82 @@ void Connection::on_read(ssize_t nread, const uv_buf_t* buf) {
 void Connection::process_input(const char* data, size_t len) {
     const auto& limits = worker_.runtime()->config->limits;
     bool was_idle = !parser_->in_message();
-    while (state_ == State::Reading && len > 0) {
+    bool feed = true;  // after Head the parser is fed again even with no bytes left
+    while (feed && (state_ == State::Reading || reading_body())) {
         http::ParseResult r = parser_->feed(data, len);
         data += r.consumed;
         len -= r.consumed;
-        if (r.kind == http::ParseResult::Kind::NeedMore) {
-            if (was_idle && parser_->in_message())
+        switch (r.kind) {
+        case http::ParseResult::Kind::NeedMore:
+            if (state_ == State::Reading && was_idle && parser_->in_message())
                 arm_timer(static_cast<uint64_t>(limits.header_timeout.count()));
+            else if (reading_body())  // a streamed body: the client must keep sending
+                arm_timer(static_cast<uint64_t>(limits.idle_timeout.count()));
             return;
-        }
-        if (r.kind == http::ParseResult::Kind::Error) {
-            log::info("bad request", log::field("remote", remote_) + "," +
-                                         log::field("status", r.status) + "," +
-                                         log::field("reason", r.reason));
-            keep_alive_ = false;
-            route_label_ = "-";
-            request_start_ = std::chrono::steady_clock::now();
-            respond_error(r.status, r.reason);
+        case http::ParseResult::Kind::Error:
+            on_parse_error(r);
             return;
+        case http::ParseResult::Kind::Head:
+            on_head();
+            break;
+        case http::ParseResult::Kind::Body:
+            if (exchange_) exchange_->on_request_body(r.body);
+            break;
+        case http::ParseResult::Kind::Complete:
+            if (state_ == State::Exchanging) {
+                worker_.wheel().cancel(timer_);
+                if (exchange_) exchange_->on_request_end();
+            } else {
+                dispatch();
+            }
+            was_idle = true;
+            feed = len > 0;
+            break;
         }
-        dispatch();
-        was_idle = true;
     }
-    if (len > 0 && (state_ == State::Waiting)) held_input_.assign(data, len);
+    if (len > 0 && (state_ == State::Waiting || state_ == State::Exchanging)) hold_input(data, len);
+}
+
+void Connection::on_head() {
+    const http::RequestHead& head = parser_->head();
+    bool body = parser_->expects_body();
+    bool stream = body && streams_request_body(*this);
+    // "Expect: 100-continue": the client waits for a go-ahead before sending its body.
+    const std::string* expect = head.header("expect");
+    if (body && expect && head.version_minor >= 1 && strcasecmp(expect->c_str(), "100-continue") == 0 &&
+        (stream || parser_->body_within_limit())) {
+        send(std::string("HTTP/1.1 100 Continue\r\n\r\n"));
+    }
+    if (!stream) return;  // read the body whole, dispatch at Complete
+    parser_->stream_body();
+    dispatch();
+}
+
+void Connection::on_parse_error(const http::ParseResult& r) {
+    log::info("bad request", log::field("remote", remote_) + "," + log::field("status", r.status) +
+                                 "," + log::field("reason", r.reason));
+    if (state_ == State::Exchanging) {
+        // Bad framing inside a streamed body: the exchange may have answered already.
+        record_request(r.status);
+        close(sse::CloseReason::Error);
+        return;
+    }
+    keep_alive_ = false;
+    route_label_ = "-";
+    request_start_ = std::chrono::steady_clock::now();
+    respond_error(r.status, r.reason);
+}
+
+void Connection::hold_input(const char* data, size_t len) {
+    held_input_.append(data, len);
+    if (held_input_.size() > kMaxHeldInput && !held_paused_) {
+        held_paused_ = true;
+        pause_reading();
+    }
+}
+
+bool Connection::reading_body() const {
+    return state_ == State::Exchanging && parser_ && !parser_->message_complete();
 }
 
 void Connection::dispatch() {
@@ -231,7 +300,7 @@ void Connection::respond_error(int status, std::string_view reason,
     respond(status, http::error_body(status, reason), "application/json", std::move(headers));
 }
 
-void Connection::request_finished(int status) {
+void Connection::record_request(int status) {
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - request_start_).count();
     worker_.metrics().routes.record(route_label_, status, secs);
     std::string path = parser_ ? parser_->head().path : std::string();
@@ -244,7 +313,14 @@ void Connection::request_finished(int status) {
                     log::field("duration_ms", static_cast<long long>(secs * 1000)) + "," +
                     log::field("remote", remote_) + "}");
     }
+}
+
+void Connection::request_finished(int status) {
+    record_request(status);
+    if (exchange_) retired_.push_back(std::move(exchange_));
     if (state_ == State::Streaming) return;
+    // A body that was never read (the answer came first) cannot be skipped reliably.
+    if (parser_ && !parser_->message_complete()) keep_alive_ = false;
     if (!keep_alive_) {
         start_finishing();
         return;
@@ -252,13 +328,60 @@ void Connection::request_finished(int status) {
     state_ = State::Reading;
     parser_->reset();
     arm_timer(static_cast<uint64_t>(worker_.runtime()->config->limits.idle_timeout.count()));
+    if (held_paused_) {
+        held_paused_ = false;
+        resume_reading();
+    }
     if (!held_input_.empty()) {
         std::string input;
         input.swap(held_input_);
-        uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), ConnCallbacks::alloc, ConnCallbacks::read);
         process_input(input.data(), input.size());
     }
 }
+
+void Connection::begin_exchange(std::unique_ptr<Exchange> exchange) {
+    worker_.wheel().cancel(timer_);
+    state_ = State::Exchanging;
+    response_bytes_ = 0;
+    exchange_ = std::move(exchange);
+}
+
+void Connection::end_exchange(int status, bool keep_alive) {
+    if (state_ != State::Exchanging) return;
+    keep_alive_ = keep_alive_ && keep_alive;
+    flush();
+    request_finished(status);
+}
+
+void Connection::abort_exchange(int status) {
+    if (state_ == State::Closing) return;
+    record_request(status);
+    close(sse::CloseReason::Error);
+}
+
+void Connection::pause_reading() {
+    if (++read_pauses_ == 1 && state_ != State::Closing)
+        uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+}
+
+void Connection::resume_reading() {
+    if (read_pauses_ == 0) return;
+    if (--read_pauses_ == 0 && state_ != State::Closing)
+        uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), ConnCallbacks::alloc, ConnCallbacks::read);
+}
+
+bool Connection::keep_alive() const { return keep_alive_ && !worker_.draining(); }
+
+bool Connection::request_chunked() const {
+    const std::string* te = parser_ ? parser_->head().header("transfer-encoding") : nullptr;
+    return te != nullptr;  // the parser accepts no coding but a single final "chunked"
+}
+
+bool Connection::request_complete() const { return parser_ && parser_->message_complete(); }
+
+uint64_t Connection::high_water() const { return worker_.runtime()->config->limits.client_buffer; }
+
+uint64_t Connection::low_water() const { return high_water() / 4; }
 
 void Connection::begin_stream(std::string head_bytes, std::unique_ptr<sse::SseStream> stream,
                               std::string channel) {
@@ -293,6 +416,7 @@ void Connection::send(SharedBytes bytes) {
     if (state_ == State::Closing || bytes->empty()) return;
     unsent_ += bytes->size();
     if (state_ == State::Streaming) stream_bytes_ += bytes->size();
+    if (state_ == State::Exchanging) response_bytes_ += bytes->size();
     queued_.push_back(std::move(bytes));
     worker_.mark_dirty(this);
 }
@@ -355,9 +479,11 @@ void Connection::flush() {
         if (stream_) stream_->on_drained();
         if (state_ == State::Finishing && !shutdown_started_) start_finishing();
     }
+    if (exchange_ && state_ == State::Exchanging && unsent_ <= low_water()) exchange_->on_drained();
 }
 
 void Connection::on_write_done(int status, uint64_t bytes) {
+    retired_.clear();
     write_in_flight_ = false;
     unsent_ -= bytes;
     if (state_ == State::Closing) return;
@@ -381,6 +507,11 @@ void Connection::abort(sse::CloseReason why) { close(why); }
 void Connection::start_finishing() {
     if (state_ == State::Closing) return;
     state_ = State::Finishing;
+    if (read_pauses_ > 0) {  // lingering reads (and discards) whatever still comes
+        read_pauses_ = 0;
+        held_paused_ = false;
+        uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), ConnCallbacks::alloc, ConnCallbacks::read);
+    }
     if (unsent_ > 0) {
         flush();
         return;  // on_write_done comes back here
@@ -414,6 +545,10 @@ void Connection::drain() {
         send(std::string(": sluice is shutting down, reconnect\n\n"));
         finish(sse::CloseReason::Drain);
         break;
+    case State::Exchanging:
+        keep_alive_ = false;  // the response in progress is the last one
+        if (exchange_) exchange_->on_drain();
+        break;
     default:
         break;
     }
@@ -432,6 +567,10 @@ void Connection::close(sse::CloseReason why) {
         stream_->detach();
         log_stream_end(why == sse::CloseReason::Client ? close_reason_ : why);
         worker_.metrics().sse_streams_open.add(-1);
+    }
+    if (exchange_) {
+        exchange_->on_close();
+        retired_.push_back(std::move(exchange_));
     }
     if (admitted_) worker_.server().release(remote_);
     worker_.connection_closed(this);

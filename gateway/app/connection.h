@@ -7,6 +7,10 @@
 //                 |                      \--(close)--> Finishing -> shutdown -> Closing
 //                 +--> Waiting (long-poll) --(event or timeout)--> respond
 //                 +--> Streaming (SSE) --(terminal/drain)--> Finishing; (slow/error) -> Closing
+//                 +--> Exchanging (proxy, static file) --(end_exchange)--> as respond
+//
+// Request bodies are read whole before dispatch, except on proxy routes: there the
+// request is dispatched at its head and the body streams into the Exchange.
 #pragma once
 
 #include <uv.h>
@@ -16,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "gateway/app/exchange.h"
 #include "gateway/app/runtime.h"
 #include "gateway/core/timer_wheel.h"
 #include "gateway/http/request_parser.h"
@@ -30,7 +35,7 @@ class PollWaiter;
 
 class Connection final : public sse::StreamSink {
   public:
-    enum class State { Reading, Waiting, Streaming, Finishing, Closing };
+    enum class State { Reading, Waiting, Streaming, Exchanging, Finishing, Closing };
 
     explicit Connection(Worker& worker);
     ~Connection();
@@ -54,6 +59,26 @@ class Connection final : public sse::StreamSink {
     void begin_async(uint64_t timeout_ms);
     // Holds the request until the waiter answers it (long-poll).
     void begin_wait(std::unique_ptr<PollWaiter> waiter, uint64_t wait_ms);
+
+    // Hands the response to an exchange (call its start, if any, after this). The request
+    // body, when it is streamed, goes to the exchange as it arrives.
+    void begin_exchange(std::unique_ptr<Exchange> exchange);
+    Exchange* exchange() { return exchange_.get(); }
+    // The exchange's response is complete: the next request may follow (when both sides
+    // allow keep-alive and the request body was read whole).
+    void end_exchange(int status, bool keep_alive);
+    // The response cannot be completed (its head is out): log the request and close.
+    void abort_exchange(int status);
+    // Counted read pausing (backpressure): two pauses need two resumes.
+    void pause_reading();
+    void resume_reading();
+    // The client allows another request after this one (and sluice is not draining).
+    bool keep_alive() const;
+    bool request_chunked() const;   // the body is chunked (framing as received)
+    bool request_complete() const;  // the whole request, body included, has been read
+    // Watermarks of the output queue for exchanges (from limits.client_buffer).
+    uint64_t high_water() const;
+    uint64_t low_water() const;
 
     // Called on drain: streams get a last comment and end, idle connections close.
     void drain();
@@ -92,7 +117,12 @@ class Connection final : public sse::StreamSink {
     void on_timer();
     void on_closed();
     void process_input(const char* data, size_t len);
+    void on_head();
+    void on_parse_error(const http::ParseResult& r);
+    void hold_input(const char* data, size_t len);
+    bool reading_body() const;
     void dispatch();
+    void record_request(int status);
     void request_finished(int status);
     void close(sse::CloseReason why);
     void start_finishing();
@@ -123,6 +153,11 @@ class Connection final : public sse::StreamSink {
     std::string stream_channel_;
     uint64_t stream_bytes_ = 0;
     std::unique_ptr<PollWaiter> waiter_;
+    std::unique_ptr<Exchange> exchange_;
+    // Ended exchanges, destroyed at the next safe point (never inside their own calls).
+    std::vector<std::unique_ptr<Exchange>> retired_;
+    int read_pauses_ = 0;
+    bool held_paused_ = false;  // one of the pauses is for too much held pipelined input
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -9,7 +9,8 @@ void handle_request(Connection& conn) {
     if (handle_publish(conn)) return;
     const Runtime& rt = *conn.request_runtime();
     // The parser admits bodies up to the larger of the publish and request limits;
-    // everything but the publish endpoint is held to max_body_size.
+    // everything but the publish endpoint is held to max_body_size. (Streamed bodies of
+    // proxy routes are not held here: request_body() stays empty for them.)
     if (conn.request_body().size() > rt.config->limits.max_body_size) {
         conn.set_route_label("-");
         conn.respond_error(413, "request body larger than limits.max_body_size");
@@ -34,13 +35,25 @@ void handle_request(Connection& conn) {
     switch (m.route->route->kind) {
     case config::RouteKind::Sse: handle_sse(conn, m); return;
     case config::RouteKind::Poll: handle_poll(conn, m); return;
-    case config::RouteKind::Proxy:
-    case config::RouteKind::Static:
-        // Proxy and static routes are accepted by the config and land with issue #4.
-        log::warn("route kind not implemented yet", log::field("route", m.route->route->label()));
-        conn.respond_error(501, "route kind not implemented in this build");
-        return;
+    case config::RouteKind::Proxy: handle_proxy(conn, m); return;
+    case config::RouteKind::Static: handle_static(conn, m); return;
     }
+}
+
+bool streams_request_body(Connection& conn) {
+    const Runtime& rt = *conn.worker().runtime();
+    const http::RequestHead& req = conn.request();
+    if (rt.publish_path) {
+        router::Captures caps;
+        if (rt.publish_path->match(req.path, caps)) return false;
+    }
+    // The admin endpoints (handle_admin) come before the routes.
+    if (req.path == "/_sluice/health" || req.path == "/_sluice/ready" ||
+        req.path == "/_sluice/metrics")
+        return false;
+    router::Match m = rt.routes.match(req.method, req.path);
+    return m.kind == router::Match::Kind::Found &&
+           m.route->route->kind == config::RouteKind::Proxy;
 }
 
 }  // namespace sluice::app

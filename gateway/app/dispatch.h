@@ -8,13 +8,20 @@ namespace sluice::app {
 
 class Connection;
 
-// Entry point, called once per complete request on the connection's loop thread.
+// Entry point, called once per request on the connection's loop thread: when the request
+// is complete, or at its head when streams_request_body() says its body is streamed.
 void handle_request(Connection& conn);
+
+// At the head of a request with a body: true when its route takes the body as a stream
+// (proxy routes), so the request is dispatched at once.
+bool streams_request_body(Connection& conn);
 
 // Handlers (one file each).
 bool handle_admin(Connection& conn);    // false if the path is not an admin path
 bool handle_publish(Connection& conn);  // false if the path is not the publish path
 void handle_sse(Connection& conn, const router::Match& match);
 void handle_poll(Connection& conn, const router::Match& match);
+void handle_proxy(Connection& conn, const router::Match& match);
+void handle_static(Connection& conn, const router::Match& match);
 
 }  // namespace sluice::app

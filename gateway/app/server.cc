@@ -30,7 +30,7 @@ namespace {
 // One listening socket with SO_REUSEPORT, so every worker (and several sluice processes,
 // if the operator wants) can bind the same address; the kernel spreads connections.
 int open_listener(const config::ListenAddress& addr, uint16_t port, uint16_t* bound_port,
-                  std::string* error) {
+                  std::string* error, bool reuse_port = true) {
     sockaddr_storage ss{};
     socklen_t len = 0;
     if (uv_ip4_addr(addr.host.c_str(), port, reinterpret_cast<sockaddr_in*>(&ss)) == 0) {
@@ -48,7 +48,7 @@ int open_listener(const config::ListenAddress& addr, uint16_t port, uint16_t* bo
     }
     int one = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    if (reuse_port) ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
     if (ss.ss_family == AF_INET6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
     if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
         *error = "bind " + addr.host + ":" + std::to_string(port) + ": " + std::strerror(errno);
@@ -86,6 +86,25 @@ bool Server::bind_listeners(std::vector<std::vector<int>>& fds) {
     fds.assign(cfg.workers, {});
     for (const auto& addr : cfg.listen) {
         uint16_t port = addr.port;
+        if (!cfg.share_listen_port) {
+            // SO_REUSEPORT would let a second sluice (or anything else using it) on the
+            // same port silently take half the connections. Unless sharing is asked for,
+            // first claim the port without it: that fails if anyone listens there, and
+            // for port 0 it picks a port nobody uses.
+            std::string error;
+            uint16_t free_port = 0;
+            int probe = open_listener(addr, port, &free_port, &error, false);
+            if (probe < 0) {
+                log::error("cannot listen", log::field("error", error) + "," +
+                                                log::field("hint", "another process uses this address; "
+                                                                   "set share_listen_port: true to share it"));
+                for (auto& v : fds)
+                    for (int f : v) ::close(f);
+                return false;
+            }
+            ::close(probe);
+            port = free_port;
+        }
         for (unsigned w = 0; w < cfg.workers; ++w) {
             std::string error;
             uint16_t bound = 0;

@@ -475,10 +475,10 @@ void RedisLink::become_ready() {
     uv_timer_stop(timer_);
     last_down_log_ = {};
     suppressed_down_logs_ = 0;
-    log::info("redis link ready", log::field("link", name_) + "," +
-                                      log::field("endpoint", endpoint_display(ep_)) + "," +
-                                      log::field("reconnects", static_cast<long long>(reconnects())) +
-                                      "," + log::field("failed_attempts", static_cast<long long>(failed)));
+    log::info("redis link ready",
+              log::field("link", name_) + "," + log::field("endpoint", endpoint_display(ep_)) +
+                  "," + log::field("reconnects", static_cast<long long>(reconnects())) + "," +
+                  log::field("failed_attempts", static_cast<long long>(failed)));
     call_user(name_, "on_ready", cb_.on_ready);
 }
 

@@ -154,6 +154,9 @@ struct Config {
     std::string source;  // file the config came from ("<string>" for tests)
     std::vector<ListenAddress> listen{{"127.0.0.1", 8080}};
     unsigned workers = 1;  // "auto" resolves to the number of cores at load time
+    // Let other processes listen on the same addresses (SO_REUSEPORT across processes,
+    // for running several sluice processes on one port). Off: the port must be free.
+    bool share_listen_port = false;
     BrokerConfig broker;
     std::optional<PublishConfig> publish;
     Limits limits;

@@ -32,6 +32,7 @@ void load_document(const YAML::Node& root, Diagnostics& diag, Config& c) {
     if (auto v = top.find("defaults")) load_defaults(*v, diag, c.defaults);
     if (auto v = top.find("upstreams")) load_upstreams(*v, diag, c.upstreams);
     if (auto v = top.find("routes")) load_routes(*v, diag, c.defaults, c.upstreams, c.routes);
+    top.get_bool("share_listen_port", c.share_listen_port);
     top.get_duration("drain_timeout", c.drain_timeout);
     top.get_string("access_log", c.access_log);
     top.get_choice("log_level", c.log_level, {"debug", "info", "warn", "error"});

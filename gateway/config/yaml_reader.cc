@@ -296,6 +296,14 @@ bool MapReader::get_string_list(std::string_view key, std::vector<std::string>& 
     return true;
 }
 
+bool MapReader::get_bool(std::string_view key, bool& out) {
+    std::string text;
+    if (!find(key)) return true;
+    if (!get_choice(key, text, {"true", "false"})) return false;
+    out = text == "true";
+    return true;
+}
+
 bool MapReader::get_choice(std::string_view key, std::string& out,
                            std::initializer_list<std::string_view> choices) {
     auto v = find(key);

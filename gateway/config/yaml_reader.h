@@ -104,6 +104,8 @@ class MapReader {
     bool get_duration(std::string_view key, Millis& out, Millis min = Millis(0));
     bool get_size(std::string_view key, uint64_t& out, uint64_t min = 1);
     bool get_string_list(std::string_view key, std::vector<std::string>& out);
+    // true or false (YAML's plain booleans only: no yes/no/on/off guessing).
+    bool get_bool(std::string_view key, bool& out);
     // One of `choices`; the chosen text is stored in `out`.
     bool get_choice(std::string_view key, std::string& out,
                     std::initializer_list<std::string_view> choices);

@@ -66,9 +66,7 @@ std::optional<std::string> clean_relative_path(std::string_view encoded) {
     for (size_t i = 0; i < encoded.size(); ++i) {
         char c = encoded[i];
         if (c == '%') {
-            if (i + 2 >= encoded.size() + 0 && i + 2 > encoded.size() - 1 + 0) {
-                if (i + 2 >= encoded.size()) return std::nullopt;
-            }
+            if (i + 2 >= encoded.size()) return std::nullopt;
             int hi = hex_value(encoded[i + 1]);
             int lo = hex_value(encoded[i + 2]);
             if (hi < 0 || lo < 0) return std::nullopt;

@@ -123,13 +123,11 @@ class RedisServer {
     struct Options {
         bool tcp = false;
         std::vector<std::string> extra;
+        std::string bind = "127.0.0.1";
     };
 
     RedisServer(const std::string& dir, Options opt) : dir_(dir), opt_(std::move(opt)) {}
-    ~RedisServer() {
-        close_client();
-        stop();
-    }
+    ~RedisServer() { stop(); }
 
     bool start() {
         auto bin = find_redis_server();
@@ -138,7 +136,7 @@ class RedisServer {
         if (opt_.tcp) port_ = free_tcp_port();
         std::vector<std::string> args = {*bin,
                                          "--port", std::to_string(opt_.tcp ? port_ : 0),
-                                         "--bind", "127.0.0.1",
+                                         "--bind", opt_.bind,
                                          "--unixsocket", socket_,
                                          "--unixsocketperm", "700",
                                          "--save", "",
@@ -166,6 +164,7 @@ class RedisServer {
     }
 
     void stop() {
+        close_client();
         if (pid_ <= 0) return;
         ::kill(pid_, SIGTERM);
         int status = 0;
@@ -311,6 +310,26 @@ struct Call {
         };
     }
 };
+
+// Runs one command on a link and returns its reply.
+RedisValue run(Loop& loop, RedisLink& link, const std::vector<std::string>& argv) {
+    Call c;
+    link.command(argv, c.fn());
+    REQUIRE(loop.run_until([&] { return c.calls > 0; }));
+    REQUIRE(c.calls == 1);
+    return c.reply;
+}
+
+bool ipv6_loopback_available() {
+    int fd = ::socket(AF_INET6, SOCK_STREAM, 0);
+    if (fd < 0) return false;
+    sockaddr_in6 addr{};
+    addr.sin6_family = AF_INET6;
+    addr.sin6_addr = in6addr_loopback;
+    bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    return ok;
+}
 
 }  // namespace
 
@@ -521,6 +540,27 @@ TEST_CASE("a link started before redis is up keeps retrying and connects when it
     stop_and_close(loop, link);
 }
 
+TEST_CASE("the link reconnects after redis restarts", "[broker][redis]") {
+    TempDir dir;
+    RedisServer server(dir.path(), {});
+    START_REDIS_OR_SKIP(server);
+    Loop loop;
+    Events ev;
+    auto link = std::make_unique<RedisLink>(loop.get(), unix_endpoint(server.socket_path()),
+                                            kFast, "restart", record(ev));
+    link->start();
+    REQUIRE(loop.run_until([&] { return link->ready(); }));
+    server.stop();
+    REQUIRE(loop.run_until([&] { return ev.downs.size() >= 3; }));  // lost + failed attempts
+    CHECK_FALSE(link->ready());
+    REQUIRE(server.start());
+    REQUIRE(loop.run_until([&] { return link->ready(); }));
+    CHECK(ev.ready == 2);
+    CHECK(link->reconnects() == 1);
+    CHECK(run(loop, *link, {"PING"}).str == "PONG");
+    stop_and_close(loop, link);
+}
+
 TEST_CASE("a connect that never completes its handshake times out and retries",
           "[broker][redis]") {
     // A listening socket that never accepts: the kernel completes the TCP handshake, but
@@ -626,21 +666,31 @@ TEST_CASE("AUTH and SELECT run before on_ready; a wrong password never gets Read
     }
 }
 
-// ---------------------------------------------------------------------------------------
-// The sluice function library against redis-server
-
-namespace {
-
-// Runs one command on a link and returns its reply.
-RedisValue run(Loop& loop, RedisLink& link, const std::vector<std::string>& argv) {
-    Call c;
-    link.command(argv, c.fn());
-    REQUIRE(loop.run_until([&] { return c.calls > 0; }));
-    REQUIRE(c.calls == 1);
-    return c.reply;
+TEST_CASE("a redis:// URL with a bracketed IPv6 address connects", "[broker][redis]") {
+    if (!ipv6_loopback_available()) {
+        WARN("no IPv6 loopback: skipping");
+        SUCCEED("skipped");
+        return;
+    }
+    TempDir dir;
+    RedisServer::Options opt;
+    opt.tcp = true;
+    opt.bind = "::1";
+    RedisServer server(dir.path(), opt);
+    START_REDIS_OR_SKIP(server);
+    auto ep = parse_redis_url("redis://[::1]:" + std::to_string(server.port()) + "/2", nullptr);
+    REQUIRE(ep);
+    Loop loop;
+    Events ev;
+    auto link = std::make_unique<RedisLink>(loop.get(), *ep, kFast, "v6", record(ev));
+    link->start();
+    REQUIRE(loop.run_until([&] { return link->ready(); }));
+    CHECK(run(loop, *link, {"CLIENT", "INFO"}).str.find("db=2") != std::string::npos);
+    stop_and_close(loop, link);
 }
 
-}  // namespace
+// ---------------------------------------------------------------------------------------
+// The sluice function library against redis-server
 
 TEST_CASE("sluice_publish sequences, stores, caps, expires and publishes envelopes",
           "[broker][redis][redis_functions]") {
@@ -670,7 +720,8 @@ TEST_CASE("sluice_publish sequences, stores, caps, expires and publishes envelop
     CHECK(sub_ev.pushes[0].elements[1].str == "news:*");
 
     const std::string prefix = "t:";
-    RedisValue loaded = run(loop, *link, function_load_argv(sluice_function_library(prefix, 3, 60s)));
+    RedisValue loaded =
+        run(loop, *link, function_load_argv(sluice_function_library(prefix, 3, 60s)));
     INFO(loaded.str);
     REQUIRE(loaded.type == RedisValue::Type::String);
     CHECK(loaded.str == "sluice");
