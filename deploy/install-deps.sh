@@ -13,6 +13,10 @@ packages=(
 if [ "${1:-}" = "--test" ] && ! command -v npm >/dev/null; then
   packages+=(nodejs npm)
 fi
+# The browser test drives Debian's Chromium through playwright-core (no browser download).
+if [ "${1:-}" = "--test" ]; then
+  packages+=(chromium chromium-driver)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

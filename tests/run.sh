@@ -20,7 +20,7 @@ run_suite() {  # name, build dir, extra cmake args...
   cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
   cmake --build "$dir" -j"$jobs"
   echo "=== $name tests ==="
-  (cd "$dir" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  (cd "$dir" && SLUICE_ARTIFACTS_DIR="$PWD/../test-artifacts/$dir" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
      ctest --output-on-failure -j"$jobs" ${CTEST_ARGS:-}) || status=1
 }
 
