@@ -27,6 +27,16 @@ void RouteStats::snapshot(std::map<std::pair<std::string, int>, uint64_t>& reque
     }
 }
 
+void UpstreamStats::count(const std::string& upstream, const std::string& series) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++counts_[{upstream, series}];
+}
+
+void UpstreamStats::snapshot(std::map<std::pair<std::string, std::string>, uint64_t>& out) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& [k, v] : counts_) out[k] += v;
+}
+
 namespace {
 
 std::string label_escape(const std::string& s) {
@@ -178,6 +188,24 @@ std::string render_prometheus(const std::vector<const WorkerMetrics*>& ws,
         w.sample("sluice_http_request_duration_seconds_count{route=\"" + r + "\"}",
                  static_cast<double>(l.count));
     }
+
+    std::map<std::pair<std::string, std::string>, uint64_t> upstream;
+    for (const auto* m : ws) m->upstreams.snapshot(upstream);
+    auto upstream_series = [&](const char* name, const char* help, bool failures) {
+        w.help(name, "counter", help);
+        for (const auto& [key, n] : upstream) {
+            bool is_failure = key.second != "requests" && key.second != "retries";
+            if (failures != is_failure) continue;
+            if (!failures && std::string(name).find(key.second) == std::string::npos) continue;
+            std::string labels = "{upstream=\"" + label_escape(key.first) + "\"";
+            if (failures) labels += ",reason=\"" + label_escape(key.second) + "\"";
+            w.sample(std::string(name) + labels + "}", static_cast<double>(n));
+        }
+    };
+    upstream_series("sluice_upstream_requests_total", "Requests sent to upstream servers.", false);
+    upstream_series("sluice_upstream_retries_total", "Upstream requests retried on another attempt.",
+                    false);
+    upstream_series("sluice_upstream_failures_total", "Failed upstream attempts by reason.", true);
     return w.out;
 }
 

@@ -47,6 +47,19 @@ class RouteStats {
     std::map<std::string, Latency> latency_;
 };
 
+// Upstream requests (proxy routes) per upstream: attempts sent to a server, failures by
+// reason and retries. Keys are (upstream, series): "requests", "retries" or a failure
+// reason such as "connect_failed".
+class UpstreamStats {
+  public:
+    void count(const std::string& upstream, const std::string& series);
+    void snapshot(std::map<std::pair<std::string, std::string>, uint64_t>& out) const;
+
+  private:
+    mutable std::mutex mutex_;  // uncontended: one writer thread, rare scrapes
+    std::map<std::pair<std::string, std::string>, uint64_t> counts_;
+};
+
 struct WorkerMetrics {
     Cell connections_open;
     Cell connections_total;
@@ -63,6 +76,7 @@ struct WorkerMetrics {
     Cell channels;
     Cell rejected_connections;
     RouteStats routes;
+    UpstreamStats upstreams;
 };
 
 // A counter several threads add to (broker events are counted on the main thread's

@@ -1,6 +1,7 @@
 #include "gateway/app/dispatch.h"
 
 #include "gateway/app/connection.h"
+#include "gateway/app/worker.h"
 #include "gateway/core/log.h"
 
 namespace sluice::app {

@@ -7,6 +7,7 @@
 namespace sluice::app {
 
 class Connection;
+class Worker;
 
 // Entry point, called once per request on the connection's loop thread: when the request
 // is complete, or at its head when streams_request_body() says its body is streamed.
@@ -23,5 +24,9 @@ void handle_sse(Connection& conn, const router::Match& match);
 void handle_poll(Connection& conn, const router::Match& match);
 void handle_proxy(Connection& conn, const router::Match& match);
 void handle_static(Connection& conn, const router::Match& match);
+
+// A new client connection on worker `w`: starts the loop's proxy state (pools, health
+// checks) as soon as the config has upstreams. proxy_handler.cc.
+void proxy_on_connection(Worker& w);
 
 }  // namespace sluice::app

@@ -5,6 +5,7 @@
 #include "gateway/app/dispatch.h"
 #include "gateway/app/worker.h"
 #include "gateway/core/log.h"
+#include "gateway/core/utf8.h"
 
 namespace sluice::app {
 namespace {
@@ -59,6 +60,15 @@ bool handle_publish(Connection& conn) {
     const std::string& body = conn.request_body();
     if (body.size() > rt.config->limits.max_event_size) {
         conn.respond_error(413, "payload larger than limits.max_event_size");
+        return true;
+    }
+    // The same payload rules as for events arriving from Redis: SSE is UTF-8 text.
+    if (body.find('\0') != std::string::npos) {
+        conn.respond_error(400, "payload contains a NUL byte");
+        return true;
+    }
+    if (!valid_utf8(body)) {
+        conn.respond_error(400, "payload is not valid UTF-8");
         return true;
     }
     const std::string* event = req.header("Event");

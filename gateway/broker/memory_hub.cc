@@ -65,6 +65,13 @@ bool MemoryHub::deliver_sequenced(const std::string& channel, uint64_t position,
     return true;
 }
 
+void MemoryHub::skip_sequenced(const std::string& channel, uint64_t position) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Head& head = heads_[channel];
+    head.sequenced = true;
+    if (position > head.position) head.position = position;
+}
+
 void MemoryHub::reset_sequenced(const std::string& channel, const std::string& payload,
                                 const std::string& event) {
     std::vector<Inbox*> to_wake;

@@ -45,6 +45,10 @@ class MemoryHub {
     bool deliver_sequenced(const std::string& channel, uint64_t position,
                            const std::string& payload, const std::string& event);
 
+    // A sequenced event was dropped (bad payload): move the head past it without
+    // delivering anything, so later events are not taken for a jump to repair. Loops see
+    // the hole and report it to clients as a gap.
+    void skip_sequenced(const std::string& channel, uint64_t position);
     // Redis lost a sequenced channel and started again at position 1 with this event.
     void reset_sequenced(const std::string& channel, const std::string& payload,
                          const std::string& event);

@@ -157,36 +157,41 @@ void RedisFeed::on_message(const std::string& channel, const std::string& data) 
     on_plain(channel, data);
 }
 
-void RedisFeed::on_plain(const std::string& channel, const std::string& data) {
-    // Bad data never gets a position: positions stay dense and clients see no gap.
+bool RedisFeed::acceptable(const std::string& channel, const std::string& payload) {
     const char* reason = nullptr;
-    if (data.size() > max_event_size_) {
+    if (payload.size() > max_event_size_) {
         metrics_.dropped_too_large.add(1);
         reason = "payload larger than limits.max_event_size";
-    } else if (data.find('\0') != std::string::npos) {
+    } else if (payload.find('\0') != std::string::npos) {
         metrics_.dropped_nul.add(1);
         reason = "payload contains a NUL byte";
-    } else if (!valid_utf8(data)) {
+    } else if (!valid_utf8(payload)) {
         metrics_.dropped_invalid_utf8.add(1);
         reason = "payload is not valid UTF-8";
     }
-    if (reason) {
-        // Logged for the first few and then every 1000th, so a bad worker cannot flood the log.
-        if (dropped_logged_++ < 10 || dropped_logged_ % 1000 == 0)
-            log::warn("redis message dropped", log::field("channel", channel) + "," +
-                                                   log::field("reason", reason) + "," +
-                                                   log::field("bytes", static_cast<long long>(data.size())));
-        return;
-    }
+    if (!reason) return true;
+    // Logged for the first few and then every 1000th, so a bad worker cannot flood the log.
+    if (dropped_logged_++ < 10 || dropped_logged_ % 1000 == 0)
+        log::warn("redis message dropped", log::field("channel", channel) + "," +
+                                               log::field("reason", reason) + "," +
+                                               log::field("bytes", static_cast<long long>(payload.size())));
+    return false;
+}
+
+void RedisFeed::on_plain(const std::string& channel, const std::string& data) {
+    // Bad data never gets a position: positions stay dense and clients see no gap.
+    if (!acceptable(channel, data)) return;
     metrics_.messages_plain.add(1);
     hub_.publish(channel, data, "");
 }
 
 void RedisFeed::on_sequenced(const std::string& channel, Envelope env) {
     metrics_.messages_sequenced.add(1);
-    if (env.payload.size() > max_event_size_) {
-        // The position exists in Redis; loops see a hole there and report it as a gap.
-        metrics_.dropped_too_large.add(1);
+    // A bad sequenced payload already has its position in Redis: dropping it leaves a
+    // hole that loops report to clients as a gap, never a silent skip.
+    if (!acceptable(channel, env.payload)) {
+        if (!repairing_.count(channel) && env.position > hub_.head(channel))
+            hub_.skip_sequenced(channel, env.position);
         return;
     }
     auto rep = repairing_.find(channel);
@@ -239,6 +244,10 @@ void RedisFeed::repair(const std::string& channel, std::function<void()> done) {
 
 void RedisFeed::finish_repair(const std::string& channel, std::vector<LogEntry> fetched) {
     for (auto& ev : fetched) {
+        if (!acceptable(channel, ev.payload)) {
+            hub_.skip_sequenced(channel, ev.position);
+            continue;
+        }
         if (hub_.deliver_sequenced(channel, ev.position, ev.payload, ev.event)) metrics_.recovered.add(1);
     }
     auto it = repairing_.find(channel);
@@ -248,6 +257,7 @@ void RedisFeed::finish_repair(const std::string& channel, std::vector<LogEntry> 
     std::sort(buffered.begin(), buffered.end(),
               [](const Buffered& a, const Buffered& b) { return a.position < b.position; });
     // What Redis no longer had stays a hole; loops report it to clients as a gap.
+    // Buffered messages passed acceptable() on arrival.
     for (auto& b : buffered) hub_.deliver_sequenced(channel, b.position, b.payload, b.event);
 }
 

@@ -48,6 +48,8 @@ class RedisFeed {
     void on_down(const std::string& why);
     void on_push(const RedisValue& push);
     void on_message(const std::string& channel, const std::string& data);
+    // Payload rules (size, NUL, UTF-8); a rejected payload is counted and logged.
+    bool acceptable(const std::string& channel, const std::string& payload);
     void on_plain(const std::string& channel, const std::string& data);
     void on_sequenced(const std::string& channel, Envelope env);
     void maybe_ready();

@@ -321,6 +321,14 @@ void ProxyExchange::cancel() {
     }
 }
 
+void ProxyExchange::end_stream() {
+    if (!event_stream()) return;
+    if (response_framing_ == Framing::Chunked) down_.send(std::string(kLastChunk));
+    int status = status_;
+    end();  // closes the upstream connection: the stream was not finished
+    down_.finish(status, false);
+}
+
 void ProxyExchange::on_downstream_drained() {
     if (done_) return;
     if (upstream_paused_ && conn_ && down_.unsent_bytes() <= settings_.low_water) {

@@ -75,6 +75,10 @@ class ProxyExchange final : public UpstreamConn::Listener {
     // The client connection is closing: stop everything, never call Downstream again.
     void cancel();
     bool done() const { return done_; }
+    // An event-stream response is being passed through.
+    bool event_stream() const { return sse_ && head_received_ && !done_; }
+    // Ends an event-stream response cleanly now (drain): the client reconnects elsewhere.
+    void end_stream();
 
     // UpstreamConn::Listener
     void on_upstream_connected() override;

@@ -273,9 +273,11 @@ class RedisServer:
         return self.start()
 
     def __exit__(self, exc_type, exc, tb):
-        if exc_type is not None:
-            self.dump_log()
-        self.cleanup()
+        try:
+            if exc_type is not None:
+                self.dump_log()
+        finally:  # even if printing fails (a closed stderr pipe), the child must go
+            self.cleanup()
         return False
 
 
@@ -308,9 +310,11 @@ def start_gateway(config, redis):
     try:
         wait_ready(gw.port)
         redis.wait_function()
-    except AssertionError:
-        gw.dump_logs()
-        gw.cleanup()
+    except BaseException:
+        try:
+            gw.dump_logs()
+        finally:
+            gw.cleanup()
         raise
     return gw
 
@@ -352,8 +356,10 @@ class RedisGatewayTestCase(GatewayTestCase):
         try:
             cls.gw = start_gateway(cls.config(), cls.redis)
         except BaseException:
-            cls.redis.dump_log()
-            cls.redis.cleanup()
+            try:
+                cls.redis.dump_log()
+            finally:
+                cls.redis.cleanup()
             raise
         cls.port = cls.gw.port
 

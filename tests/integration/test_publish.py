@@ -53,6 +53,13 @@ class PublishTest(GatewayTestCase):
         self.assert_status(publish(self.port, "c:size", "x" * (MAX_EVENT + 1)), 413)
         self.assertEqual(publish_position(self.port, "c:size", "y" * MAX_EVENT), 1)
 
+    def test_payload_not_utf8_or_with_nul_400(self):
+        # SSE is UTF-8 text: the same payload rules as for events arriving from Redis.
+        for payload in (b"\xff\xfe", b"ok\xc3", b"a\x00b"):
+            with self.subTest(payload=payload):
+                self.assert_status(publish(self.port, "c:bytes", payload), 400)
+        self.assertEqual(publish_position(self.port, "c:bytes", "h\u00e9llo"), 1)
+
     def test_invalid_channel_400(self):
         for channel in ("a%2Ab", "a%20b", "a%3Fb", "x" * 129):
             with self.subTest(channel=channel[:20]):

@@ -44,9 +44,9 @@ class RedisOutageTest(unittest.TestCase):
         self.addCleanup(self.dump_if_failed)  # runs before the servers are stopped
 
     def dump_if_failed(self):
-        result = getattr(getattr(self, "_outcome", None), "result", None)  # unittest's
-        failed = result and any(test is self for test, _ in result.failures + result.errors)
-        if failed:
+        # unittest records a failure in the result as it happens, before the cleanups run.
+        result = getattr(getattr(self, "_outcome", None), "result", None)
+        if result and any(test is self for test, _ in result.failures + result.errors):
             self.gw.dump_logs()
             self.redis.dump_log()
 

@@ -50,6 +50,22 @@ class SequencedCase(RedisGatewayTestCase):
 
 class RedisSequencedTest(SequencedCase):
 
+    def test_bad_sequenced_payload_becomes_a_gap(self):
+        # The position already exists in Redis, so the event is dropped (counted) and the
+        # client is told about the hole instead of having it skipped silently.
+        ch = self.channel_id()
+        client = self.open_stream(self.port, f"/s/{ch}")
+        self.assertEqual(self.redis.fcall_publish(f"c:{ch}", "e1"), 1)
+        self.assertEqual(self.redis.fcall_publish(f"c:{ch}", b"\xff\xfe"), 2)
+        self.assertEqual(self.redis.fcall_publish(f"c:{ch}", "e3"), 3)
+        first, gap, third = client.read_events(3)
+        self.assertEqual((first["id"], first["data"]), ("1", "e1"))
+        self.assertEqual(gap["event"], "gap")
+        self.assertEqual(json.loads(gap["data"]), {"from": 2, "to": 2})
+        self.assertEqual((third["id"], third["data"]), ("3", "e3"))
+        wait_metric(self.port, "sluice_broker_messages_dropped_total", lambda v: v >= 1,
+                    "the drop to be counted", reason="invalid_utf8")
+
     def test_fcall_position_is_the_event_id(self):
         ch = self.channel_id()
         client = self.open_stream(self.port, f"/s/{ch}")

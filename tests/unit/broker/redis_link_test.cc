@@ -320,6 +320,12 @@ RedisValue run(Loop& loop, RedisLink& link, const std::vector<std::string>& argv
     return c.reply;
 }
 
+size_t open_fds() {
+    size_t n = 0;
+    for ([[maybe_unused]] const auto& e : fs::directory_iterator("/proc/self/fd")) ++n;
+    return n;
+}
+
 bool ipv6_loopback_available() {
     int fd = ::socket(AF_INET6, SOCK_STREAM, 0);
     if (fd < 0) return false;
@@ -574,35 +580,41 @@ TEST_CASE("a connect that never completes its handshake times out and retries",
     socklen_t len = sizeof addr;
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
 
-    Loop loop;
+    size_t fds_before = open_fds();
+    auto loop = std::make_unique<Loop>();
     Events ev;
     RedisEndpoint ep;
     ep.host = "127.0.0.1";
     ep.port = ntohs(addr.sin_port);
-    auto link = std::make_unique<RedisLink>(loop.get(), ep, kFast, "blackhole", record(ev));
+    auto link = std::make_unique<RedisLink>(loop->get(), ep, kFast, "blackhole", record(ev));
     link->set_connect_timeout(150ms);
     link->start();
-    REQUIRE(loop.run_until([&] { return ev.downs.size() >= 2; }, 3s));
+    REQUIRE(loop->run_until([&] { return ev.downs.size() >= 2; }, 3s));
     CHECK(ev.ready == 0);
     CHECK(ev.downs[0].find("timeout") != std::string::npos);
-    stop_and_close(loop, link);
+    stop_and_close(*loop, link);
+    loop.reset();
+    CHECK(open_fds() == fds_before);  // every timed-out attempt closed its socket
     ::close(fd);
 }
 
 TEST_CASE("a refused TCP connect is reported at once, not after the connect timeout",
           "[broker][redis]") {
-    Loop loop;
+    size_t fds_before = open_fds();
+    auto loop = std::make_unique<Loop>();
     Events ev;
     RedisEndpoint ep;
     ep.host = "127.0.0.1";
     ep.port = free_tcp_port();  // nothing listens there
-    auto link = std::make_unique<RedisLink>(loop.get(), ep, kFast, "refused", record(ev));
+    auto link = std::make_unique<RedisLink>(loop->get(), ep, kFast, "refused", record(ev));
     link->set_connect_timeout(10s);
     link->start();
-    REQUIRE(loop.run_until([&] { return ev.downs.size() >= 2; }, 2s));
+    REQUIRE(loop->run_until([&] { return ev.downs.size() >= 5; }, 3s));
     CHECK(ev.downs[0].find("timeout") == std::string::npos);
     CHECK(ev.ready == 0);
-    stop_and_close(loop, link);
+    stop_and_close(*loop, link);
+    loop.reset();
+    CHECK(open_fds() == fds_before);  // every refused attempt closed its socket
 }
 
 TEST_CASE("AUTH and SELECT run before on_ready; a wrong password never gets Ready",
