@@ -21,7 +21,8 @@ bool token_equals(std::string_view a, std::string_view b) {
 }
 
 bool valid_event_name(std::string_view name) {
-    if (name.size() > 128) return false;
+    // "gap" is what sluice itself sends for positions it cannot deliver.
+    if (name.size() > 128 || name == "gap") return false;
     for (char c : name)
         if (c == '\r' || c == '\n' || c == '\0') return false;
     return true;

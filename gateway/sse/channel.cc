@@ -42,6 +42,7 @@ void Channel::compact() {
 
 void Channel::reset() {
     history_.reset();
+    cache_list_ = nullptr;  // positions will repeat
     ++fanning_out_;
     size_t n = subscribers_.size();
     for (size_t i = 0; i < n; ++i)

@@ -18,6 +18,9 @@ namespace sluice::sse {
 
 class Channel;
 
+// True if `type` is one of the terminal types.
+bool is_terminal(const std::vector<std::string>& terminal, const std::string& type);
+
 // Something that wants a channel's new events (an SSE stream or a held long-poll).
 class Subscriber {
   public:
@@ -57,6 +60,19 @@ class Channel {
     // terminal types (the channel has ended if its newest event is one of them).
     ChannelWindow window(const std::vector<std::string>& terminal) const;
 
+    // Is ev (an event of this channel) terminal for a route with this terminal list?
+    // Every stream of a route passes the same list object, so a fan-out decides once
+    // per event, not once per subscriber.
+    bool ends_stream(const history::StoredEvent& ev, const std::vector<std::string>& terminal) {
+        if (ev.type.empty()) return false;
+        if (cache_list_ != &terminal || cache_position_ != ev.position) {
+            cache_list_ = &terminal;
+            cache_position_ = ev.position;
+            cache_value_ = is_terminal(terminal, ev.type);
+        }
+        return cache_value_;
+    }
+
     std::chrono::steady_clock::time_point last_activity() const { return last_activity_; }
     std::chrono::milliseconds history_ttl() const { return ttl_; }
 
@@ -71,10 +87,10 @@ class Channel {
     bool has_holes_ = false;
     std::chrono::steady_clock::time_point last_activity_;
     std::chrono::milliseconds ttl_;
+    const std::vector<std::string>* cache_list_ = nullptr;
+    uint64_t cache_position_ = 0;
+    bool cache_value_ = false;
 };
-
-// True if `type` is one of the terminal types.
-bool is_terminal(const std::vector<std::string>& terminal, const std::string& type);
 
 class ChannelStore {
   public:

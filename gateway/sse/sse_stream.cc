@@ -139,7 +139,9 @@ bool SseStream::deliver(const history::StoredEvent& ev) {
     last_write_ms_ = sink_.now_ms();
     ++events_sent_;
     counters_.on_delivered(1, ev.encoded->size());
-    if (is_terminal(settings_.route->terminal, ev.type)) {
+    bool terminal = channel_ ? channel_->ends_stream(ev, settings_.route->terminal)
+                             : is_terminal(settings_.route->terminal, ev.type);
+    if (terminal) {
         ended_ = true;
         detach();
         sink_.finish(CloseReason::Terminal);

@@ -60,6 +60,9 @@ class PublishTest(GatewayTestCase):
                 self.assert_status(publish(self.port, "c:bytes", payload), 400)
         self.assertEqual(publish_position(self.port, "c:bytes", "h\u00e9llo"), 1)
 
+    def test_reserved_event_name_gap_400(self):
+        self.assert_status(publish(self.port, "c:evname", "x", event="gap"), 400)
+
     def test_invalid_channel_400(self):
         for channel in ("a%2Ab", "a%20b", "a%3Fb", "x" * 129):
             with self.subTest(channel=channel[:20]):
