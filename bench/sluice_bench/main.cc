@@ -58,6 +58,13 @@ int main(int argc, char** argv) {
         Runner runner(opt, nofile);
         report = runner.run();
     }
+    rusage ru{};
+    if (getrusage(RUSAGE_SELF, &ru) == 0) {
+        report.cpu_user_s = static_cast<double>(ru.ru_utime.tv_sec) +
+                            static_cast<double>(ru.ru_utime.tv_usec) / 1e6;
+        report.cpu_sys_s = static_cast<double>(ru.ru_stime.tv_sec) +
+                           static_cast<double>(ru.ru_stime.tv_usec) / 1e6;
+    }
     std::string json = to_json_line(report);
     std::fwrite(json.data(), 1, json.size(), stdout);
     std::fflush(stdout);

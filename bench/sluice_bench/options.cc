@@ -26,6 +26,10 @@ Subscribers:
   --header 'Name: value'  extra request header for subscribers (repeatable)
   --reconnect-storm-at S  at S seconds, every open stream drops and reconnects at once
                           with Last-Event-ID
+  --stalled-fraction F    this share (0..1) of the connections, spread evenly over the
+                          channels, stop reading once their stream is live (4 KiB receive
+                          buffer): slow clients. They are left out of latency and losses
+                          and never reconnect (default 0)
 
 Publisher:
   --publish MODE          http | redis | fcall | none (default http)
@@ -35,6 +39,11 @@ Publisher:
   --publish-url TEMPLATE  (default http://127.0.0.1:8080/_sluice/publish/bench:{c})
   --publish-connections P HTTP publisher connections; channel c uses connection c % P
                           (default 4)
+  --publish-format F      HTTP body: raw (the payload, default) or pushpin (Pushpin's
+                          publish JSON, {"items":[{"channel":...,"formats":{"http-stream":
+                          {"content":"id: N\ndata: <payload>\n\n"}}}]})
+  --publish-channel TEMPLATE  channel named in pushpin bodies; {c} = channel index
+                          (default bench:{c})
   --token T               HTTP publisher sends Authorization: Bearer T
   --redis HOST:PORT       Redis server (default 127.0.0.1:6379)
   --redis-channel TEMPLATE  Redis channel name; {c} = channel index (default bench:{c})
@@ -127,6 +136,17 @@ public:
             else return bad(name, value);
         }
         else if (name == "publish-url") o_.publish_url = value;
+        else if (name == "publish-format") {
+            if (value == "raw") o_.publish_format = PublishFormat::Raw;
+            else if (value == "pushpin") o_.publish_format = PublishFormat::Pushpin;
+            else return bad(name, value);
+        }
+        else if (name == "publish-channel") o_.publish_channel = value;
+        else if (name == "stalled-fraction") {
+            double f = 0;
+            if (!parse_double(value, f) || f < 0 || f > 1) return bad(name, value);
+            o_.stalled_fraction = f;
+        }
         else if (name == "publish-connections") {
             if (!count32(o_.publish_connections, 1024)) return false;
             if (o_.publish_connections == 0) return bad(name, value);

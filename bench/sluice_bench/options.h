@@ -16,6 +16,10 @@ namespace sluice::bench {
 
 enum class PublishMode : uint8_t { None, Http, Redis, Fcall };
 
+// How the HTTP publisher writes the request body: the payload itself (sluice, Nchan), or
+// Pushpin's GRIP publish JSON carrying the payload as an http-stream SSE event.
+enum class PublishFormat : uint8_t { Raw, Pushpin };
+
 std::string_view publish_mode_name(PublishMode m);
 
 struct Options {
@@ -29,10 +33,13 @@ struct Options {
     std::vector<uint32_t> source_ips;     // IPv4, host order; empty = let the kernel choose
     std::vector<std::string> headers;     // extra "Name: value" lines for subscriber requests
     std::optional<double> storm_at_s;     // --reconnect-storm-at
+    double stalled_fraction = 0;          // share of connections that stop reading once live
 
     PublishMode publish = PublishMode::Http;
     std::string publish_url = "http://127.0.0.1:8080/_sluice/publish/bench:{c}";
     UrlTemplate publish_target;           // parsed from publish_url
+    PublishFormat publish_format = PublishFormat::Raw;
+    std::string publish_channel = "bench:{c}";  // channel named in pushpin-format bodies
     uint32_t publish_connections = 4;     // HTTP publisher connections
     std::string token;                    // HTTP publisher: Authorization: Bearer <token>
     Endpoint redis{"127.0.0.1", 6379, false};

@@ -40,7 +40,7 @@ void Publisher::tick() {
         payload_.clear();
         append_payload(payload_, run_id_, ch, seq, realtime_ns(), opt_.size);
         ++submitted_;
-        submit(ch, payload_);
+        submit(ch, seq, payload_);
     }
     flush();
     if (opt_.events > 0 && submitted_ >= opt_.events) stop();

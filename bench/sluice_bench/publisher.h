@@ -35,6 +35,8 @@ public:
     void close();  // stop() and close every handle (the loop then runs the close callbacks)
 
     bool started() const { return started_; }
+    uint64_t start_ms() const { return start_ms_; }  // loop time of start()
+    uint64_t end_ms() const { return end_ms_; }      // loop time the schedule stopped, or 0
     // The schedule is over (count reached or stopped) and every event has been answered.
     bool finished() const;
     PublisherResults results() const;
@@ -43,7 +45,8 @@ protected:
     // Transport hooks.
     virtual void open() = 0;                    // connect; called by start()
     virtual bool can_accept() const = 0;        // false while too much is queued
-    virtual void submit(uint32_t ch, std::string_view payload) = 0;  // queue one event
+    // Queue one event: its channel, per-channel sequence number and payload.
+    virtual void submit(uint32_t ch, uint64_t seq, std::string_view payload) = 0;
     virtual void flush() = 0;                   // write what submit() queued
     virtual uint64_t unanswered() const = 0;    // submitted, not yet acked or failed
     virtual void close_transport() = 0;

@@ -1,5 +1,6 @@
 #include "bench/sluice_bench/publisher_http.h"
 
+#include "bench/sluice_bench/report.h"
 #include "bench/sluice_bench/target.h"
 
 namespace sluice::bench {
@@ -32,14 +33,18 @@ public:
         if (owner_.shutting_down_ || queue_.empty()) return;
         if (client_.state() == TcpClient::State::Idle) {
             connected_ = false;
+            answered_here_ = 0;
             client_.open(owner_.dest_, std::nullopt);
             if (client_.state() != TcpClient::State::Connecting) return;
         }
         if (client_.state() == TcpClient::State::Closing) return;
-        while (in_flight_ < kPipelineDepth && !queue_.empty()) {
+        // A server that closes after every answer (Pushpin's publish endpoint) would drop the
+        // rest of a pipeline, so it gets one request per connection.
+        uint64_t depth = closes_after_answer_ ? 1 : kPipelineDepth;
+        while (sent_.size() < depth && !queue_.empty()) {
             client_.write(queue_.front());
+            sent_.push_back(std::move(queue_.front()));
             queue_.pop_front();
-            ++in_flight_;
         }
     }
 
@@ -57,20 +62,31 @@ public:
                 return;
             }
             if (!parser_.done()) continue;
-            int status = parser_.status();
-            if (in_flight_ > 0) {
-                --in_flight_;
-                --owner_.unanswered_;
-                if (status >= 200 && status < 300) owner_.on_acked();
-                else owner_.on_error("HTTP " + std::to_string(status) + " " + body_);
-            }
+            answer(parser_.status());
+            auto conn = parser_.header("connection");
+            bool closing = conn && (*conn == "close" || *conn == "Close");
             parser_.reset();
             body_.clear();
+            if (closing) {
+                // The rest of the pipeline was never read: send it again on a new connection.
+                closes_after_answer_ = true;
+                requeue_in_flight();
+                client_.close();
+                return;
+            }
         }
         pump();
     }
 
     void on_failed(int status) override {
+        if (status == UV_EOF && answered_here_ > 0) {
+            // A keep-alive connection the server closed between answers: what it did not
+            // answer was not processed, so it goes out again.
+            parser_.on_eof();
+            if (parser_.done()) answer(parser_.status());
+            requeue_in_flight();
+            return;
+        }
         last_error_ = status == UV_EOF ? std::string("publish connection closed by the server")
                                        : "publish connection: " + uv_error_text(status);
         fail_in_flight(last_error_);
@@ -90,10 +106,26 @@ public:
     }
 
 private:
+    void answer(int status) {
+        if (sent_.empty()) return;
+        sent_.pop_front();
+        ++answered_here_;
+        --owner_.unanswered_;
+        if (status >= 200 && status < 300) owner_.on_acked();
+        else owner_.on_error("HTTP " + std::to_string(status) + " " + body_);
+    }
+
+    void requeue_in_flight() {
+        while (!sent_.empty()) {
+            queue_.push_front(std::move(sent_.back()));
+            sent_.pop_back();
+        }
+    }
+
     void fail_in_flight(const std::string& why) {
-        owner_.on_error(why, in_flight_);
-        owner_.unanswered_ -= in_flight_;
-        in_flight_ = 0;
+        owner_.on_error(why, sent_.size());
+        owner_.unanswered_ -= sent_.size();
+        sent_.clear();
     }
 
     HttpPublisher& owner_;
@@ -102,10 +134,12 @@ private:
     HttpResponseParser::BodySink sink_;
     std::string body_;                // start of the current response body, for error messages
     std::deque<std::string> queue_;   // requests not yet written
-    uint64_t in_flight_ = 0;          // written, not yet answered
+    std::deque<std::string> sent_;    // written, not yet answered (resent if the server closes)
+    uint64_t answered_here_ = 0;      // answers on the current connection
     uint64_t broken_until_ms_ = 0;
     std::string last_error_;
     bool connected_ = false;
+    bool closes_after_answer_ = false;
 };
 
 HttpPublisher::HttpPublisher(uv_loop_t* loop, const Options& opt, PublishLedger& ledger,
@@ -130,7 +164,17 @@ void HttpPublisher::open() {
     // Connections open lazily on their first request.
 }
 
-void HttpPublisher::submit(uint32_t ch, std::string_view payload) {
+void HttpPublisher::submit(uint32_t ch, uint64_t seq, std::string_view payload) {
+    std::string body;
+    if (opt_.publish_format == PublishFormat::Pushpin) {
+        std::string content = "id: " + std::to_string(seq) + "\ndata: ";
+        content += payload;
+        content += "\n\n";
+        body = "{\"items\":[{\"channel\":" +
+               json_quote(expand_template(opt_.publish_channel, ch, ch)) +
+               ",\"formats\":{\"http-stream\":{\"content\":" + json_quote(content) + "}}}]}";
+        payload = body;
+    }
     std::string req;
     req.reserve(heads_[ch].size() + payload.size() + 16);
     req += heads_[ch];

@@ -27,7 +27,7 @@ public:
 protected:
     void open() override;
     bool can_accept() const override { return unanswered_ < kMaxUnanswered; }
-    void submit(uint32_t ch, std::string_view payload) override;
+    void submit(uint32_t ch, uint64_t seq, std::string_view payload) override;
     void flush() override;
     uint64_t unanswered() const override { return unanswered_; }
     void close_transport() override;

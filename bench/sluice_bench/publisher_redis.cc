@@ -27,7 +27,7 @@ void RedisPublisher::open() {
     client_.open(dest_, std::nullopt);
 }
 
-void RedisPublisher::submit(uint32_t ch, std::string_view payload) {
+void RedisPublisher::submit(uint32_t ch, uint64_t /*seq*/, std::string_view payload) {
     if (opt_.publish == PublishMode::Fcall)
         append_command(pending_, {"FCALL", "sluice_publish", "1", channels_[ch], payload});
     else

@@ -23,7 +23,7 @@ public:
 protected:
     void open() override;
     bool can_accept() const override { return unanswered() < kMaxUnanswered; }
-    void submit(uint32_t ch, std::string_view payload) override;
+    void submit(uint32_t ch, uint64_t seq, std::string_view payload) override;
     void flush() override;
     uint64_t unanswered() const override { return in_flight_ + pending_count_; }
     void close_transport() override;

@@ -83,6 +83,12 @@ std::string to_json_line(const Report& r) {
     j += ",\"duration_s\":" + num(r.duration_s);
     j += ",\"elapsed_s\":" + num(r.elapsed_s);
     j += ",\"interrupted\":" + std::string(r.interrupted ? "true" : "false");
+    j += ",\"start_unix_ms\":" + std::to_string(r.start_unix_ms);
+    j += ",\"settled_s\":" + num(r.settled_s);
+    j += ",\"publish_start_s\":" + num(r.publish_start_s);
+    j += ",\"publish_end_s\":" + num(r.publish_end_s);
+    j += ",\"cpu_user_s\":" + num(r.cpu_user_s);
+    j += ",\"cpu_sys_s\":" + num(r.cpu_sys_s);
     j += ",\"nofile_limit\":" + std::to_string(r.nofile_limit);
     j += ",\"connected\":" + std::to_string(s.connected);
     j += ",\"failed\":" + std::to_string(s.failed);
@@ -110,6 +116,7 @@ std::string to_json_line(const Report& r) {
     j += ",\"other_events\":" + std::to_string(s.other_events);
     j += ",\"foreign\":" + std::to_string(s.foreign);
     j += ",\"comments\":" + std::to_string(s.comments);
+    j += ",\"stalled\":" + std::to_string(s.stalled);
     j += ",\"latency_us\":" + latency_json(s.latency_us);
     if (s.storm) {
         j += ",\"storm\":{\"at_s\":" + num(s.storm_at_s);
@@ -145,6 +152,9 @@ std::string to_summary(const Report& r) {
          std::to_string(s.duplicated) + "  reordered " + std::to_string(s.reordered) +
          "  gaps " + std::to_string(s.gaps) + "\n";
     o += latency_line("latency", s.latency_us);
+    if (s.stalled > 0)
+        o += "stalled clients: " + std::to_string(s.stalled) + " stopped reading\n";
+    o += "bench cpu: " + num(r.cpu_user_s) + "s user + " + num(r.cpu_sys_s) + "s sys\n";
     if (s.storm) {
         o += "reconnect storm at " + num(s.storm_at_s) + "s: " + std::to_string(s.storm_dropped) +
              " dropped, " + std::to_string(s.storm_reconnected) + " back, " +

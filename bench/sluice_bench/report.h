@@ -28,6 +28,7 @@ struct SubscriberResults {
     uint64_t other_events = 0;  // events that are not bench payloads (e.g. data heartbeats)
     uint64_t foreign = 0;       // bench payloads of another run (left in history)
     uint64_t comments = 0;      // comment lines, e.g. ": heartbeat"
+    uint64_t stalled = 0;         // --stalled-fraction connections that went live and stopped
     std::string first_error;
     Histogram latency_us;  // publish -> receive, live events only
     Histogram connect_us;  // connect start -> response head
@@ -51,6 +52,12 @@ struct PublisherResults {
 
 struct Report {
     std::string run_id;  // the "run" field of this run's payloads
+    int64_t start_unix_ms = 0;  // wall clock at the start, to line up with outside samplers
+    double settled_s = -1;      // every connection attempted and answered (-1: never)
+    double publish_start_s = -1;
+    double publish_end_s = -1;  // the schedule stopped (-1: never started)
+    double cpu_user_s = 0;      // the bench process itself
+    double cpu_sys_s = 0;
     std::string url;
     uint32_t channels = 0;
     double duration_s = 0;

@@ -3,6 +3,7 @@
 #include <csignal>
 #include <cstdio>
 
+#include "bench/sluice_bench/clock.h"
 #include "bench/sluice_bench/payload.h"
 
 namespace sluice::bench {
@@ -37,6 +38,7 @@ double Runner::elapsed_s() const {
 Report Runner::run() {
     uv_update_time(&loop_);
     start_ms_ = uv_now(&loop_);
+    start_unix_ms_ = realtime_ns() / 1'000'000;
     auto ms = [](double s) { return static_cast<uint64_t>(s * 1000.0 + 0.5); };
 
     for (uv_timer_t* t : {&check_timer_, &end_timer_, &storm_timer_}) {
@@ -62,6 +64,13 @@ Report Runner::run() {
 
     Report r;
     r.run_id = run_id_;
+    r.start_unix_ms = start_unix_ms_;
+    r.settled_s = settled_s_;
+    if (publisher_ && publisher_->started()) {
+        auto rel = [&](uint64_t t) { return static_cast<double>(t - start_ms_) / 1000.0; };
+        r.publish_start_s = rel(publisher_->start_ms());
+        r.publish_end_s = publisher_->end_ms() ? rel(publisher_->end_ms()) : elapsed_at_end_s_;
+    }
     r.url = opt_.url;
     r.channels = opt_.channels;
     r.duration_s = opt_.duration_s;
@@ -91,8 +100,10 @@ void Runner::signal_cb(uv_signal_t* s, int) noexcept {
 }
 
 void Runner::check() {
-    if (finished_ || !publisher_) return;
+    if (finished_) return;
     double now = elapsed_s();
+    if (settled_s_ < 0 && (!pool_ || pool_->settled())) settled_s_ = now;
+    if (!publisher_) return;
     double window_end = opt_.duration_s - opt_.drain_s;
     if (!publisher_->started() && now < window_end) {
         // Start once every subscriber is connected (or has failed), so the first events find

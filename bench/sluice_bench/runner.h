@@ -50,6 +50,8 @@ private:
     std::unique_ptr<SubscriberPool> pool_;
     std::unique_ptr<Publisher> publisher_;
     uint64_t start_ms_ = 0;
+    int64_t start_unix_ms_ = 0;
+    double settled_s_ = -1;
     double elapsed_at_end_s_ = 0;
     bool storm_pending_ = false;
     bool finished_ = false;

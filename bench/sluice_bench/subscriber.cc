@@ -15,6 +15,15 @@ namespace {
 
 constexpr uint64_t kDefaultRetryMs = 1000;  // until the stream sends retry:
 constexpr uint64_t kMaxRetryMs = 10'000;
+constexpr int kStalledRecvBuffer = 4096;
+
+// Whether connection `index` is one of the --stalled-fraction share. Multiplicative hashing
+// spreads the chosen ones evenly over the indexes, and so over the channels (i % K).
+bool is_stalled(uint32_t index, double fraction) {
+    if (fraction <= 0) return false;
+    uint32_t h = index * 2654435761u;
+    return static_cast<double>(h) < fraction * 4294967296.0;
+}
 
 }  // namespace
 
@@ -25,8 +34,9 @@ public:
 
     Conn(SubscriberPool& pool, uint32_t index)
         : pool_(pool), index_(index), channel_(index % pool.opt_.channels),
-          client_(pool.loop_, *this) {
+          client_(pool.loop_, *this), stalled_(is_stalled(index, pool.opt_.stalled_fraction)) {
         sink_ = [this](std::string_view body) { on_body(body); };
+        if (stalled_) client_.set_recv_buffer(kStalledRecvBuffer);
     }
 
     void connect(Attempt attempt) {
@@ -59,10 +69,12 @@ public:
     }
 
     bool streaming() const { return phase_ == Phase::Streaming; }
+    bool stalled() const { return stalled_; }
     bool open_at_end() const { return open_at_end_; }
 
     // Has everything published on its channel (per the ledger).
     bool caught_up() const {
+        if (stalled_) return true;  // it reads nothing, so it owes nothing
         uint64_t last = pool_.ledger_.last_seq[channel_];
         const SeqTracker* t = find_track(channel_);
         if (!t || !t->started()) return last <= baseline_;
@@ -70,6 +82,7 @@ public:
     }
 
     uint64_t lost() const {
+        if (stalled_) return 0;
         uint64_t n = 0;
         bool saw_own = false;
         for (const auto& [ch, t] : tracks_) {
@@ -136,6 +149,7 @@ public:
 
     // SseHandler
     void on_event(const SseEvent& ev) override {
+        if (stalled_) return;  // bytes that came with the head; a stalled client counts nothing
         auto& s = pool_.stats_;
         if (ev.type == "gap") {
             ++s.gaps;
@@ -222,6 +236,10 @@ private:
             live_once_ = true;
             baseline_ = pool_.ledger_.last_seq[channel_];
         }
+        if (stalled_) {
+            ++s.stalled;
+            client_.stop_reading();
+        }
         if (attempt_ == Attempt::Initial) ++s.connected;
         else if (attempt_ == Attempt::Reconnect) ++s.reconnects;
         else {
@@ -241,8 +259,8 @@ private:
     void stream_closed(const std::string& why) {
         ++pool_.stats_.disconnects;
         pool_.note_error(index_, why);
-        phase_ = Phase::Idle;
-        next_ = Next::ReconnectLater;
+        phase_ = stalled_ ? Phase::Done : Phase::Idle;  // a stalled client does not come back
+        next_ = stalled_ ? Next::Nothing : Next::ReconnectLater;
         client_.close();
     }
 
@@ -266,6 +284,7 @@ private:
     Phase phase_ = Phase::Idle;
     Next next_ = Next::Nothing;
     Attempt attempt_ = Attempt::Initial;
+    bool stalled_;  // one of the --stalled-fraction share: stops reading once live
     bool head_seen_ = false;
     bool live_once_ = false;
     bool open_at_end_ = false;
@@ -341,7 +360,7 @@ void SubscriberPool::storm() {
     stats_.storm_at_s = static_cast<double>(uv_now(loop_) - start_ms_) / 1000.0;
     storm_start_ns_ = uv_hrtime();
     for (auto& c : conns_) {
-        if (!c->streaming()) continue;
+        if (!c->streaming() || c->stalled()) continue;
         ++stats_.storm_dropped;
         c->drop_for_storm();
     }

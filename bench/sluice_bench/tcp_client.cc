@@ -35,6 +35,11 @@ void TcpClient::open(const sockaddr_storage& dest, std::optional<uint32_t> sourc
     tcp_.data = this;
     handle_open_ = true;
     state_ = State::Connecting;
+    if (recv_buffer_ > 0) {
+        // Set before connect so the window scale matches the small buffer.
+        int size = recv_buffer_;
+        uv_recv_buffer_size(reinterpret_cast<uv_handle_t*>(&tcp_), &size);
+    }
     if (source_ip) {
 #ifdef IP_BIND_ADDRESS_NO_PORT
         // Let connect() pick the port per destination instead of bind() reserving one per
@@ -84,6 +89,10 @@ void TcpClient::close() {
     state_ = State::Closing;
     uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
     uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), close_cb);
+}
+
+void TcpClient::stop_reading() {
+    if (state_ == State::Connected) uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
 }
 
 void TcpClient::fail(int status) {

@@ -44,6 +44,12 @@ public:
     // Starts closing (idempotent). on_closed runs on a later loop iteration.
     void close();
 
+    // Receive buffer (SO_RCVBUF) for later open() calls; 0 = the system's default.
+    void set_recv_buffer(int bytes) { recv_buffer_ = bytes; }
+
+    // Stops reading (a stalled client): the kernel buffers fill and the peer must hold back.
+    void stop_reading();
+
     State state() const { return state_; }
 
 private:
@@ -65,6 +71,7 @@ private:
     std::string pending_;  // bytes queued behind it
     State state_ = State::Idle;
     bool handle_open_ = false;
+    int recv_buffer_ = 0;
 };
 
 // Builds a sockaddr for a numeric loopback endpoint; nullopt if `ip` is not numeric.

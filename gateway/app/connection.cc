@@ -222,8 +222,9 @@ void Connection::on_head() {
     bool stream = body && streams_request_body(*this);
     // "Expect: 100-continue": the client waits for a go-ahead before sending its body.
     const std::string* expect = head.header("expect");
-    if (body && expect && head.version_minor >= 1 && strcasecmp(expect->c_str(), "100-continue") == 0 &&
-        (stream || parser_->body_within_limit())) {
+    bool continue_expected = expect && head.version_minor >= 1 &&
+                             strcasecmp(expect->c_str(), "100-continue") == 0;
+    if (body && continue_expected && (stream || parser_->body_within_limit())) {
         send(std::string("HTTP/1.1 100 Continue\r\n\r\n"));
     }
     if (!stream) return;  // read the body whole, dispatch at Complete
@@ -367,8 +368,13 @@ void Connection::pause_reading() {
 
 void Connection::resume_reading() {
     if (read_pauses_ == 0) return;
-    if (--read_pauses_ == 0 && state_ != State::Closing)
-        uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), ConnCallbacks::alloc, ConnCallbacks::read);
+    if (--read_pauses_ > 0 || state_ == State::Closing) return;
+    uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), ConnCallbacks::alloc,
+                  ConnCallbacks::read);
+    // The rest of a streamed body is the client's to send again: its idle timer restarts.
+    if (reading_body()) {
+        arm_timer(static_cast<uint64_t>(worker_.runtime()->config->limits.idle_timeout.count()));
+    }
 }
 
 bool Connection::keep_alive() const { return keep_alive_ && !worker_.draining(); }
@@ -496,6 +502,8 @@ void Connection::on_write_done(int status, uint64_t bytes) {
     if (state_ == State::Closing) return;
     flush();
     if (state_ == State::Finishing && unsent_ == 0 && !shutdown_started_) start_finishing();
+    // flush() returns early when nothing is queued: the exchange still hears of the drain.
+    if (exchange_ && state_ == State::Exchanging && unsent_ <= low_water()) exchange_->on_drained();
 }
 
 void Connection::finish(sse::CloseReason why) {
@@ -511,7 +519,8 @@ void Connection::start_finishing() {
     if (read_pauses_ > 0) {  // lingering reads (and discards) whatever still comes
         read_pauses_ = 0;
         held_paused_ = false;
-        uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), ConnCallbacks::alloc, ConnCallbacks::read);
+        uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), ConnCallbacks::alloc,
+                      ConnCallbacks::read);
     }
     if (unsent_ > 0) {
         flush();

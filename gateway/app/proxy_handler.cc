@@ -20,7 +20,9 @@ namespace {
 class MetricsObserver final : public proxy::Observer {
   public:
     explicit MetricsObserver(admin::WorkerMetrics& m) : m_(m) {}
-    void on_attempt(const std::string& upstream) override { m_.upstreams.count(upstream, "requests"); }
+    void on_attempt(const std::string& upstream) override {
+        m_.upstreams.count(upstream, "requests");
+    }
     void on_failure(const std::string& upstream, std::string_view reason) override {
         m_.upstreams.count(upstream, std::string(reason));
     }

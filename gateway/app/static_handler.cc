@@ -88,21 +88,18 @@ void handle_static(Connection& conn, const router::Match& m) {
     files::Lookup f = files::lookup_file(root, rel, files_cfg.index);
     switch (f.kind) {
     case files::Lookup::Kind::BadPath:
-        log::info("static path refused", log::field("path", req.path) + "," +
-                                             log::field("remote", conn.remote()));
+        log::info("static path refused",
+                  log::field("path", req.path) + "," + log::field("remote", conn.remote()));
         conn.respond_error(400, "invalid path");
         return;
-    case files::Lookup::Kind::NotFound:
-        conn.respond_error(404, "file not found");
-        return;
+    case files::Lookup::Kind::NotFound: conn.respond_error(404, "file not found"); return;
     case files::Lookup::Kind::AddSlash: {
         std::string location = req.path + "/";
         if (!req.query.empty()) location += "?" + req.query;
         conn.respond_error(301, "moved to the folder's address", {{"Location", location}});
         return;
     }
-    case files::Lookup::Kind::Found:
-        break;
+    case files::Lookup::Kind::Found: break;
     }
 
     std::string etag = files::make_etag(f.mtime_sec, f.mtime_nsec, f.size);

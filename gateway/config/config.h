@@ -61,6 +61,9 @@ enum class HostMode {
 };
 
 struct ProxyRoute {
+    ProxyRoute() = default;
+    explicit ProxyRoute(std::string name) : upstream(std::move(name)) {}
+
     std::string upstream;  // key into Config::upstreams
     HostMode host = HostMode::Pass;
     std::string host_value;  // for HostMode::Fixed

@@ -42,8 +42,10 @@ void load_health_check(const Value& v, Diagnostics& diag, HealthCheckConfig& out
     if (auto path = r.find("path")) {
         if (auto s = read_string(*path, diag)) {
             if (!valid_check_path(*s)) {
-                diag.error(path->mark, path->path + ": must be a path starting with / without "
-                                                    "spaces, like /health, got '" + *s + "'");
+                diag.error(path->mark, path->path +
+                                           ": must be a path starting with / without "
+                                           "spaces, like /health, got '" +
+                                           *s + "'");
             } else {
                 out.path = *s;
             }
@@ -77,8 +79,8 @@ void load_upstreams(const Value& v, Diagnostics& diag, std::map<std::string, Ups
     MapReader all(v, diag);
     for (auto& field : all.all()) {
         if (field.key.empty() || field.key.find_first_not_of(kNameChars) != std::string::npos) {
-            diag.error(field.key_mark, "upstream name '" + field.key +
-                                           "' may only use letters, digits and _ . -");
+            diag.error(field.key_mark,
+                       "upstream name '" + field.key + "' may only use letters, digits and _ . -");
         }
         // Record the name even when its body is bad, so routes naming it are not also
         // reported as pointing at an unknown upstream.

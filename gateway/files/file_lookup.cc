@@ -85,7 +85,8 @@ std::optional<std::string> clean_relative_path(std::string_view encoded) {
     return out;
 }
 
-Lookup lookup_file(const std::string& root, std::string_view encoded_rel, const std::string& index) {
+Lookup lookup_file(const std::string& root, std::string_view encoded_rel,
+                   const std::string& index) {
     Lookup out;
     auto rel = clean_relative_path(encoded_rel);
     if (!rel) {
@@ -96,7 +97,7 @@ Lookup lookup_file(const std::string& root, std::string_view encoded_rel, const 
     if (!root_real) return out;  // NotFound: the folder is missing
     std::string candidate = *root_real;
     if (!rel->empty()) candidate += "/" + *rel;
-    struct stat st{};
+    struct stat st {};
     if (stat(candidate.c_str(), &st) != 0) return out;
     if (S_ISDIR(st.st_mode)) {
         bool named_as_folder = encoded_rel.empty() || encoded_rel.back() == '/';

@@ -34,14 +34,14 @@ class OpenFile {
 
 struct Lookup {
     enum class Kind {
-        Found,        // file, size, mtime set
-        NotFound,     // no such file (or one outside the root, or not a regular file)
-        BadPath,      // ".." or other input that can never name a file: 400
-        AddSlash,     // a folder named without its trailing '/': redirect to add it
+        Found,     // file, size, mtime set
+        NotFound,  // no such file (or one outside the root, or not a regular file)
+        BadPath,   // ".." or other input that can never name a file: 400
+        AddSlash,  // a folder named without its trailing '/': redirect to add it
     };
     Kind kind = Kind::NotFound;
     OpenFile file;
-    std::string path;         // the real path of the file
+    std::string path;  // the real path of the file
     uint64_t size = 0;
     int64_t mtime_sec = 0;
     int64_t mtime_nsec = 0;

@@ -141,7 +141,8 @@ std::string make_etag(int64_t mtime_sec, int64_t mtime_nsec, uint64_t size) {
     char buf[80];
     // Nanoseconds are folded in so that two writes within one second still differ.
     std::snprintf(buf, sizeof buf, "\"%llx-%llx-%llx\"", static_cast<unsigned long long>(mtime_sec),
-                  static_cast<unsigned long long>(mtime_nsec), static_cast<unsigned long long>(size));
+                  static_cast<unsigned long long>(mtime_nsec),
+                  static_cast<unsigned long long>(size));
     return buf;
 }
 

@@ -79,8 +79,8 @@ void ProxyExchange::attempt() {
     request_started_ = false;
     settings_.pool->context()->observer->on_attempt(settings_.pool->name());
     bool reused = false;
-    UpstreamConn* c =
-        settings_.pool->acquire(static_cast<size_t>(i), this, settings_.connect_timeout_ms, &reused);
+    UpstreamConn* c = settings_.pool->acquire(static_cast<size_t>(i), this,
+                                              settings_.connect_timeout_ms, &reused);
     if (!c) {
         handle_failure(Failure::Refused, "the connect could not start", false);
         return;
@@ -186,7 +186,8 @@ void ProxyExchange::on_upstream_head(const http::ResponseInfo& head) {
         response_framing_ = request_.version_minor >= 1 ? Framing::Chunked : Framing::Close;
     }
     client_keep_alive_ = down_.keep_alive() && response_framing_ != Framing::Close;
-    down_.send(build_client_head(head, response_framing_, client_keep_alive_, settings_.request_id));
+    down_.send(
+        build_client_head(head, response_framing_, client_keep_alive_, settings_.request_id));
     if (sse_ && settings_.heartbeat) {
         wheel().schedule(heartbeat_, static_cast<uint64_t>(settings_.heartbeat->interval.count()));
     }
@@ -206,7 +207,8 @@ void ProxyExchange::on_upstream_body(std::string_view bytes) {
     if (sse_) {
         boundary_.feed(bytes);
         if (settings_.heartbeat) {  // heartbeats fill idle time only
-            wheel().schedule(heartbeat_, static_cast<uint64_t>(settings_.heartbeat->interval.count()));
+            wheel().schedule(heartbeat_,
+                             static_cast<uint64_t>(settings_.heartbeat->interval.count()));
         }
     }
     if (!upstream_paused_ && conn_ && down_.unsent_bytes() > settings_.high_water) {
@@ -266,11 +268,12 @@ void ProxyExchange::handle_failure(Failure why, std::string_view detail, bool go
             stale_retry_done_ = true;
             tried_[static_cast<size_t>(server_)] = false;  // the same server may answer
         }
-        log::info("retrying upstream request",
-                  log::field("upstream", name) + "," +
-                      log::field("server", settings_.pool->server_name(static_cast<size_t>(server_))) +
-                      "," + log::field("error", failure_name(why)) + "," +
-                      log::field("request_id", settings_.request_id));
+        log::info(
+            "retrying upstream request",
+            log::field("upstream", name) + "," +
+                log::field("server", settings_.pool->server_name(static_cast<size_t>(server_))) +
+                "," + log::field("error", failure_name(why)) + "," +
+                log::field("request_id", settings_.request_id));
         settings_.pool->context()->observer->on_retry(name);
         attempt();
         return;
@@ -285,13 +288,13 @@ void ProxyExchange::fail_downstream(int status, std::string_view reason, std::st
 }
 
 void ProxyExchange::log_failure(std::string_view what, std::string_view detail, int status) {
-    std::string server = server_ >= 0 ? settings_.pool->server_name(static_cast<size_t>(server_))
-                                      : std::string("-");
+    std::string server =
+        server_ >= 0 ? settings_.pool->server_name(static_cast<size_t>(server_)) : std::string("-");
     log::warn("proxy error",
               log::field("upstream", settings_.pool->name()) + "," + log::field("server", server) +
                   "," + log::field("error", what) + "," + log::field("detail", detail) + "," +
-                  log::field("status", status) + "," + log::field("method", request_.method) +
-                  "," + log::field("path", request_.path) + "," +
+                  log::field("status", status) + "," + log::field("method", request_.method) + "," +
+                  log::field("path", request_.path) + "," +
                   log::field("request_id", settings_.request_id) + "," +
                   log::field("remote", settings_.client_address));
 }

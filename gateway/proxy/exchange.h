@@ -32,7 +32,7 @@ class Downstream {
     virtual uint64_t unsent_bytes() const = 0;  // queued for the client, not yet written
     virtual void pause_reading() = 0;           // counted, like UpstreamConn's
     virtual void resume_reading() = 0;
-    virtual bool keep_alive() const = 0;        // the client allows another request after this
+    virtual bool keep_alive() const = 0;  // the client allows another request after this
     // Each of these ends the exchange; it makes no further calls afterwards.
     virtual void respond_error(int status, std::string_view reason) = 0;
     virtual void finish(int status, bool keep_alive) = 0;  // the streamed response is complete

@@ -39,8 +39,8 @@ void append_field(std::string& out, std::string_view name, std::string_view valu
 // Names sluice sets itself on the upstream request; the client's copies are replaced.
 bool set_by_sluice(std::string_view name) {
     static constexpr std::array<std::string_view, 7> kNames{
-        "host", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-request-id",
-        "content-length", "transfer-encoding"};
+        "host",         "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
+        "x-request-id", "content-length",  "transfer-encoding"};
     for (auto n : kNames) {
         if (iequals(name, n)) return true;
     }
@@ -61,9 +61,16 @@ template <class Headers> std::string joined(const Headers& headers, std::string_
 }  // namespace
 
 bool is_hop_by_hop(std::string_view name) {
-    static constexpr std::array<std::string_view, 10> kNames{
-        "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
-        "upgrade", "proxy-authenticate", "proxy-authorization", "expect"};
+    static constexpr std::array<std::string_view, 10> kNames{"connection",
+                                                             "keep-alive",
+                                                             "proxy-connection",
+                                                             "te",
+                                                             "trailer",
+                                                             "transfer-encoding",
+                                                             "upgrade",
+                                                             "proxy-authenticate",
+                                                             "proxy-authorization",
+                                                             "expect"};
     for (auto n : kNames) {
         if (iequals(name, n)) return true;
     }

@@ -120,12 +120,12 @@ void Pool::report_success(size_t i) { servers_[i].fails = 0; }
 
 void Pool::set_checked(size_t i, bool healthy) {
     Server& s = servers_[i];
-    if (healthy == !s.check_failed) return;
-    s.check_failed = !healthy;
-    if (healthy) {
-        s.down_until = 0;  // an answered check overrides passive marking
+    if (healthy) {  // an answered check overrides passive marking
+        s.down_until = 0;
         s.fails = 0;
     }
+    if (healthy == !s.check_failed) return;
+    s.check_failed = !healthy;
     log::info(healthy ? "upstream server healthy" : "upstream server failed its health check",
               log::field("upstream", name_) + "," + log::field("server", s.addr.text));
 }

@@ -66,9 +66,9 @@ class Pool : public std::enable_shared_from_this<Pool> {
 
     struct Server {
         ServerAddress addr;
-        uint64_t fails = 0;          // failures in a row
-        uint64_t down_until = 0;     // loop time (ms) until which passive health skips it
-        bool check_failed = false;   // the last active check failed
+        uint64_t fails = 0;         // failures in a row
+        uint64_t down_until = 0;    // loop time (ms) until which passive health skips it
+        bool check_failed = false;  // the last active check failed
         uint64_t retry_resolve_at = 0;
         std::vector<UpstreamConn*> idle;  // most recently used last
     };

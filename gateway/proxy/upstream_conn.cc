@@ -46,7 +46,9 @@ struct UpstreamCallbacks {
             c->fail(Failure::Refused, e.what());
         }
     }
-    static void closed(uv_handle_t* h) noexcept { static_cast<UpstreamConn*>(h->data)->on_closed(); }
+    static void closed(uv_handle_t* h) noexcept {
+        static_cast<UpstreamConn*>(h->data)->on_closed();
+    }
 };
 
 struct UpstreamWrite {
@@ -244,15 +246,12 @@ void UpstreamConn::process(const char* data, size_t len) {
         data += r.consumed;
         len -= r.consumed;
         switch (r.kind) {
-        case Kind::NeedMore:
-            return;
+        case Kind::NeedMore: return;
         case Kind::Head:
             if (parser_.head().status < 200) continue;  // interim response (100, 103)
             l->on_upstream_head(parser_.head());
             break;
-        case Kind::Body:
-            l->on_upstream_body(r.body);
-            break;
+        case Kind::Body: l->on_upstream_body(r.body); break;
         case Kind::Complete:
             if (parser_.head().status < 200) {
                 if (len == 0) return;
@@ -260,9 +259,7 @@ void UpstreamConn::process(const char* data, size_t len) {
             }
             l->on_upstream_end(parser_.head().keep_alive && len == 0);
             return;
-        case Kind::Error:
-            fail(Failure::Protocol, r.reason);
-            return;
+        case Kind::Error: fail(Failure::Protocol, r.reason); return;
         }
         if (state_ == State::Closing || listener_ != l) return;
     }

@@ -4,10 +4,12 @@ HEAD/204/304, X-Forwarded-* and X-Request-Id, hop-by-hop headers, Host pass/rewr
 and the upstream metrics."""
 
 import json
-import re
+import signal
+import time
 import unittest
 
-from harness import Conn, Gateway, http_request, make_config, metric_sum, metrics
+from harness import (Conn, Gateway, http_request, make_config, metric_sum, metrics,
+                     wait_until)
 from upstreams import UpstreamServer
 
 
@@ -210,17 +212,30 @@ class ProxyBasicsTest(unittest.TestCase):
         self.assertGreaterEqual(metric_sum(m, "sluice_upstream_requests_total", upstream="app"), 1)
         self.assertGreaterEqual(metric_sum(m, "sluice_http_requests_total", route="/api/*",
                                            status="200"), 1)
-        lines = [l for l in self.gw.access_log_lines() if l.get("path") == "/api/echo/metrics-probe"]
+        lines = [line for line in self.gw.access_log_lines()
+                 if line.get("path") == "/api/echo/metrics-probe"]
         self.assertEqual(len(lines), 1)
         self.assertEqual(lines[0]["status"], 200)
         self.assertEqual(lines[0]["route"], "/api/*")
         self.assertGreater(lines[0]["bytes"], 0)
 
 
+class ProxyWorkersTest(unittest.TestCase):
+    def test_every_worker_loop_proxies_and_shuts_down_cleanly(self):
+        with UpstreamServer() as up:
+            extra = (f"upstreams:\n  app:\n    servers: [{up.address}]\n"
+                     "    health_check: {path: /health, interval: 200ms}\n")
+            routes = "- prefix: /api/\n  proxy:\n    upstream: app\n"
+            with Gateway(make_config(routes=routes, extra=extra, workers=2)) as gw:
+                statuses = [http_request(gw.port, "GET", f"/api/echo/{i}")[0] for i in range(20)]
+                self.assertEqual(statuses, [200] * 20)
+                # Idle pooled connections and health checks are open when the drain starts;
+                # the stop below checks that sluice still exits cleanly.
+                wait_until(lambda: "/health" in up.paths(), 5, what="a health check")
+
+
 class ProxyReloadTest(unittest.TestCase):
     def test_reload_switches_to_new_servers(self):
-        import signal
-        import time
         with UpstreamServer("old") as old, UpstreamServer("new") as new:
             gw = Gateway(proxy_config([old.address]))
             with gw:

@@ -11,12 +11,14 @@ stands ("/api/echo/1" is /echo):
   /reset                reads the request, then resets the connection (RST)
   /close                reads the request, then closes without answering
   /garbage              answers bytes that are not HTTP
-  /sse?n=N&interval=S&hold=S&chunked=0|1&crlf=0|1
+  /sse?n=N&interval=S&hold=S&chunked=0|1&crlf=0|1&partial=0|1
                         text/event-stream: N events S apart, then silence for `hold`
+                        (with partial=1 the silence falls inside one more event)
   /download?size=N&chunked=0|1
                         N bytes of a fixed pattern (pattern_bytes)
-  /upload?delay=S       reads the body slowly (S seconds per 64 KiB), answers its length
-                        and SHA-256
+  /upload?delay=S&pause=S
+                        waits `pause` seconds before reading, then reads the body slowly
+                        (S seconds per 64 KiB); answers its length and SHA-256
   /status/CODE          an empty answer with that status
   /health               200, or 503 while server.healthy is False
 
@@ -143,6 +145,7 @@ class _Handler(BaseHTTPRequestHandler):
         path = "/" + "/".join(segments[at:]) if at is not None else url.path
         server = self.server
         if path == "/upload":
+            time.sleep(float(query.get("pause", "0")))
             delay = float(query.get("delay", "0"))
             digest, total = hashlib.sha256(), 0
             for piece in self.read_body_chunks():
@@ -224,7 +227,11 @@ class _Handler(BaseHTTPRequestHandler):
             event = f"id: {i}{eol}data: {{\"n\":{i}}}{eol}{eol}".encode()
             write(event)
             time.sleep(interval)
-        if hold:
+        if q.get("partial") == "1":  # an event cut in two, with the pause inside it
+            write(b"data: hel")
+            time.sleep(hold)
+            write(f"lo{eol}{eol}".encode())
+        elif hold:
             time.sleep(hold)
         if chunked:
             self.wfile.write(b"0\r\n\r\n")
@@ -250,6 +257,7 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self.wfile.write(piece)
             sent += len(piece)
+            self.server.download_sent = sent
         if chunked:
             self.wfile.write(b"0\r\n\r\n")
 
@@ -269,6 +277,7 @@ class UpstreamServer(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.requests = []
         self.connections = 0
+        self.download_sent = 0  # body bytes the last /download has written so far
         self._ids = {}
         self._thread = None
 

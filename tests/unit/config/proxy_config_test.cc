@@ -43,17 +43,17 @@ TEST_CASE("upstream defaults", "[config][proxy]") {
 }
 
 TEST_CASE("every upstream key is read", "[config][proxy]") {
-    auto c = load_ok(kHead +
-                     "upstreams:\n"
-                     "  app:\n"
-                     "    servers: [127.0.0.1:3000, \"[::1]:3001\", backend.internal:80]\n"
-                     "    connect_timeout: 250ms\n"
-                     "    read_timeout: 30s\n"
-                     "    idle_timeout: 5s\n"
-                     "    max_idle: 4\n"
-                     "    max_fails: 3\n"
-                     "    fail_timeout: 1m\n"
-                     "    health_check: {path: \"/healthz?full=1\", interval: 2s, timeout: 500ms}\n");
+    auto c = load_ok(
+        kHead + "upstreams:\n"
+                "  app:\n"
+                "    servers: [127.0.0.1:3000, \"[::1]:3001\", backend.internal:80]\n"
+                "    connect_timeout: 250ms\n"
+                "    read_timeout: 30s\n"
+                "    idle_timeout: 5s\n"
+                "    max_idle: 4\n"
+                "    max_fails: 3\n"
+                "    fail_timeout: 1m\n"
+                "    health_check: {path: \"/healthz?full=1\", interval: 2s, timeout: 500ms}\n");
     const Upstream& up = c->upstreams.at("app");
     CHECK(up.servers ==
           std::vector<std::string>{"127.0.0.1:3000", "[::1]:3001", "backend.internal:80"});
@@ -80,25 +80,24 @@ TEST_CASE("a health check map may be partial", "[config][proxy]") {
 }
 
 TEST_CASE("proxy route options", "[config][proxy]") {
-    auto c = load_ok(kHead +
-                     "routes:\n"
-                     "  - prefix: /a/\n"
-                     "    proxy: {upstream: app}\n"
-                     "  - prefix: /b/\n"
-                     "    proxy:\n"
-                     "      upstream: app\n"
-                     "      host: rewrite\n"
-                     "      heartbeat: 3s\n"
-                     "      connect_timeout: 1s\n"
-                     "      read_timeout: 2m\n"
-                     "  - prefix: /c/\n"
-                     "    proxy:\n"
-                     "      upstream: app\n"
-                     "      host: api.internal:8080\n"
-                     "      heartbeat: {interval: 1s, mode: data}\n"
-                     "  - prefix: /d/\n"
-                     "    proxy: {upstream: app, host: pass}\n"
-                     "upstreams:\n  app: {servers: [127.0.0.1:3000]}\n");
+    auto c = load_ok(kHead + "routes:\n"
+                             "  - prefix: /a/\n"
+                             "    proxy: {upstream: app}\n"
+                             "  - prefix: /b/\n"
+                             "    proxy:\n"
+                             "      upstream: app\n"
+                             "      host: rewrite\n"
+                             "      heartbeat: 3s\n"
+                             "      connect_timeout: 1s\n"
+                             "      read_timeout: 2m\n"
+                             "  - prefix: /c/\n"
+                             "    proxy:\n"
+                             "      upstream: app\n"
+                             "      host: api.internal:8080\n"
+                             "      heartbeat: {interval: 1s, mode: data}\n"
+                             "  - prefix: /d/\n"
+                             "    proxy: {upstream: app, host: pass}\n"
+                             "upstreams:\n  app: {servers: [127.0.0.1:3000]}\n");
     const ProxyRoute& a = *c->routes[0].proxy;
     CHECK(a.host == HostMode::Pass);
     CHECK_FALSE(a.heartbeat);
@@ -121,39 +120,38 @@ TEST_CASE("proxy route options", "[config][proxy]") {
 }
 
 TEST_CASE("bad upstream values point at the value", "[config][proxy]") {
-    CHECK(errors_of(kHead +
-                    "upstreams:\n"
-                    "  app:\n"
-                    "    servers: [127.0.0.1:3000]\n"
-                    "    connect_timeout: 0ms\n"
-                    "    read_timeout: 5\n"
-                    "    max_idle: -1\n"
-                    "    fail_timeout: soon\n"
-                    "    health_check: {path: health, interval: 10ms}\n"
-                    "    retries: 3\n") ==
-          Lines{"t.yaml:5:22: upstreams.app.connect_timeout: must be greater than 0, got 0ms",
-                "t.yaml:6:19: upstreams.app.read_timeout: expected a duration like 30s (units ms, "
-                "s, m, h), got '5'",
-                "t.yaml:7:15: upstreams.app.max_idle: expected a whole number, got '-1'",
-                "t.yaml:8:19: upstreams.app.fail_timeout: expected a duration like 30s (units ms, "
-                "s, m, h), got 'soon'",
-                "t.yaml:9:26: upstreams.app.health_check.path: must be a path starting with / "
-                "without spaces, like /health, got 'health'",
-                "t.yaml:9:44: upstreams.app.health_check.interval: must be at least 100ms, got 10ms",
-                "t.yaml:10:5: unknown key 'retries' in upstreams.app"});
+    CHECK(
+        errors_of(kHead + "upstreams:\n"
+                          "  app:\n"
+                          "    servers: [127.0.0.1:3000]\n"
+                          "    connect_timeout: 0ms\n"
+                          "    read_timeout: 5\n"
+                          "    max_idle: -1\n"
+                          "    fail_timeout: soon\n"
+                          "    health_check: {path: health, interval: 10ms}\n"
+                          "    retries: 3\n") ==
+        Lines{"t.yaml:5:22: upstreams.app.connect_timeout: must be greater than 0, got 0ms",
+              "t.yaml:6:19: upstreams.app.read_timeout: expected a duration like 30s (units ms, "
+              "s, m, h), got '5'",
+              "t.yaml:7:15: upstreams.app.max_idle: expected a whole number, got '-1'",
+              "t.yaml:8:19: upstreams.app.fail_timeout: expected a duration like 30s (units ms, "
+              "s, m, h), got 'soon'",
+              "t.yaml:9:26: upstreams.app.health_check.path: must be a path starting with / "
+              "without spaces, like /health, got 'health'",
+              "t.yaml:9:44: upstreams.app.health_check.interval: must be at least 100ms, got 10ms",
+              "t.yaml:10:5: unknown key 'retries' in upstreams.app"});
 }
 
 TEST_CASE("bad proxy route options point at the value", "[config][proxy]") {
-    CHECK(errors_of(kHead +
-                    "routes:\n"
-                    "  - prefix: /a/\n"
-                    "    proxy:\n"
-                    "      upstream: app\n"
-                    "      host: \"bad host/x\"\n"
-                    "      heartbeat: 10ms\n"
-                    "      read_timeout: never\n"
-                    "      conect_timeout: 1s\n"
-                    "upstreams:\n  app: {servers: [127.0.0.1:3000]}\n") ==
+    CHECK(errors_of(kHead + "routes:\n"
+                            "  - prefix: /a/\n"
+                            "    proxy:\n"
+                            "      upstream: app\n"
+                            "      host: \"bad host/x\"\n"
+                            "      heartbeat: 10ms\n"
+                            "      read_timeout: never\n"
+                            "      conect_timeout: 1s\n"
+                            "upstreams:\n  app: {servers: [127.0.0.1:3000]}\n") ==
           Lines{"t.yaml:6:13: routes[0].proxy.host: expected pass, rewrite or a host name like "
                 "api.internal:8080, got 'bad host/x'",
                 "t.yaml:7:18: routes[0].proxy.heartbeat: must be at least 100ms, got 10ms",

@@ -55,7 +55,8 @@ Collected run(ResponseParser& p, std::string_view in, size_t step = SIZE_MAX) {
 
 TEST_CASE("a Content-Length response gives head, body and end", "[http][response]") {
     ResponseParser p;
-    std::string in = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello";
+    std::string in =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello";
     auto c = run(p, in);
     CHECK(c.heads == 1);
     CHECK(c.completes == 1);
@@ -111,7 +112,8 @@ TEST_CASE("close between responses is not an error", "[http][response]") {
 TEST_CASE("the response to HEAD has no body despite Content-Length", "[http][response]") {
     ResponseParser p;
     p.set_no_body(true);
-    std::string in = "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n";
+    std::string in =
+        "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n";
     auto r = p.feed(in.data(), in.size());
     REQUIRE(r.kind == Kind::Head);
     CHECK(p.head().framing == BodyFraming::None);
@@ -137,7 +139,8 @@ TEST_CASE("204 and 304 have no body", "[http][response]") {
 
 TEST_CASE("an interim 100 response comes before the final one", "[http][response]") {
     ResponseParser p;
-    std::string in = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok";
+    std::string in =
+        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok";
     auto c = run(p, in);
     CHECK(c.heads == 2);
     CHECK(c.completes == 2);
@@ -157,7 +160,8 @@ TEST_CASE("Connection: close and HTTP/1.0 responses are not kept alive", "[http]
 
 TEST_CASE("bad framing from upstream is an error", "[http][response]") {
     ResponseParser a;
-    CHECK(run(a, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n").error);
+    CHECK(
+        run(a, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n").error);
     ResponseParser b;
     CHECK(run(b, "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n").error);
     ResponseParser c;

@@ -1,0 +1,377 @@
+"""Renders bench/compare.py's results as bench/RESULTS.md: machine, versions, the floor,
+one table per scenario with absolute figures and ratios, the issue's targets checked
+against the figures, and the exact commands."""
+
+import shlex
+
+LABELS = {
+    "sluice-w1": "sluice (1 worker)", "sluice-w2": "sluice (2 workers)",
+    "nchan": "Nchan (1 worker)", "pushpin": "Pushpin", "sluice-w1-redis":
+    "sluice (1 worker, Redis PUBLISH)", "h3": "h3 / Nuxt (Redis PUBLISH)",
+}
+
+
+def label(name):
+    return LABELS.get(name, name)
+
+
+def ms(us):
+    return "–" if us is None else f"{us / 1000:.2f}"
+
+
+def num(v, digits=0):
+    if v is None:
+        return "–"
+    return f"{v:,.{digits}f}"
+
+
+def ratio(a, b):
+    return f"{a / b:.2f}×" if a is not None and b else "–"
+
+
+def table(header, rows):
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(out) + "\n"
+
+
+def floor_rate(results, mode, connections):
+    for f in results["floor"]:
+        if f["mode"] == mode and f["connections"] == connections:
+            return f["deliveries_per_cpu_s"]
+    return None
+
+
+def find(rows, server, **match):
+    for r in rows:
+        if r["server"] == server and all(r.get(k) == v for k, v in match.items()):
+            return r
+    return None
+
+
+def render(results, args):
+    r = results
+    quick = r["mode"] == "quick"
+    o = []
+    o.append("# sluice benchmark results\n")
+    if quick:
+        o.append("**This is the quick run** (`bench/compare.sh --quick`): small counts and short "
+                 "windows, to check that everything works. Its figures are indicative only; "
+                 "the targets of issue 5 are about the full run (`bench/compare.sh`), which "
+                 "uses the counts the issue names.\n")
+    else:
+        o.append("Full run (`bench/compare.sh`), with the counts issue 5 names.\n")
+    o.append(f"Command: `{args.command_line or 'bench/compare.sh'}` — started {r['started']}, "
+             f"took {r['elapsed_s'] / 60:.1f} minutes. Raw data: `results.json` and "
+             f"`raw.jsonl` in the run's work directory (`{args.workdir}`).\n")
+
+    m, v = r["machine"], r["versions"]
+    o.append("## Machine and versions\n")
+    o.append(f"- {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB; Linux {m['kernel']}, "
+             f"Debian {m['debian']}; open-files hard limit {m['nofile']} per process; "
+             f"load average before the run: {m['load_before']}.")
+    o.append("- Everything on loopback; the servers and the load generator share the 2 cores "
+             "(other jobs on this machine may add noise: CPU-seconds are less sensitive to "
+             "that than rates).")
+    o.append(f"- {v['sluice']} (Release build, {v['compiler']}); "
+             + "; ".join(v["packages"]) + f"; node {v['node']}, h3 {v['h3']}, "
+             f"ioredis {v['ioredis']}.\n")
+
+    o.append("## How to read this\n")
+    o.append("- Every server is started fresh for each row (empty history). CPU and memory are "
+             "read from /proc for the server's whole process tree (nginx master + worker; "
+             "Pushpin's condure, proxy, handler and zurl — not its Python GRIP origin; not "
+             "Redis). Memory is Pss (a page shared by n processes counts 1/n).")
+    o.append("- *Server CPU* is user + system time from the first publish to the end of the "
+             "run (the last event delivered, or the drain); *deliveries* are events the "
+             "load generator received and checked. *per 1M* = server CPU-seconds per million "
+             "deliveries. *floor* = `sluice-floor`'s deliveries per CPU-second for the same "
+             "connection count and shape (broadcast or one channel per socket).")
+    o.append("- Latency is publish → receive (payload timestamp vs. receive time), live events "
+             "only, in milliseconds. *lost*/*dup* are counted per connection and channel from "
+             "the payloads' sequence numbers.")
+    o.append("- *bench CPU* is the load generator's (sluice-bench, one process, one core at "
+             "most) CPU in the same window: when it nears 1 s per second, it, not the server, "
+             "limits the rate.\n")
+
+    # ---- targets -------------------------------------------------------------------------
+    o.append("## Targets (issue 5, item 6)\n")
+    o.append(targets(r, quick))
+
+    # ---- floor ---------------------------------------------------------------------------
+    o.append("## Floor: sluice-floor\n")
+    o.append("Pre-connected loopback sockets written in a tight loop with the bytes sluice "
+             "writes (`id: N\\ndata: <payload>\\n\\n`, one write per event per socket), the "
+             "client ends drained by a forked reader.\n")
+    rows = [[f["mode"], num(f["connections"]), f["event_bytes"], num(f["deliveries_per_cpu_s"]),
+             num(f["deliveries_per_s"]), f"{f['cpu_user_s']:.2f} + {f['cpu_sys_s']:.2f}",
+             f"{f['reader_cpu_s']:.2f}"] for f in r["floor"]]
+    o.append(table(["shape", "connections", "event bytes", "deliveries / CPU-s",
+                    "deliveries / s", "writer CPU user + sys (s)", "reader CPU (s)"], rows))
+
+    # ---- S1 ------------------------------------------------------------------------------
+    o.append("## S1: idle capacity\n")
+    o.append("Connections opened at the ramp shown, then held idle (no events). *time to "
+             "connect* is from the first connect to the last response head; *per stream* = "
+             "(Pss held − Pss before) / streams.\n")
+    rows = []
+    for x in r["s1"]:
+        rep = x["report"]
+        ramp = _arg(x, "--ramp")
+        rows.append([label(x["server"]), num(rep["connections"]), num(rep["open_at_end"]),
+                     rep["failed"], ramp, f"{rep['settled_s']:.2f}",
+                     f"{ms(rep['connect_us']['p50'])} / {ms(rep['connect_us']['p99'])}",
+                     f"{x['pss_before'] / 1024:.1f}", f"{x['pss_end'] / 1024:.1f}",
+                     f"**{x['pss_per_stream_kib']:.2f}**",
+                     f"{x['server_cpu_run']:.2f}", f"{x['bench_cpu_run']:.2f}"])
+    o.append(table(["server", "streams", "open", "failed", "ramp /s", "time to connect (s)",
+                    "connect p50 / p99 (ms)", "Pss before (MiB)", "Pss held (MiB)",
+                    "KiB per stream", "server CPU (s)", "bench CPU (s)"], rows))
+    sm = r.get("s1_machine")
+    if sm:
+        o.append(f"**On the machine:** {sm['processes']} sluice processes (1 worker each, "
+                 f"`share_listen_port: true`, one port) and {sm['bench_processes']} "
+                 f"sluice-bench processes: **{num(sm['open'])} of {num(sm['target'])} streams "
+                 f"held**, {sm['failed']} failed, all connected after {sm['settled_s']:.1f} s; "
+                 f"open descriptors per sluice process while held: {sm['fds']} (limit 20,000); "
+                 f"Pss {sm['pss_before'] / 1024:.1f} → {sm['pss_end'] / 1024:.1f} MiB, "
+                 f"**{sm['pss_per_stream_kib']:.2f} KiB per stream**; server CPU "
+                 f"{sm['server_cpu']:.1f} s, bench CPU {sm['bench_cpu']:.1f} s.\n")
+
+    # ---- S2 ------------------------------------------------------------------------------
+    o.append("## S2: broadcast\n")
+    n2 = r["s2"][0]["subs"] if r["s2"] else 0
+    floor2 = floor_rate(r, "broadcast", n2)
+    o.append(f"{num(n2)} subscribers on one channel, rising publish rates (a server's rise "
+             "stops after the first rate it cannot sustain: under 90% delivered, p99 over 2 s "
+             "or failed connections). Memory-broker peers publish over HTTP; the Redis rows "
+             "publish with `PUBLISH`.\n")
+    o.append(load_table(r["s2"], r["s2"], floor2, by_rate=True))
+
+    # ---- S3 ------------------------------------------------------------------------------
+    o.append("## S3: sessions\n")
+    n3 = r["s3"][0]["subs"] if r["s3"] else 0
+    o.append(f"{num(n3)} subscribers, one channel each, 1 event/s each ({num(n3)} publishes/s "
+             "in all).\n")
+    o.append(load_table(r["s3"], r["s3"], floor_rate(r, "sessions", n3), by_rate=False))
+
+    # ---- S4 ------------------------------------------------------------------------------
+    o.append("## S4: light-load latency\n")
+    if r["s4"]:
+        x0 = r["s4"][0]
+        o.append(f"{num(x0['subs'])} subscribers on 10 channels, {x0['rate']} events/s in all "
+                 f"({num(x0['rate'] * x0['subs'] / 10)} deliveries/s).\n")
+    nchan4 = find(r["s4"], "nchan")
+    rows = []
+    for x in r["s4"]:
+        lat, rep = x["report"]["latency_us"], x["report"]
+        rows.append([label(x["server"]), num(rep["received"]), rep["lost"], rep["duplicated"],
+                     ms(lat["p50"]), ms(lat["p90"]), f"**{ms(lat['p99'])}**", ms(lat["p999"]),
+                     ms(lat["max"]),
+                     ratio(lat["p99"], nchan4["report"]["latency_us"]["p99"]) if nchan4 else "–",
+                     f"{x['server_cpu_window']:.2f}", f"{x['bench_cpu_window']:.2f}"])
+    o.append(table(["server", "deliveries", "lost", "dup", "p50", "p90", "p99", "p99.9", "max",
+                    "p99 vs Nchan", "server CPU (s)", "bench CPU (s)"], rows))
+
+    # ---- S5 ------------------------------------------------------------------------------
+    o.append("## S5: reconnect storm\n")
+    if r["s5"]:
+        x0 = r["s5"][0]
+        o.append(f"{num(x0['subs'])} subscribers on 10 channels, {x0['rate']} events/s; 2 s "
+                 "after all are connected every stream drops at once and reconnects with "
+                 "`Last-Event-ID`. *all back after* = storm start to the last stream live "
+                 "again. Pushpin (with this GRIP origin) and h3 keep no history, so a resume "
+                 "there cannot be exact.\n")
+    rows = []
+    for x in r["s5"]:
+        rep = x["report"]
+        st = rep.get("storm") or {}
+        rows.append([label(x["server"]), num(st.get("dropped")), num(st.get("reconnected")),
+                     st.get("failed", "–"),
+                     f"**{st['duration_ms']:.0f}**" if st else "–",
+                     f"**{rep['lost']}**", f"**{rep['duplicated']}**", rep["reordered"],
+                     num(rep["replayed"]), rep["gaps"], f"{x['server_cpu_run']:.2f}"])
+    o.append(table(["server", "dropped", "back", "failed", "all back after (ms)", "lost",
+                    "dup", "reordered", "replayed", "gap notices", "server CPU (s)"], rows))
+
+    # ---- S6 ------------------------------------------------------------------------------
+    o.append("## S6: slow clients\n")
+    if r["s6"]:
+        b0 = r["s6"][0]["base"]
+        o.append(f"{num(b0['subs'])} subscribers on 10 channels, {b0['rate']} events/s of "
+                 f"{_arg(b0, '--size')} bytes; run twice, without and with 10% of the "
+                 "subscribers stalled (they stop reading once live, with a 4 KiB receive "
+                 "buffer). Latency is the healthy subscribers'. sluice closes a client more "
+                 "than `client_buffer` (256 KiB) behind; *slow closes* is its "
+                 "`sluice_sse_slow_disconnects_total`.\n")
+    rows = []
+    for pair in r["s6"]:
+        b, s = pair["base"], pair["slow"]
+        bl, sl = b["report"]["latency_us"], s["report"]["latency_us"]
+        rows.append([label(pair["server"]), f"{ms(bl['p50'])} / {ms(bl['p99'])}",
+                     f"{ms(sl['p50'])} / {ms(sl['p99'])}", f"**{ratio(sl['p99'], bl['p99'])}**",
+                     s["report"]["stalled"],
+                     f"{b['pss_peak'] / 1024:.1f}", f"{s['pss_peak'] / 1024:.1f}",
+                     "–" if s.get("slow_disconnects") is None else num(s["slow_disconnects"]),
+                     f"{s['report']['lost']} / {s['report']['duplicated']}",
+                     f"{b['server_cpu_window']:.2f} / {s['server_cpu_window']:.2f}"])
+    o.append(table(["server", "p50 / p99 without", "p50 / p99 with 10% stalled",
+                    "p99 ratio", "stalled", "Pss peak without (MiB)", "Pss peak with (MiB)",
+                    "slow closes", "healthy lost / dup", "server CPU without / with (s)"],
+                   rows))
+
+    # ---- problems, quirks, commands ------------------------------------------------------
+    if r["problems"]:
+        o.append("## Problems during this run\n")
+        o += [f"- {p}" for p in r["problems"]]
+        o.append("")
+    o.append("## Peer set-up and quirks\n")
+    o.append(QUIRKS)
+    o.append("## Exact commands\n")
+    o.append("Servers (configs are filled in from `bench/peers/` into the work directory):\n")
+    o.append("```\n" + SERVER_COMMANDS + "```\n")
+    o.append("<details><summary>Every load-generator and floor command of this run, in "
+             "order</summary>\n\n```")
+    for server, scenario, argv in r["commands"]:
+        o.append(f"# {scenario} {server}\n" + " ".join(shlex.quote(str(a)) for a in argv))
+    o.append("```\n</details>\n")
+    return "\n".join(o)
+
+
+def _arg(res, flag):
+    """The value of `flag` on the sluice-bench command line of a result."""
+    argv = res.get("argv")
+    if argv is None:
+        return "–"
+    return argv[argv.index(flag) + 1] if flag in argv else "–"
+
+
+def load_table(rows_in, all_rows, floor, by_rate):
+    rows = []
+    for x in rows_in:
+        rep, lat = x["report"], x["report"]["latency_us"]
+        match = {"rate": x["rate"]} if by_rate else {}
+        ref = find(all_rows, "nchan", **match)
+        if x["server"] == "h3":
+            ref = find(all_rows, "sluice-w1-redis", **match)
+            ref_note = " (vs sluice Redis)"
+        else:
+            ref_note = ""
+        ref_cpu = ref["cpu_per_1m"] if ref and ref["server"] != x["server"] else None
+        per1m = x["cpu_per_1m"]
+        rows.append([
+            label(x["server"]), num(x["rate"]), f"{rep['publish']['rate']:.0f}",
+            num(rep["received"]), f"{100 * rep['received'] / max(1, x['expected']):.1f}%",
+            rep["lost"], rep["duplicated"], num(x["deliveries_per_s"]),
+            f"{x['server_cpu_window']:.2f}", f"**{num(per1m, 2)}**",
+            (ratio(per1m, ref_cpu) + ref_note) if ref_cpu else "–",
+            num(x["deliveries_per_cpu_s"]),
+            f"{100 * x['deliveries_per_cpu_s'] / floor:.0f}%" if floor and "redis" not in
+            x["server"] and x["server"] != "h3" else "–",
+            ms(lat["p50"]), ms(lat["p99"]), ms(lat["p999"]), ms(lat["max"]),
+            f"{x['bench_cpu_window']:.2f}", rep["failed"], rep["disconnects"],
+        ])
+    return table(["server", "target /s", "published /s", "deliveries", "delivered", "lost",
+                  "dup", "deliveries /s", "server CPU (s)", "CPU-s per 1M", "vs Nchan",
+                  "deliveries / CPU-s", "of floor", "p50", "p99", "p99.9", "max",
+                  "bench CPU (s)", "failed", "server closes"], rows)
+
+
+def targets(r, quick):
+    lines = []
+
+    def check(ok, text):
+        mark = "–" if ok is None else ("met" if ok else "**not met**")
+        lines.append(f"| {text} | {mark} |")
+
+    # S2 and S3 CPU per delivery vs Nchan; S2 vs the floor.
+    for scen in ("s2", "s3"):
+        for x in r[scen]:
+            if x["server"] != "sluice-w1":
+                continue
+            ref = find(r[scen], "nchan", rate=x["rate"]) if scen == "s2" else \
+                find(r[scen], "nchan")
+            if ref and x["cpu_per_1m"] and ref["cpu_per_1m"]:
+                q = x["cpu_per_1m"] / ref["cpu_per_1m"]
+                check(q <= 0.5, f"{scen.upper()} at {x['rate']}/s: sluice CPU per delivery "
+                      f"{q:.2f}× Nchan's (target ≤ 0.5×)")
+            if scen == "s2":
+                fl = floor_rate(r, "broadcast", x["subs"])
+                if fl and x["deliveries_per_cpu_s"]:
+                    q = x["deliveries_per_cpu_s"] / fl
+                    check(q >= 0.5, f"S2 at {x['rate']}/s: sluice deliveries per CPU-second "
+                          f"{100 * q:.0f}% of the floor's (target ≥ 50%)")
+    for x in r["s1"]:
+        if x["server"] == "sluice-w1" and x["report"]["connections"] == max(
+                y["report"]["connections"] for y in r["s1"] if y["server"] == "sluice-w1"):
+            n = x["report"]["connections"]
+            check(x["pss_per_stream_kib"] <= 2.0 if n >= 15000 else None,
+                  f"S1: {x['pss_per_stream_kib']:.2f} KiB per idle stream at {num(n)} streams "
+                  f"in one process (target ≤ 2 KiB at 15,000)")
+    sm = r.get("s1_machine")
+    if sm:
+        check(sm["open"] >= 100000 if sm["target"] >= 100000 else None,
+              f"S1: {num(sm['open'])} streams held on the machine by {sm['processes']} "
+              f"processes, max {max(sm['fds']) if sm['fds'] else '?'} descriptors each "
+              f"(target 100,000, each under 20k)")
+    s4 = find(r["s4"], "sluice-w1")
+    n4 = find(r["s4"], "nchan")
+    if s4 and n4:
+        q = s4["report"]["latency_us"]["p99"] / max(1, n4["report"]["latency_us"]["p99"])
+        check(q <= 0.5, f"S4: sluice p99 {q:.2f}× Nchan's (target ≤ 0.5×)")
+    s5 = find(r["s5"], "sluice-w1")
+    if s5:
+        rep = s5["report"]
+        st = rep.get("storm") or {}
+        ok = (st.get("reconnected") == st.get("dropped") and rep["lost"] == 0 and
+              rep["duplicated"] == 0 and st.get("failed") == 0)
+        check(ok if s5["subs"] >= 10000 else (ok if ok is False else None),
+              f"S5: {num(st.get('reconnected'))} of {num(st.get('dropped'))} resumed, "
+              f"{rep['lost']} lost, {rep['duplicated']} duplicated (target: all 10,000, 0 / 0)")
+    for pair in r["s6"]:
+        if pair["server"] == "sluice-w1":
+            q = pair["slow"]["report"]["latency_us"]["p99"] / max(
+                1, pair["base"]["report"]["latency_us"]["p99"])
+            check(q <= 2.0, f"S6: healthy p99 with 10% stalled {q:.2f}× without (target ≤ 2×)")
+    head = "| target | result |\n|---|---|\n"
+    note = ("\n*–* = not judged: the quick run's counts are below the target's.\n" if quick
+            else "")
+    return head + "\n".join(lines) + "\n" + note
+
+
+QUIRKS = """\
+- **Nchan** (Debian nginx 1.22 + libnginx-mod-nchan 1.3.6): `bench/peers/nchan/nginx.conf.template`,
+  one worker, `nchan_message_buffer_length 1000` (history for `Last-Event-ID`, like sluice's
+  routes), `nchan_max_reserved_memory 1024M`. Its HTTP publish answers only after the fan-out,
+  so one channel's publish rate is bounded by one connection's round trips: sluice-bench uses
+  8 publisher connections (channel c on connection c % 8 keeps each channel in order).
+- **Pushpin** 1.36 (Debian, condure + zurl): `bench/peers/pushpin/`. `message_rate=0`
+  switches off the handler's rate limiter, which otherwise stalls delivery above about 40
+  publishes/s. The publish endpoint (`POST /publish/`, GRIP JSON items; sluice-bench
+  `--publish-format pushpin`) answers `Connection: close` after every request, so sluice-bench
+  sends one request per connection on 8 connections and resends what a close left
+  unanswered. zurl is started by compare.py with larger queues than the runner's default
+  (`zurl.conf.template`), and pushpin-proxy's `max_open_requests` is raised; even so,
+  pushpin-proxy answers 502 (`target error ... condition=8`) to some clients when more than
+  about 1,000 connect per second on this machine, so Pushpin is ramped at 1,000/s (and the S5
+  storm, which reconnects everything at once, shows those failures). The GRIP origin
+  (`grip_origin.py`, Python standard library) keeps no history, so resumes lose what was
+  published during the gap. Its CPU is not counted as Pushpin's.
+- **h3** (Nuxt/Nitro's way): `bench/peers/h3/server.mjs`, h3 1.15 `createEventStream` per
+  client and one shared ioredis subscriber (`PSUBSCRIBE bench:*`) dispatching to the streams
+  of each channel. h3 sends no response headers until the first event, so the server pushes
+  one `{"type":"hello"}` event per stream (without it a client sees nothing until the first
+  publish; `--no-hello` restores the bare pattern). No history, no ids: resumes are not exact.
+- **sluice**: `bench/peers/sluice/bench.yaml.template`, memory broker with HTTP publish
+  (4 pipelined connections), or Redis broker with `PUBLISH` from sluice-bench. Release build.
+"""
+
+SERVER_COMMANDS = """\
+sluice -c WORK/sluice-w1/sluice.yaml            # bench/peers/sluice/bench.yaml.template
+nginx -p WORK/nchan -c WORK/nchan/nginx.conf -e WORK/nchan/error.log
+python3 bench/peers/pushpin/grip_origin.py 28115
+zurl --config=WORK/pushpin/zurl.conf
+pushpin --config WORK/pushpin/pushpin.conf
+redis-server --port 28106 --bind 127.0.0.1 --save '' --appendonly no
+node bench/peers/h3/server.mjs 28105 28106
+"""

@@ -1,0 +1,155 @@
+// Header rewriting for proxied requests and responses: hop-by-hop removal, forwarding
+// headers, request ids, Host and body framing.
+#include "gateway/proxy/headers.h"
+
+#include <catch2/catch.hpp>
+
+using namespace sluice;
+using namespace sluice::proxy;
+
+namespace {
+
+http::RequestHead request(std::vector<http::Header> headers, std::string method = "GET") {
+    http::RequestHead r;
+    r.method = std::move(method);
+    r.target = "/api/x?y=1";
+    r.path = "/api/x";
+    r.query = "y=1";
+    r.headers = std::move(headers);
+    return r;
+}
+
+ForwardedFor fwd() { return ForwardedFor{"192.0.2.7", "rid-1", "upstream.host:3000"}; }
+
+bool has_line(const std::string& head, const std::string& line) {
+    return head.find("\r\n" + line + "\r\n") != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("hop-by-hop headers are recognised in any case", "[proxy][headers]") {
+    for (const char* n :
+         {"Connection", "keep-alive", "Proxy-Connection", "TE", "Trailer", "Transfer-Encoding",
+          "UPGRADE", "Proxy-Authenticate", "Proxy-Authorization", "Expect"}) {
+        CHECK(is_hop_by_hop(n));
+    }
+    CHECK_FALSE(is_hop_by_hop("Content-Type"));
+    CHECK_FALSE(is_hop_by_hop("Authorization"));
+    CHECK(listed_in_connection("close, X-Foo ,bar", "x-foo"));
+    CHECK(listed_in_connection("close, X-Foo ,bar", "BAR"));
+    CHECK_FALSE(listed_in_connection("close, X-Foo", "X-Fo"));
+}
+
+TEST_CASE("the upstream request keeps the target and end-to-end headers", "[proxy][headers]") {
+    auto r = request({{"Host", "public"},
+                      {"Accept", "*/*"},
+                      {"Connection", "keep-alive, X-Hop"},
+                      {"X-Hop", "1"},
+                      {"Keep-Alive", "5"},
+                      {"TE", "trailers"},
+                      {"Expect", "100-continue"},
+                      {"X-End", "2"}});
+    std::string h = build_upstream_head(r, fwd(), Framing::None);
+    CHECK(h.rfind("GET /api/x?y=1 HTTP/1.1\r\n", 0) == 0);
+    CHECK(has_line(h, "Host: upstream.host:3000"));
+    CHECK(has_line(h, "Accept: */*"));
+    CHECK(has_line(h, "X-End: 2"));
+    for (const char* gone : {"X-Hop", "Keep-Alive", "TE:", "Expect", "Connection"}) {
+        INFO(gone);
+        CHECK(h.find(gone) == std::string::npos);
+    }
+    CHECK(h.size() >= 4);
+    CHECK(h.substr(h.size() - 4) == "\r\n\r\n");
+}
+
+TEST_CASE("forwarding headers are set, X-Forwarded-For appended", "[proxy][headers]") {
+    auto r = request({{"Host", "public:8080"},
+                      {"X-Forwarded-For", "10.0.0.1"},
+                      {"X-Forwarded-For", "10.0.0.2"},
+                      {"X-Forwarded-Proto", "https"},
+                      {"X-Forwarded-Host", "spoofed"},
+                      {"X-Request-Id", "client-id"}});
+    std::string h = build_upstream_head(r, fwd(), Framing::None);
+    CHECK(has_line(h, "X-Forwarded-For: 10.0.0.1, 10.0.0.2, 192.0.2.7"));
+    CHECK(has_line(h, "X-Forwarded-Proto: http"));
+    CHECK(has_line(h, "X-Forwarded-Host: public:8080"));
+    CHECK(has_line(h, "X-Request-Id: rid-1"));
+    CHECK(h.find("spoofed") == std::string::npos);
+    CHECK(h.find("https") == std::string::npos);
+    CHECK(h.find("client-id") == std::string::npos);
+
+    auto bare = request({});
+    std::string b = build_upstream_head(bare, fwd(), Framing::None);
+    CHECK(has_line(b, "X-Forwarded-For: 192.0.2.7"));
+    CHECK(b.find("X-Forwarded-Host") == std::string::npos);
+}
+
+TEST_CASE("request body framing", "[proxy][headers]") {
+    auto with_length = request({{"Content-Length", "12"}}, "POST");
+    std::string a = build_upstream_head(with_length, fwd(), Framing::Length);
+    CHECK(has_line(a, "Content-Length: 12"));
+    CHECK(a.find("Transfer-Encoding") == std::string::npos);
+    auto chunked = request({{"Transfer-Encoding", "chunked"}}, "POST");
+    std::string b = build_upstream_head(chunked, fwd(), Framing::Chunked);
+    CHECK(has_line(b, "Transfer-Encoding: chunked"));
+    CHECK(b.find("Content-Length") == std::string::npos);
+}
+
+TEST_CASE("values cannot split the message", "[proxy][headers]") {
+    auto r = request({{"X-Evil", "a\r\nInjected: 1"}});
+    std::string h = build_upstream_head(r, fwd(), Framing::None);
+    CHECK(h.find("\r\nInjected") == std::string::npos);
+}
+
+TEST_CASE("a client request id is used only when it is sane", "[proxy][headers]") {
+    CHECK(usable_request_id(request({{"X-Request-Id", "abc-123"}})) == "abc-123");
+    CHECK(usable_request_id(request({})).empty());
+    CHECK(usable_request_id(request({{"X-Request-Id", "has space"}})).empty());
+    CHECK(usable_request_id(request({{"X-Request-Id", std::string(201, 'a')}})).empty());
+}
+
+TEST_CASE("the client response head", "[proxy][headers]") {
+    http::ResponseInfo resp;
+    resp.status = 200;
+    resp.reason = "OK";
+    resp.headers = {{"Content-Type", "text/plain"}, {"Content-Length", "5"},
+                    {"Connection", "close, X-Hop"}, {"X-Hop", "1"},
+                    {"Keep-Alive", "t=1"},          {"Transfer-Encoding", "chunked"},
+                    {"Set-Cookie", "a=1"}};
+    std::string len = build_client_head(resp, Framing::Length, true, "rid");
+    CHECK(len.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+    CHECK(has_line(len, "Content-Length: 5"));
+    CHECK(has_line(len, "Content-Type: text/plain"));
+    CHECK(has_line(len, "Set-Cookie: a=1"));
+    CHECK(has_line(len, "X-Request-Id: rid"));
+    CHECK(has_line(len, "Connection: keep-alive"));
+    CHECK(len.find("X-Hop") == std::string::npos);
+    CHECK(len.find("Keep-Alive") == std::string::npos);
+    CHECK(len.find("Transfer-Encoding") == std::string::npos);
+
+    std::string chunked = build_client_head(resp, Framing::Chunked, false, "rid");
+    CHECK(has_line(chunked, "Transfer-Encoding: chunked"));
+    CHECK(has_line(chunked, "Connection: close"));
+    CHECK(chunked.find("Content-Length") == std::string::npos);
+
+    // HEAD answers keep the announced length; the upstream's own request id wins.
+    resp.headers.push_back({"X-Request-Id", "theirs"});
+    std::string head = build_client_head(resp, Framing::None, true, "rid");
+    CHECK(has_line(head, "Content-Length: 5"));
+    CHECK(has_line(head, "X-Request-Id: theirs"));
+    CHECK(head.find("X-Request-Id: rid") == std::string::npos);
+
+    http::ResponseInfo bare;
+    bare.status = 503;
+    CHECK(build_client_head(bare, Framing::None, true, "")
+              .rfind("HTTP/1.1 503 Service Unavailable\r\n", 0) == 0);
+}
+
+TEST_CASE("chunk prefixes and idempotent methods", "[proxy][headers]") {
+    CHECK(chunk_prefix(0) == "0\r\n");
+    CHECK(chunk_prefix(255) == "ff\r\n");
+    CHECK(chunk_prefix(65536) == "10000\r\n");
+    for (const char* m : {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+        CHECK(is_idempotent(m));
+    for (const char* m : {"POST", "PATCH", "CONNECT"}) CHECK_FALSE(is_idempotent(m));
+}
