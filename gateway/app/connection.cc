@@ -107,7 +107,6 @@ void Connection::accept(uv_stream_t* listener) {
                                                  : "too many connections");
         return;
     }
-    proxy_on_connection(worker_);  // health checks run once the loop has upstreams to watch
     arm_timer(static_cast<uint64_t>(limits.header_timeout.count()));
 }
 

@@ -26,7 +26,5 @@ void handle_proxy(Connection& conn, const router::Match& match);
 void handle_static(Connection& conn, const router::Match& match);
 
 // A new client connection on worker `w`: starts the loop's proxy state (pools, health
-// checks) as soon as the config has upstreams. proxy_handler.cc.
-void proxy_on_connection(Worker& w);
 
 }  // namespace sluice::app

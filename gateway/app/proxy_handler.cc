@@ -1,12 +1,5 @@
-// Proxy routes (SPEC.md section 7): the per-loop proxy state (one pool per upstream, health
-// checks) and the bridge between a client Connection and a proxy::ProxyExchange.
-//
-// The per-loop state lives in a thread_local (each worker loop runs on its own thread) and
-// is created with the loop's first connection. Worker has no shutdown hook for modules, so
-// a uv_prepare handle watches for the drain and then stops health checks and closes idle
-// upstream connections; otherwise they would keep the finished loop alive.
-#include <uv.h>
-
+// Proxy routes (SPEC.md section 7): the bridge between a client Connection and a
+// proxy::ProxyExchange. The per-loop pools and health checks belong to the Worker.
 #include "gateway/app/connection.h"
 #include "gateway/app/dispatch.h"
 #include "gateway/app/worker.h"
@@ -16,59 +9,6 @@
 
 namespace sluice::app {
 namespace {
-
-class MetricsObserver final : public proxy::Observer {
-  public:
-    explicit MetricsObserver(admin::WorkerMetrics& m) : m_(m) {}
-    void on_attempt(const std::string& upstream) override {
-        m_.upstreams.count(upstream, "requests");
-    }
-    void on_failure(const std::string& upstream, std::string_view reason) override {
-        m_.upstreams.count(upstream, std::string(reason));
-    }
-    void on_retry(const std::string& upstream) override { m_.upstreams.count(upstream, "retries"); }
-
-  private:
-    admin::WorkerMetrics& m_;
-};
-
-struct LoopState {
-    Worker& worker;
-    proxy::LoopProxy proxy;
-    uv_prepare_t watch;
-
-    LoopState(Worker& w, proxy::LoopContextPtr ctx) : worker(w), proxy(std::move(ctx)) {}
-};
-
-thread_local LoopState* tls_state = nullptr;
-
-struct LoopStateCallbacks {
-    static void watch(uv_prepare_t* h) noexcept {
-        auto* st = static_cast<LoopState*>(h->data);
-        if (!st->worker.draining()) return;
-        // Requests under way keep their pools; their connections close after use.
-        st->proxy.shutdown();
-        if (tls_state == st) tls_state = nullptr;
-        uv_prepare_stop(h);
-        uv_close(reinterpret_cast<uv_handle_t*>(h), &LoopStateCallbacks::closed);
-    }
-    static void closed(uv_handle_t* h) noexcept { delete static_cast<LoopState*>(h->data); }
-};
-
-LoopState& loop_state(Worker& w) {
-    if (tls_state && &tls_state->worker == &w) return *tls_state;
-    auto ctx = std::make_shared<proxy::LoopContext>();
-    ctx->loop = w.loop();
-    ctx->wheel = &w.wheel();
-    ctx->read_buf = w.read_buffer();
-    ctx->observer = std::make_unique<MetricsObserver>(w.metrics());
-    auto* st = new LoopState(w, std::move(ctx));
-    uv_prepare_init(w.loop(), &st->watch);
-    st->watch.data = st;
-    uv_prepare_start(&st->watch, &LoopStateCallbacks::watch);
-    tls_state = st;
-    return *st;
-}
 
 // Connects the client side of one proxied request to its exchange.
 class ProxyBridge final : public Exchange, public proxy::Downstream {
@@ -107,18 +47,12 @@ uint64_t ms(config::Millis d) { return static_cast<uint64_t>(d.count()); }
 
 }  // namespace
 
-void proxy_on_connection(Worker& w) {
-    const Runtime& rt = *w.runtime();
-    if (rt.config->upstreams.empty() || w.draining()) return;
-    loop_state(w).proxy.sync(rt.config->upstreams, rt.generation);
-}
-
 void handle_proxy(Connection& conn, const router::Match& m) {
     const Runtime& rt = *conn.request_runtime();
     const config::ProxyRoute& route = *m.route->route->proxy;
-    LoopState& st = loop_state(conn.worker());
-    st.proxy.sync(rt.config->upstreams, rt.generation);
-    proxy::PoolPtr pool = st.proxy.pool(route.upstream);
+    proxy::LoopProxy& lp = conn.worker().proxy();
+    lp.sync(rt.config->upstreams, rt.generation);  // no-op unless a reload is newer
+    proxy::PoolPtr pool = lp.pool(route.upstream);
     auto up = rt.config->upstreams.find(route.upstream);
     if (!pool || up == rt.config->upstreams.end()) {
         log::warn("proxy route names no upstream", log::field("upstream", route.upstream));
@@ -130,7 +64,7 @@ void handle_proxy(Connection& conn, const router::Match& m) {
     s.pool = std::move(pool);
     s.client_address = conn.remote();
     s.request_id = proxy::usable_request_id(req);
-    if (s.request_id.empty()) s.request_id = st.proxy.ids().next();
+    if (s.request_id.empty()) s.request_id = lp.ids().next();
     s.host_mode = route.host;
     s.host_value = route.host_value;
     s.heartbeat = route.heartbeat;

@@ -24,6 +24,20 @@ history::StoredEvent encode_stored(const broker::Message& msg) {
     return ev;
 }
 
+// Upstream events counted in this worker's metrics.
+class UpstreamMetrics final : public proxy::Observer {
+  public:
+    explicit UpstreamMetrics(admin::WorkerMetrics& m) : m_(m) {}
+    void on_attempt(const std::string& upstream) override { m_.upstreams.count(upstream, "requests"); }
+    void on_failure(const std::string& upstream, std::string_view reason) override {
+        m_.upstreams.count(upstream, std::string(reason));
+    }
+    void on_retry(const std::string& upstream) override { m_.upstreams.count(upstream, "retries"); }
+
+  private:
+    admin::WorkerMetrics& m_;
+};
+
 }  // namespace
 
 // libuv trampolines for the worker's own handles.
@@ -71,6 +85,13 @@ void Worker::start(std::vector<int> listen_fds, std::unique_ptr<broker::Broker> 
     uv_async_init(&loop_, &async_, WorkerCallbacks::async);
     async_.data = this;
     broker_->start(*this);
+    auto ctx = std::make_shared<proxy::LoopContext>();
+    ctx->loop = &loop_;
+    ctx->wheel = wheel_.get();
+    ctx->read_buf = read_buffer();
+    ctx->observer = std::make_unique<UpstreamMetrics>(metrics_);
+    proxy_ = std::make_unique<proxy::LoopProxy>(std::move(ctx));
+    proxy_->sync(runtime_->config->upstreams, runtime_->generation);  // starts health checks
     thread_ = std::thread([this] { run(); });
 }
 
@@ -80,6 +101,7 @@ void Worker::run() {
     uv_run(&loop_, UV_RUN_DEFAULT);
     channels_.reset();
     broker_.reset();
+    proxy_.reset();  // shut down in the drain: nothing of it is left on the loop
     int rc = uv_loop_close(&loop_);
     if (rc != 0) log::error("leaked handle on a worker loop", log::field("worker", static_cast<long long>(index_)));
     server_.worker_finished();
@@ -264,10 +286,18 @@ void Worker::close_listeners() {
     listeners_.clear();
 }
 
+void Worker::set_runtime(RuntimePtr rt) {
+    runtime_ = std::move(rt);
+    proxy_->sync(runtime_->config->upstreams, runtime_->generation);
+}
+
 void Worker::begin_drain() {
     if (draining_) return;
     draining_ = true;
     close_listeners();
+    // Health checks and idle upstream connections would keep the loop alive; requests
+    // under way keep their pools, whose connections close after use.
+    proxy_->shutdown();
     // drain() may close connections, which unlinks them: walk a snapshot.
     std::vector<Connection*> all;
     for (Connection* c = connections_; c; c = c->next) all.push_back(c);
@@ -278,6 +308,7 @@ void Worker::begin_drain() {
 void Worker::force_close_all() {
     draining_ = true;
     close_listeners();
+    proxy_->shutdown();
     std::vector<Connection*> all;
     for (Connection* c = connections_; c; c = c->next) all.push_back(c);
     for (Connection* c : all) c->abort(sse::CloseReason::Drain);

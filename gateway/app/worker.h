@@ -18,6 +18,7 @@
 #include "gateway/app/runtime.h"
 #include "gateway/broker/broker.h"
 #include "gateway/core/timer_wheel.h"
+#include "gateway/proxy/loop_proxy.h"
 #include "gateway/sse/channel.h"
 #include "gateway/sse/history_source.h"
 #include "gateway/sse/sse_stream.h"
@@ -49,6 +50,8 @@ class Worker final : public broker::Listener,
     const admin::WorkerMetrics& metrics() const { return metrics_; }
     const RuntimePtr& runtime() const { return runtime_; }
     broker::Broker& broker() { return *broker_; }
+    // This loop's upstream pools and health checks (proxy routes).
+    proxy::LoopProxy& proxy() { return *proxy_; }
     Server& server() { return server_; }
     unsigned index() const { return index_; }
     bool draining() const { return draining_; }
@@ -72,7 +75,7 @@ class Worker final : public broker::Listener,
     void mark_dirty(Connection* c);          // flush c's queued bytes this loop turn
     void connection_closed(Connection* c);   // unlink; called from Connection::close
 
-    void set_runtime(RuntimePtr rt) { runtime_ = std::move(rt); }
+    void set_runtime(RuntimePtr rt);
     void begin_drain();
     void force_close_all();
 
@@ -116,6 +119,7 @@ class Worker final : public broker::Listener,
     bool accepting_posts_ = true;  // guarded by posted_mutex_
     std::unique_ptr<TimerWheel> wheel_;
     std::unique_ptr<broker::Broker> broker_;
+    std::unique_ptr<proxy::LoopProxy> proxy_;
     std::unique_ptr<sse::ChannelStore> channels_;
     admin::WorkerMetrics metrics_;
     std::vector<Connection*> dirty_;
