@@ -110,8 +110,9 @@ class Run:
 
     # --- one load run --------------------------------------------------------------------
 
-    def bench_run(self, srv, scenario, extra, duration, publish=True, sample_before_s=0.0):
-        argv = [self.bench, "--json-only", "--url", srv.sub_url(), "--ramp", str(srv.ramp),
+    def bench_run(self, srv, scenario, extra, duration, publish=True, sample_before_s=0.0,
+                  ramp=None):
+        argv = [self.bench, "--json-only", "--url", srv.sub_url(), "--ramp", str(ramp or srv.ramp),
                 "--duration", f"{duration:g}"]
         argv += srv.pub_args() if publish else ["--publish", "none"]
         argv += [str(a) for a in extra]
@@ -181,10 +182,11 @@ class Run:
         for n in self.p["s1_counts"]:
             srv = self.fresh(name)
             try:
-                hold = self.p["s1_hold_s"]
-                res = self.bench_run(srv, "S1", ["--connections", n],
-                                     self.connect_s(srv, n) + hold, publish=False,
-                                     sample_before_s=1.0)
+                # As fast as the server takes them (Pushpin: its usual ramp).
+                ramp = srv.s1_ramp
+                duration = n / ramp * 1.2 + 3 + self.p["s1_hold_s"]
+                res = self.bench_run(srv, "S1", ["--connections", n], duration, publish=False,
+                                     sample_before_s=1.0, ramp=ramp)
             finally:
                 srv.stop()
             rep = res["report"]

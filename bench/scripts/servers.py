@@ -101,7 +101,8 @@ class Server:
     """Base: subclasses set name, ports and start the processes in _start()."""
 
     name = "server"
-    ramp = 10000            # connections per second sluice-bench may open against it
+    ramp = 10000            # connections per second sluice-bench opens against it
+    s1_ramp = 30000         # the same for S1, where the time to connect is measured
     has_history = True      # resumes with Last-Event-ID without loss
 
     def __init__(self, workdir):
@@ -236,6 +237,7 @@ class Pushpin(Server):
 
     name = "pushpin"
     ramp = 1000  # faster ramps get 502s from pushpin-proxy on this machine (see README)
+    s1_ramp = 1000
     has_history = False
 
     def __init__(self, workdir, port):
