@@ -4,6 +4,8 @@
 // the open descriptor.
 #include "gateway/files/file_lookup.h"
 
+#include "gateway/core/percent.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,12 +18,6 @@ namespace sluice::files {
 
 namespace {
 
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
 
 std::optional<std::string> real_path(const std::string& p) {
     std::unique_ptr<char, decltype(&std::free)> r(realpath(p.c_str(), nullptr), &std::free);
@@ -67,8 +63,8 @@ std::optional<std::string> clean_relative_path(std::string_view encoded) {
         char c = encoded[i];
         if (c == '%') {
             if (i + 2 >= encoded.size()) return std::nullopt;
-            int hi = hex_value(encoded[i + 1]);
-            int lo = hex_value(encoded[i + 2]);
+            int hi = hex_digit(encoded[i + 1]);
+            int lo = hex_digit(encoded[i + 2]);
             if (hi < 0 || lo < 0) return std::nullopt;
             c = static_cast<char>(hi * 16 + lo);
             i += 2;

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "gateway/core/percent.h"
+
 namespace sluice::router {
 
 namespace {
@@ -23,33 +25,6 @@ bool valid_name(std::string_view name) {
     if (!alpha(name[0])) return false;
     return std::all_of(name.begin() + 1, name.end(),
                        [&](char c) { return alpha(c) || (c >= '0' && c <= '9'); });
-}
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-// Local on purpose: router must not depend on http/ (see the module graph in STYLE.md).
-// Decodes %XX only; '+' stays '+' as it does in paths.
-std::optional<std::string> percent_decode(std::string_view in) {
-    std::string out;
-    out.reserve(in.size());
-    for (size_t i = 0; i < in.size(); ++i) {
-        if (in[i] != '%') {
-            out.push_back(in[i]);
-            continue;
-        }
-        if (i + 2 >= in.size()) return std::nullopt;
-        int hi = hex_value(in[i + 1]);
-        int lo = hex_value(in[i + 2]);
-        if (hi < 0 || lo < 0) return std::nullopt;
-        out.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-    }
-    return out;
 }
 
 void set_error(std::string* error, std::string msg) {
