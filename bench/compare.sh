@@ -4,7 +4,7 @@
 # limit; writes bench/RESULTS.md. Installs the peers when missing (apt: nginx,
 # libnginx-mod-nchan, pushpin, redis-server; npm: bench/peers/h3), builds sluice,
 # sluice-bench and sluice-floor in Release into build-bench/, then runs
-# bench/scripts/compare.py. Full mode takes about 20 minutes, --quick about 5.
+# bench/scripts/compare.py. Full mode takes about 15-20 minutes, --quick about 5.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -55,9 +55,14 @@ fi
 # Warnings are not errors here: GCC 12 at -O3 reports false positives (-Wrestrict) that the
 # Debug and sanitizer builds, where -Werror is enforced, do not.
 log "building into $build"
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DSLUICE_TESTS=OFF \
-    -DSLUICE_WERROR=OFF >/dev/null
-make -C "$build" -j2 sluice sluice-bench sluice-floor >/dev/null
+mkdir -p "$build"
+if ! { cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DSLUICE_TESTS=OFF \
+        -DSLUICE_WERROR=OFF && make -C "$build" -j2 sluice sluice-bench sluice-floor; } \
+        >"$build/compare-build.log" 2>&1; then
+    tail -30 "$build/compare-build.log" >&2
+    echo "compare.sh: build failed (log: $build/compare-build.log)" >&2
+    exit 1
+fi
 
 # --- run ---------------------------------------------------------------------------------
 log "mode $mode, work directory $workdir"

@@ -35,9 +35,9 @@ def table(header, rows):
     return "\n".join(out) + "\n"
 
 
-def floor_rate(results, mode, connections):
+def floor_rate(results, mode, connections, batch=1):
     for f in results["floor"]:
-        if f["mode"] == mode and f["connections"] == connections:
+        if f["mode"] == mode and f["connections"] == connections and f["batch"] == batch:
             return f["deliveries_per_cpu_s"]
     return None
 
@@ -101,12 +101,16 @@ def render(results, args):
     # ---- floor ---------------------------------------------------------------------------
     o.append("## Floor: sluice-floor\n")
     o.append("Pre-connected loopback sockets written in a tight loop with the bytes sluice "
-             "writes (`id: N\\ndata: <payload>\\n\\n`, one write per event per socket), the "
-             "client ends drained by a forked reader.\n")
-    rows = [[f["mode"], num(f["connections"]), f["event_bytes"], num(f["deliveries_per_cpu_s"]),
+             "writes (`id: N\\ndata: <payload>\\n\\n`), the client ends drained by a forked "
+             "reader. *batch* = events per write: 1 is what a server writes when it keeps up "
+             "with every event (the floor the tables compare with); 8 shows what coalescing "
+             "a backlog into one write can reach, which a server does only when it lags "
+             "(higher latency).\n")
+    rows = [[f["mode"], f["batch"], num(f["connections"]), f["event_bytes"],
+             num(f["deliveries_per_cpu_s"]),
              num(f["deliveries_per_s"]), f"{f['cpu_user_s']:.2f} + {f['cpu_sys_s']:.2f}",
              f"{f['reader_cpu_s']:.2f}"] for f in r["floor"]]
-    o.append(table(["shape", "connections", "event bytes", "deliveries / CPU-s",
+    o.append(table(["shape", "batch", "connections", "event bytes", "deliveries / CPU-s",
                     "deliveries / s", "writer CPU user + sys (s)", "reader CPU (s)"], rows))
 
     # ---- S1 ------------------------------------------------------------------------------
@@ -177,9 +181,9 @@ def render(results, args):
     o.append("## S5: reconnect storm\n")
     if r["s5"]:
         x0 = r["s5"][0]
-        o.append(f"{num(x0['subs'])} subscribers on 10 channels, {x0['rate']} events/s; 2 s "
-                 "after all are connected every stream drops at once and reconnects with "
-                 "`Last-Event-ID`. *all back after* = storm start to the last stream live "
+        o.append(f"{num(x0['subs'])} subscribers on 10 channels, {x0['rate']} events/s; about 2 s "
+                 "after the last connection (at a fixed time: the expected connect time + 2 s) "
+                 "every stream drops at once and reconnects with `Last-Event-ID`. *all back after* = storm start to the last stream live "
                  "again. Pushpin (with this GRIP origin) and h3 keep no history, so a resume "
                  "there cannot be exact.\n")
     rows = []
@@ -201,9 +205,11 @@ def render(results, args):
         o.append(f"{num(b0['subs'])} subscribers on 10 channels, {b0['rate']} events/s of "
                  f"{_arg(b0, '--size')} bytes; run twice, without and with 10% of the "
                  "subscribers stalled (they stop reading once live, with a 4 KiB receive "
-                 "buffer). Latency is the healthy subscribers'. sluice closes a client more "
-                 "than `client_buffer` (256 KiB) behind; *slow closes* is its "
-                 "`sluice_sse_slow_disconnects_total`.\n")
+                 "buffer). Latency is the healthy subscribers'. The kernel holds about 3 MB per "
+                 "stalled connection before a server's own buffers grow. sluice closes a client "
+                 "more than `client_buffer` (256 KiB) behind; *slow closes* is its "
+                 "`sluice_sse_slow_disconnects_total`. Pss includes each server's history "
+                 "(sluice and Nchan: 1000 events per channel), the same in both runs.\n")
     rows = []
     for pair in r["s6"]:
         b, s = pair["base"], pair["slow"]
