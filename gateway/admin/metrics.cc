@@ -4,26 +4,28 @@
 
 namespace sluice::admin {
 
-void RouteStats::record(const std::string& route, int status, double seconds) {
+void RouteStats::record(std::string_view route, int status, double seconds) {
     std::lock_guard<std::mutex> lock(mutex_);
-    ++requests_[{route, status}];
-    Latency& l = latency_[route];
+    auto it = routes_.find(route);
+    if (it == routes_.end()) it = routes_.emplace(std::string(route), Entry{}).first;
+    Entry& e = it->second;
+    ++e.by_status[status];
     size_t i = 0;
     while (i < kBucketCount && seconds > kBuckets[i]) ++i;
-    ++l.buckets[i];
-    l.sum += seconds;
-    ++l.count;
+    ++e.latency.buckets[i];
+    e.latency.sum += seconds;
+    ++e.latency.count;
 }
 
 void RouteStats::snapshot(std::map<std::pair<std::string, int>, uint64_t>& requests,
                           std::map<std::string, Latency>& latency) const {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (const auto& [k, v] : requests_) requests[k] += v;
-    for (const auto& [k, v] : latency_) {
-        Latency& out = latency[k];
-        for (size_t i = 0; i <= kBucketCount; ++i) out.buckets[i] += v.buckets[i];
-        out.sum += v.sum;
-        out.count += v.count;
+    for (const auto& [route, e] : routes_) {
+        for (const auto& [status, n] : e.by_status) requests[{route, status}] += n;
+        Latency& out = latency[route];
+        for (size_t i = 0; i <= kBucketCount; ++i) out.buckets[i] += e.latency.buckets[i];
+        out.sum += e.latency.sum;
+        out.count += e.latency.count;
     }
 }
 

@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sluice::admin {
@@ -30,7 +31,7 @@ class RouteStats {
                                           0.25,  0.5,   1,    2.5,   5,    10};
     static constexpr size_t kBucketCount = sizeof(kBuckets) / sizeof(kBuckets[0]);
 
-    void record(const std::string& route, int status, double seconds);
+    void record(std::string_view route, int status, double seconds);
 
     struct Latency {
         uint64_t buckets[kBucketCount + 1] = {};  // last = +Inf
@@ -42,9 +43,13 @@ class RouteStats {
                   std::map<std::string, Latency>& latency) const;
 
   private:
+    struct Entry {
+        std::map<int, uint64_t> by_status;
+        Latency latency;
+    };
     mutable std::mutex mutex_;  // uncontended: one writer thread, rare scrapes
-    std::map<std::pair<std::string, int>, uint64_t> requests_;
-    std::map<std::string, Latency> latency_;
+    // std::less<> finds a route by string_view: no allocation per request.
+    std::map<std::string, Entry, std::less<>> routes_;
 };
 
 // Upstream requests (proxy routes) per upstream: attempts sent to a server, failures by

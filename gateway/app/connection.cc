@@ -304,16 +304,15 @@ void Connection::respond_error(int status, std::string_view reason,
 void Connection::record_request(int status) {
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - request_start_).count();
     worker_.metrics().routes.record(route_label_, status, secs);
+    if (!log::access_enabled()) return;
     std::string path = parser_ ? parser_->head().path : std::string();
     std::string method = parser_ ? parser_->head().method : std::string();
-    if (log::enabled(log::Level::Error)) {
-        log::access("{\"type\":\"request\"," + log::field("method", method) + "," +
-                    log::field("path", path) + "," + log::field("route", route_label_) + "," +
-                    log::field("status", status) + "," +
-                    log::field("bytes", static_cast<long long>(response_bytes_)) + "," +
-                    log::field("duration_ms", static_cast<long long>(secs * 1000)) + "," +
-                    log::field("remote", remote_) + "}");
-    }
+    log::access("{\"type\":\"request\"," + log::field("method", method) + "," +
+                log::field("path", path) + "," + log::field("route", route_label_) + "," +
+                log::field("status", status) + "," +
+                log::field("bytes", static_cast<long long>(response_bytes_)) + "," +
+                log::field("duration_ms", static_cast<long long>(secs * 1000)) + "," +
+                log::field("remote", remote_) + "}");
 }
 
 void Connection::request_finished(int status) {
@@ -587,6 +586,7 @@ void Connection::close(sse::CloseReason why) {
 }
 
 void Connection::log_stream_end(sse::CloseReason why) {
+    if (!log::access_enabled()) return;
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - request_start_).count();
     log::access("{\"type\":\"stream\"," + log::field("route", route_label_) + "," +
                 log::field("channel", stream_channel_) + ",\"status\":200," +

@@ -155,6 +155,8 @@ void Worker::mark_dirty(Connection* c) {
 }
 
 void Worker::on_check() {
+    // Events this loop published itself are taken in now, so they go out this turn.
+    if (broker_) broker_->on_loop_turn();
     // One flush per dirty connection per loop turn: events queued during this turn
     // leave in a single writev. Closed connections are still alive here (their close
     // callbacks run later in this iteration).

@@ -50,6 +50,10 @@ class Broker {
     // Stops delivery and closes every handle; `done` runs when the loop may finish.
     virtual void stop(std::function<void()> done) = 0;
 
+    // Called by the loop once per turn, before it writes what the turn queued: a broker
+    // that defers work to the end of the turn does it here.
+    virtual void on_loop_turn() {}
+
     // True when events flow and publishes can be accepted.
     virtual bool ready() const = 0;
 

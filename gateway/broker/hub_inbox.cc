@@ -71,6 +71,18 @@ uint64_t HubInbox::deliver_pending_and_head(const std::string& channel) {
     return head;
 }
 
+uint64_t HubInbox::publish_local(const std::string& channel, const std::string& payload,
+                                 const std::string& event) {
+    local_pending_ = true;
+    return hub_.publish(channel, payload, event, &inbox_);
+}
+
+void HubInbox::drain_local() {
+    if (!local_pending_) return;
+    local_pending_ = false;
+    drain();
+}
+
 void HubInbox::drain() {
     std::vector<MemoryHub::MessagePtr> batch;
     {

@@ -27,6 +27,12 @@ class HubInbox {
     // in one step under the hub lock (see Broker::open_channel). Returns the head.
     uint64_t deliver_pending_and_head(const std::string& channel);
 
+    // Publishes from this inbox's own loop: no wake-up, the loop takes the event in
+    // drain_local() at the end of its turn.
+    uint64_t publish_local(const std::string& channel, const std::string& payload,
+                           const std::string& event);
+    void drain_local();
+
     MemoryHub& hub() { return hub_; }
     const MemoryHub& hub() const { return hub_; }
 
@@ -40,6 +46,7 @@ class HubInbox {
     MemoryHub::Inbox inbox_;
     uv_async_t* async_ = nullptr;  // heap-owned; freed in its close callback
     bool attached_ = false;
+    bool local_pending_ = false;
 };
 
 }  // namespace sluice::broker

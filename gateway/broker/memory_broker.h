@@ -20,9 +20,10 @@ class MemoryBroker final : public Broker {
     }
     void stop(std::function<void()> done) override { inbox_.stop(std::move(done)); }
     bool ready() const override { return true; }
+    void on_loop_turn() override { inbox_.drain_local(); }
     void publish(const std::string& channel, const std::string& payload,
                  const std::string& event, PublishCallback cb) override {
-        cb(Result<uint64_t>(inbox_.hub().publish(channel, payload, event)));
+        cb(Result<uint64_t>(inbox_.publish_local(channel, payload, event)));
     }
     void open_channel(const std::string& channel, std::function<void(ChannelSeed)> cb) override {
         ChannelSeed seed;

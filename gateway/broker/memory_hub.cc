@@ -16,12 +16,12 @@ void MemoryHub::detach(Inbox* inbox) {
     inboxes_.erase(std::remove(inboxes_.begin(), inboxes_.end(), inbox), inboxes_.end());
 }
 
-std::vector<MemoryHub::Inbox*> MemoryHub::enqueue_locked(const MessagePtr& msg) {
+std::vector<MemoryHub::Inbox*> MemoryHub::enqueue_locked(const MessagePtr& msg, Inbox* self) {
     std::vector<Inbox*> to_wake;
     // Queued under the hub lock: every inbox sees events in position order.
     for (Inbox* inbox : inboxes_) {
         std::lock_guard<std::mutex> inbox_lock(inbox->mutex);
-        if (inbox->queue.empty()) to_wake.push_back(inbox);
+        if (inbox->queue.empty() && inbox != self) to_wake.push_back(inbox);
         inbox->queue.push_back(msg);
     }
     return to_wake;
@@ -33,7 +33,7 @@ void MemoryHub::wake(const std::vector<Inbox*>& inboxes) {
 }
 
 uint64_t MemoryHub::publish(const std::string& channel, const std::string& payload,
-                            const std::string& event) {
+                            const std::string& event, Inbox* self) {
     std::vector<Inbox*> to_wake;
     uint64_t position = 0;
     {
@@ -42,7 +42,7 @@ uint64_t MemoryHub::publish(const std::string& channel, const std::string& paylo
         position = ++head.position;
         head.last_publish = std::chrono::steady_clock::now();
         to_wake = enqueue_locked(
-            std::make_shared<const Message>(Message{channel, position, event, payload}));
+            std::make_shared<const Message>(Message{channel, position, event, payload}), self);
     }
     wake(to_wake);
     return position;

@@ -36,9 +36,11 @@ class MemoryHub {
     void attach(Inbox* inbox);
     void detach(Inbox* inbox);
 
-    // Assigns the channel's next position and queues the event on every inbox.
+    // Assigns the channel's next position and queues the event on every inbox. The
+    // inbox of the publishing loop itself (`self`) is not woken: that loop drains it at
+    // the end of its current turn, which saves an eventfd round trip per publish.
     uint64_t publish(const std::string& channel, const std::string& payload,
-                     const std::string& event);
+                     const std::string& event, Inbox* self = nullptr);
 
     // Queues an event whose position was assigned elsewhere (Redis). Returns false (and
     // queues nothing) if position is not above the channel's head: a duplicate.
@@ -84,7 +86,7 @@ class MemoryHub {
     };
     void maybe_forget(std::unordered_map<std::string, Head>::iterator it);
     // Queues msg on every inbox; call with mutex_ held. Returns the inboxes to wake.
-    std::vector<Inbox*> enqueue_locked(const MessagePtr& msg);
+    std::vector<Inbox*> enqueue_locked(const MessagePtr& msg, Inbox* self = nullptr);
     static void wake(const std::vector<Inbox*>& inboxes);
 
     std::mutex mutex_;

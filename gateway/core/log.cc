@@ -13,6 +13,7 @@ std::atomic<int> g_level{static_cast<int>(Level::Info)};
 std::mutex g_access_mutex;
 FILE* g_access = stdout;
 bool g_access_owned = false;
+std::atomic<bool> g_access_on{true};
 
 const char* level_name(Level l) {
     switch (l) {
@@ -72,8 +73,11 @@ bool set_access_log(const std::string& target) {
     if (g_access_owned && g_access) std::fclose(g_access);
     g_access = next;
     g_access_owned = owned;
+    g_access_on.store(next != nullptr, std::memory_order_relaxed);
     return true;
 }
+
+bool access_enabled() { return g_access_on.load(std::memory_order_relaxed); }
 
 void access(std::string_view json_line) {
     std::lock_guard<std::mutex> lock(g_access_mutex);

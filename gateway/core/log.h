@@ -26,6 +26,8 @@ inline void error(std::string_view m, std::string_view f = {}) { write(Level::Er
 // Returns false (and keeps the previous target) if the file cannot be opened.
 bool set_access_log(const std::string& target);
 void access(std::string_view json_line);
+// False when access_log is off: callers skip building the line at all.
+bool access_enabled();
 
 // JSON string escaping for building fields by hand.
 std::string json_escape(std::string_view s);

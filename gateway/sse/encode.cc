@@ -2,7 +2,8 @@
 // every subscriber), so it sizes the output exactly and writes it in one allocation.
 #include "gateway/sse/encode.h"
 
-#include <nlohmann/json.hpp>
+#include "gateway/sse/json_type.h"
+
 
 namespace sluice::sse {
 
@@ -133,13 +134,7 @@ std::string event_name_from_encoded(std::string_view encoded) {
 }
 
 std::optional<std::string> payload_type(std::string_view payload) {
-    size_t i = payload.find_first_not_of(" \t\r\n");
-    if (i == std::string_view::npos || payload[i] != '{') return std::nullopt;
-    auto doc = nlohmann::json::parse(payload.begin() + i, payload.end(), nullptr, false);
-    if (doc.is_discarded() || !doc.is_object()) return std::nullopt;
-    auto it = doc.find("type");
-    if (it == doc.end() || !it->is_string()) return std::nullopt;
-    return it->get<std::string>();
+    return json_top_level_type(payload);
 }
 
 }  // namespace sluice::sse
