@@ -282,8 +282,9 @@ void Connection::respond(int status, std::string_view body, std::string_view con
     if (waiter_) worker_.metrics().poll_waiting.add(-1);
     waiter_.reset();
     response_bytes_ = bytes.size();
+    // Not flushed here: the loop's end-of-turn flush sends every response of a
+    // pipelined batch (and events queued meanwhile) in one writev.
     send(std::move(bytes));
-    flush();
     request_finished(status);
 }
 
@@ -292,7 +293,6 @@ void Connection::respond_raw(int status, std::string bytes, bool keep_alive) {
     keep_alive_ = keep_alive_ && keep_alive;
     response_bytes_ = bytes.size();
     send(std::move(bytes));
-    flush();
     request_finished(status);
 }
 

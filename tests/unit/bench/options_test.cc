@@ -74,3 +74,19 @@ TEST_CASE("options: templates expand {i} and {c}", "[bench][options]") {
     CHECK(expand_template("/bench/{c}/stream?who={i}&x={y}", 42, 7) ==
           "/bench/7/stream?who=42&x={y}");
 }
+
+TEST_CASE("options: slow clients and peer publish formats", "[bench][options]") {
+    auto p = args({"--stalled-fraction", "0.1", "--publish-format", "pushpin",
+                   "--publish-channel", "room-{c}"});
+    REQUIRE(p.options);
+    CHECK(p.options->stalled_fraction == Approx(0.1));
+    CHECK(p.options->publish_format == PublishFormat::Pushpin);
+    CHECK(p.options->publish_channel == "room-{c}");
+    auto d = args({});
+    REQUIRE(d.options);
+    CHECK(d.options->stalled_fraction == 0);
+    CHECK(d.options->publish_format == PublishFormat::Raw);
+    CHECK_FALSE(args({"--stalled-fraction", "1.5"}).options);
+    CHECK_FALSE(args({"--stalled-fraction", "-0.1"}).options);
+    CHECK_FALSE(args({"--publish-format", "xml"}).options);
+}
