@@ -128,7 +128,8 @@ bool Server::bind_listeners(std::vector<std::vector<int>>& fds) {
 std::unique_ptr<broker::Broker> Server::make_broker(Worker& w) {
     const auto& cfg = *runtime_->config;
     if (cfg.broker.type == config::BrokerType::Redis)
-        return std::make_unique<broker::RedisBroker>(w.loop(), *hub_, cfg.broker, broker_metrics_, w.index());
+        return std::make_unique<broker::RedisBroker>(w.loop(), *hub_, cfg.broker, cfg.limits.max_event_size,
+                                                     broker_metrics_, w.index());
     return std::make_unique<broker::MemoryBroker>(w.loop(), *hub_);
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "gateway/broker/payload_rules.h"
 #include "gateway/broker/redis_functions.h"
 #include "gateway/broker/redis_url.h"
 #include "gateway/core/log.h"
@@ -10,11 +11,20 @@ namespace sluice::broker {
 
 namespace {
 constexpr uint64_t kFetchBatch = 1000;  // events per XRANGE round trip
+}  // namespace
 
-std::vector<Message> to_messages(const std::string& channel, std::vector<LogEntry> events) {
+// Events read back from Redis history obey the same payload rules as live ones: a bad
+// one is left out, and its position becomes a gap for the client.
+std::vector<Message> RedisBroker::to_messages(const std::string& channel,
+                                              std::vector<LogEntry> events) {
     std::vector<Message> out;
     out.reserve(events.size());
     for (auto& e : events) {
+        PayloadProblem problem = check_payload(e.payload, max_event_size_);
+        if (problem != PayloadProblem::None) {
+            count_drop(metrics_, problem);
+            continue;
+        }
         Message m;
         m.channel = channel;
         m.position = e.position;
@@ -24,11 +34,12 @@ std::vector<Message> to_messages(const std::string& channel, std::vector<LogEntr
     }
     return out;
 }
-}  // namespace
 
 RedisBroker::RedisBroker(uv_loop_t* loop, MemoryHub& hub, const config::BrokerConfig& cfg,
-                         admin::BrokerMetrics& metrics, unsigned worker_index)
-    : loop_(loop), inbox_(loop, hub), cfg_(cfg), metrics_(metrics), worker_index_(worker_index) {}
+                         uint64_t max_event_size, admin::BrokerMetrics& metrics,
+                         unsigned worker_index)
+    : loop_(loop), inbox_(loop, hub), cfg_(cfg), max_event_size_(max_event_size),
+      metrics_(metrics), worker_index_(worker_index) {}
 
 RedisBroker::~RedisBroker() { *alive_ = false; }
 

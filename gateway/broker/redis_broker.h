@@ -11,6 +11,7 @@
 #include "gateway/admin/metrics.h"
 #include "gateway/broker/broker.h"
 #include "gateway/broker/hub_inbox.h"
+#include "gateway/broker/redis_functions.h"
 #include "gateway/broker/redis_link.h"
 #include "gateway/config/config.h"
 
@@ -19,7 +20,7 @@ namespace sluice::broker {
 class RedisBroker final : public Broker {
   public:
     RedisBroker(uv_loop_t* loop, MemoryHub& hub, const config::BrokerConfig& cfg,
-                admin::BrokerMetrics& metrics, unsigned worker_index);
+                uint64_t max_event_size, admin::BrokerMetrics& metrics, unsigned worker_index);
     ~RedisBroker() override;
 
     void start(Listener& listener) override;
@@ -39,10 +40,12 @@ class RedisBroker final : public Broker {
     // Runs fn now if this loop's connection is up, else once it is (a loop's connection
     // may come up after the process's subscription is already ready).
     void when_connected(std::function<void()> fn);
+    std::vector<Message> to_messages(const std::string& channel, std::vector<LogEntry> events);
 
     uv_loop_t* loop_;
     HubInbox inbox_;
     config::BrokerConfig cfg_;
+    uint64_t max_event_size_;
     admin::BrokerMetrics& metrics_;
     unsigned worker_index_;
     std::unique_ptr<RedisLink> cmd_;

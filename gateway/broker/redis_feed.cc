@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include "gateway/core/log.h"
+#include "gateway/broker/payload_rules.h"
 #include "gateway/broker/redis_url.h"
-#include "gateway/core/utf8.h"
 
 namespace sluice::broker {
 
@@ -158,22 +158,13 @@ void RedisFeed::on_message(const std::string& channel, const std::string& data) 
 }
 
 bool RedisFeed::acceptable(const std::string& channel, const std::string& payload) {
-    const char* reason = nullptr;
-    if (payload.size() > max_event_size_) {
-        metrics_.dropped_too_large.add(1);
-        reason = "payload larger than limits.max_event_size";
-    } else if (payload.find('\0') != std::string::npos) {
-        metrics_.dropped_nul.add(1);
-        reason = "payload contains a NUL byte";
-    } else if (!valid_utf8(payload)) {
-        metrics_.dropped_invalid_utf8.add(1);
-        reason = "payload is not valid UTF-8";
-    }
-    if (!reason) return true;
+    PayloadProblem problem = check_payload(payload, max_event_size_);
+    if (problem == PayloadProblem::None) return true;
+    count_drop(metrics_, problem);
     // Logged for the first few and then every 1000th, so a bad worker cannot flood the log.
     if (dropped_logged_++ < 10 || dropped_logged_ % 1000 == 0)
         log::warn("redis message dropped", log::field("channel", channel) + "," +
-                                               log::field("reason", reason) + "," +
+                                               log::field("reason", describe(problem)) + "," +
                                                log::field("bytes", static_cast<long long>(payload.size())));
     return false;
 }

@@ -130,6 +130,18 @@ class RedisSequencedTest(SequencedCase):
             self.assert_events(resumed.read_events(1), 6, 6)
             self.assertIsNone(resumed.next_event(0.3))
 
+    def test_bad_payload_in_redis_history_becomes_a_gap(self):
+        # An instance that loads the channel from Redis history applies the same payload
+        # rules as to live messages: the bad event is left out and reported as a gap.
+        ch = self.channel_id()
+        self.redis.fcall_many(f"c:{ch}", ["e1", b"bad \xc3", "e3"])
+        with another_gateway(self.config(), self.redis) as late:
+            first, gap, third = self.open_stream(late.port, f"/s/{ch}").read_events(3)
+            self.assertEqual((first["id"], first["data"]), ("1", "e1"))
+            self.assertEqual(gap["event"], "gap")
+            self.assertEqual(json.loads(gap["data"]), {"from": 2, "to": 2})
+            self.assertEqual((third["id"], third["data"]), ("3", "e3"))
+
 
 class RedisTrimmedHistoryTest(SequencedCase):
     HISTORY = "{size: 10, ttl: 1h}"  # Redis keeps the newest 10 events per channel
