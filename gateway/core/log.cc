@@ -110,12 +110,26 @@ std::string json_escape(std::string_view s) {
     return out;
 }
 
+// Built by appending into one reserved string (one allocation per field).
 std::string field(std::string_view key, std::string_view value) {
-    return "\"" + std::string(key) + "\":\"" + json_escape(value) + "\"";
+    std::string out;
+    out.reserve(key.size() + value.size() + 6);
+    out += '"';
+    out += key;
+    out += "\":\"";
+    out += json_escape(value);
+    out += '"';
+    return out;
 }
 
 std::string field(std::string_view key, long long value) {
-    return "\"" + std::string(key) + "\":" + std::to_string(value);
+    std::string out;
+    out.reserve(key.size() + 24);
+    out += '"';
+    out += key;
+    out += "\":";
+    out += std::to_string(value);
+    return out;
 }
 
 }  // namespace sluice::log
