@@ -18,7 +18,8 @@ export function demoConfig(sourceDir, port, appPort) {
   };
   swap(/^listen: 127\.0\.0\.1:8080$/m, `listen: 127.0.0.1:${port}`);
   swap(/servers: \[127\.0\.0\.1:3001\]/, `servers: [127.0.0.1:${appPort}]`);
-  swap(/root: deploy\/demo\/public$/m, `root: ${join(sourceDir, 'deploy', 'demo', 'public')}`);
+  // The config names the folder relative to conf/; the copy lives in a temp dir.
+  swap(/root: \.\.\/deploy\/demo\/public\b.*$/m, `root: ${join(sourceDir, 'deploy', 'demo', 'public')}`);
   return text;
 }
 

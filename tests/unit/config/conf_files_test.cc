@@ -94,3 +94,24 @@ TEST_CASE("conf/examples/broadcast.yaml is live-only with data heartbeats", "[co
     }
     CHECK(found);
 }
+
+TEST_CASE("static roots in the shipped configs exist, relative to the config file", "[config]") {
+    // sluice resolves a relative static root from the config file's folder (docs/proxy.md);
+    // the demo page must be found wherever sluice is started from.
+    for (const char* name : {"demo.yaml"}) {
+        fs::path file = conf_dir() / name;
+        LoadResult r = load_config_file(file.string());
+        REQUIRE(r.config);
+        int statics = 0;
+        for (const auto& route : r.config->routes) {
+            if (!route.static_files) continue;
+            ++statics;
+            fs::path root = route.static_files->root;
+            if (root.is_relative()) root = file.parent_path() / root;
+            INFO(root.string());
+            CHECK(fs::is_directory(root));
+            CHECK(fs::exists(root / route.static_files->index));
+        }
+        CHECK(statics >= 1);
+    }
+}
