@@ -228,7 +228,8 @@ class Gateway:
             shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self):
-        return self.start()
+        # `with Gateway(cfg).start() as gw` must not start a second, orphaned child.
+        return self if self.running() else self.start()
 
     def __exit__(self, exc_type, exc, tb):
         try:

@@ -48,11 +48,11 @@ class BenchSmokeTest(unittest.TestCase):
         self.assertTrue(report["ok"], report)
 
     def test_every_event_exactly_once(self):
-        with Gateway(make_config(routes=ROUTES, workers=2)).start() as gw:
+        with Gateway(make_config(routes=ROUTES, workers=2)) as gw:
             self.check_exact(self.run_bench(gw.port))
 
     def test_reconnect_storm_resumes_exactly(self):
-        with Gateway(make_config(routes=ROUTES, workers=2)).start() as gw:
+        with Gateway(make_config(routes=ROUTES, workers=2)) as gw:
             report = self.run_bench(gw.port, "--reconnect-storm-at", "2")
             self.check_exact(report)
             self.assertIsNotNone(report["storm"], report)

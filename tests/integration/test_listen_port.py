@@ -26,7 +26,7 @@ def second_instance(config_text, port, timeout=5):
 class ListenPortTest(unittest.TestCase):
     def test_second_process_on_the_same_port_is_refused(self):
         config = make_config()
-        with Gateway(config).start() as gw:
+        with Gateway(config) as gw:
             proc, err_path = second_instance(config, gw.port)
             try:
                 self.assertEqual(proc.wait(timeout=10), 1)
@@ -43,7 +43,7 @@ class ListenPortTest(unittest.TestCase):
 
     def test_shared_port_serves_from_both_processes(self):
         config = make_config(extra="share_listen_port: true")
-        with Gateway(config).start() as gw:
+        with Gateway(config) as gw:
             proc, err_path = second_instance(config, gw.port)
             try:
                 def second_listening():
