@@ -17,7 +17,7 @@ run_suite() {  # name, build dir, extra cmake args...
   local name=$1 dir=$2
   shift 2
   echo "=== $name build ($dir) ==="
-  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_TESTS=ON "$@" >/dev/null
   cmake --build "$dir" -j"$jobs"
   echo "=== $name tests ==="
   (cd "$dir" && SLUICE_ARTIFACTS_DIR="$PWD/../test-artifacts/$dir" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
