@@ -8,8 +8,8 @@ import signal
 import time
 import unittest
 
-from harness import (Conn, Gateway, http_request, make_config, metric_sum, metrics,
-                     wait_until)
+from harness import (Conn, Gateway, GatewayTestCase, http_request, make_config, metric_sum,
+                     metrics, wait_until)
 from upstreams import UpstreamServer
 
 
@@ -40,20 +40,19 @@ def echo(body):
     return data
 
 
-class ProxyBasicsTest(unittest.TestCase):
+class ProxyBasicsTest(GatewayTestCase):
     @classmethod
     def setUpClass(cls):
         cls.a = UpstreamServer("a").start()
         cls.b = UpstreamServer("b").start()
-        cls.gw = Gateway(proxy_config([cls.a.address, cls.b.address])).start()
-        cls.port = cls.gw.port
+        cls.CONFIG = proxy_config([cls.a.address, cls.b.address])
+        super().setUpClass()
 
     @classmethod
     def tearDownClass(cls):
         try:
-            cls.gw.stop()
+            super().tearDownClass()
         finally:
-            cls.gw.cleanup()
             cls.a.stop()
             cls.b.stop()
 

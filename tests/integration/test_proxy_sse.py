@@ -7,7 +7,7 @@ import signal
 import time
 import unittest
 
-from harness import Conn, Gateway, make_config
+from harness import Conn, Gateway, GatewayTestCase, make_config
 from harness_sse import SseParser
 from upstreams import UpstreamServer
 
@@ -100,20 +100,19 @@ class BodyReader:
         return self.read_until(lambda _: False, timeout)
 
 
-class ProxySseTest(unittest.TestCase):
+class ProxySseTest(GatewayTestCase):
     @classmethod
     def setUpClass(cls):
         cls.up = UpstreamServer().start()
         extra = f"upstreams:\n  app:\n    servers: [{cls.up.address}]\n    read_timeout: 500ms\n"
-        cls.gw = Gateway(make_config(routes=ROUTES, extra=extra)).start()
-        cls.port = cls.gw.port
+        cls.CONFIG = make_config(routes=ROUTES, extra=extra)
+        super().setUpClass()
 
     @classmethod
     def tearDownClass(cls):
         try:
-            cls.gw.stop()
+            super().tearDownClass()
         finally:
-            cls.gw.cleanup()
             cls.up.stop()
 
     def open(self, path):

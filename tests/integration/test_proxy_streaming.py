@@ -9,28 +9,26 @@ import threading
 import time
 import unittest
 
-from harness import HOST, Conn, Gateway, make_config
+from harness import HOST, Conn, GatewayTestCase, make_config
 from upstreams import UpstreamServer, pattern_bytes
 
 MiB = 1024 * 1024
 
 
-class StreamingTest(unittest.TestCase):
+class StreamingTest(GatewayTestCase):
     @classmethod
     def setUpClass(cls):
         cls.up = UpstreamServer().start()
         routes = "- prefix: /api/\n  proxy:\n    upstream: app\n"
         extra = f"upstreams:\n  app:\n    servers: [{cls.up.address}]\n    read_timeout: 20s\n"
-        cls.gw = Gateway(make_config(routes=routes, extra=extra,
-                                     limits={"idle_timeout": "3s"})).start()
-        cls.port = cls.gw.port
+        cls.CONFIG = make_config(routes=routes, extra=extra, limits={"idle_timeout": "3s"})
+        super().setUpClass()
 
     @classmethod
     def tearDownClass(cls):
         try:
-            cls.gw.stop()
+            super().tearDownClass()
         finally:
-            cls.gw.cleanup()
             cls.up.stop()
 
     def download(self, size, chunked):
