@@ -53,10 +53,13 @@ export class Gateway {
 
   url(path) { return `http://127.0.0.1:${this.port}${path}`; }
 
+  // The config file for a given port; subclasses may run a whole file of their own.
+  configText(port) { return makeConfig(port, this.routesYaml); }
+
   async start(timeoutMs = 10000) {
     this.port = await freePort();
     const configPath = join(this.dir, 'sluice.yaml');
-    writeFileSync(configPath, makeConfig(this.port, this.routesYaml));
+    writeFileSync(configPath, this.configText(this.port));
     const out = openSync(join(this.dir, 'access.log'), 'w');
     const err = openSync(this.errorPath, 'w');
     this.child = spawn(sluiceBin(), ['-c', configPath], { stdio: ['ignore', out, err] });

@@ -2,9 +2,9 @@
 // (listen port, demo app port and the static root substituted) and the demo app service
 // deploy/demo/app.py publishing to it. Both children are tracked by PID and stopped.
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Gateway, freePort, sluiceBin } from '../gateway.mjs';
+import { Gateway, freePort } from '../gateway.mjs';
 
 const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
 
@@ -30,26 +30,7 @@ class FileGateway extends Gateway {
     this.makeText = makeText;
   }
 
-  async start(timeoutMs = 10000) {
-    this.port = await freePort();
-    const configPath = join(this.dir, 'sluice.yaml');
-    writeFileSync(configPath, this.makeText(this.port));
-    const out = openSync(join(this.dir, 'access.log'), 'w');
-    const err = openSync(this.errorPath, 'w');
-    this.child = spawn(sluiceBin(), ['-c', configPath], { stdio: ['ignore', out, err] });
-    closeSync(out);
-    closeSync(err);
-    this.exited = new Promise((ok) => this.child.on('exit', (code, signal) => {
-      this.exit = { code, signal };
-      ok(this.exit);
-    }));
-    if (!(await waitForOk(this.url('/_sluice/health'), timeoutMs, () => this.exit !== null))) {
-      await this.kill();
-      throw new Error(`sluice did not become healthy (exit ${JSON.stringify(this.exit)})\n` +
-        this.errorLog());
-    }
-    return this;
-  }
+  configText(port) { return this.makeText(port); }
 }
 
 async function waitForOk(url, timeoutMs, gaveUp) {
