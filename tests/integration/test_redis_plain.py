@@ -7,24 +7,16 @@ import json
 import time
 import unittest
 
-from harness import Conn, build_request, get_json, ids, metric_sum, metrics, publish, \
-    wait_metric
+from harness import (DEFAULT_ROUTES, Conn, build_request, get_json, ids, metric_sum, metrics,
+                     publish, wait_metric)
 from redis_harness import RedisGatewayTestCase, log_key, seq_key
 
 MAX_EVENT = 1024
 
-ROUTES = """
-- path: /s/{id}
-  sse:
-    channel: c:{id}
-- path: /p/{id}
-  poll:
-    channel: c:{id}
-"""
 
 
 class RedisPlainTest(RedisGatewayTestCase):
-    ROUTES = ROUTES
+    ROUTES = DEFAULT_ROUTES  # /s/{id} stream and /p/{id} poll on c:{id}
     LIMITS = {"max_event_size": MAX_EVENT}
 
     def plain_count(self):
