@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "gateway/config/env_vars.h"
 #include "gateway/config/loaders.h"
 #include "gateway/config/yaml_document.h"
 
@@ -59,7 +60,10 @@ LoadResult load_config_string(const std::string& yaml, const std::string& name) 
     try {
         config = std::make_shared<Config>();
         config->source = name;
-        if (auto root = parse_document(yaml, diag)) load_document(*root, diag, *config);
+        // ${NAME} references are expanded first; when one cannot be, the loaders would
+        // only add noise about the unexpanded text, so they do not run.
+        if (auto root = parse_document(yaml, diag); root && expand_env_in_tree(*root, process_env, diag))
+            load_document(*root, diag, *config);
     } catch (const std::exception& e) {
         // Loaders do not throw; this is a last guard (yaml-cpp, bad_alloc) for the
         // promise that loading never throws.

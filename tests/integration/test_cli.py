@@ -8,7 +8,7 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import make_config, sluice_bin, source_dir
+from harness import Gateway, make_config, publish, sluice_bin, source_dir
 
 ERROR_LINE = re.compile(r"^(.+):(\d+):(\d+): (.+)$")
 
@@ -109,6 +109,39 @@ class CliTest(unittest.TestCase):
         r = self.check(path)
         self.assertEqual(r.returncode, 1)
         self.assertIn("nope.yaml", r.stderr)
+
+    def test_environment_variables_in_values(self):
+        """${NAME} takes a secret from the environment; an unset one is an error at its
+        file:line:col that never echoes a value; ${NAME:-default} falls back."""
+        text = ("listen: 127.0.0.1:@PORT@\nbroker: {type: memory}\npublish:\n"
+                "  token: ${SLUICE_IT_TOKEN}\n"
+                "limits: {client_buffer: '${SLUICE_IT_BUFFER:-64KiB}'}\n"
+                "routes:\n  - path: /s/{id}\n    sse:\n      channel: 'c:{id}'\n")
+        path = self.write("env.yaml", text.replace("@PORT@", "18081"))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_IT_")}
+        r = subprocess.run([sluice_bin(), "--check", "-c", path], capture_output=True, text=True,
+                           timeout=10, stdin=subprocess.DEVNULL, env=env)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(self.errors(r.stderr)[(4, 10)][1],
+                         "environment variable SLUICE_IT_TOKEN is not set (set it, or give a "
+                         "default: ${SLUICE_IT_TOKEN:-default})")
+        env["SLUICE_IT_TOKEN"] = "from-the-environment"
+        r = subprocess.run([sluice_bin(), "--check", "-c", path], capture_output=True, text=True,
+                           timeout=10, stdin=subprocess.DEVNULL, env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("from-the-environment", r.stdout + r.stderr)
+        # Running: the token the publisher must present is the variable's value.
+        saved = os.environ.get("SLUICE_IT_TOKEN")
+        os.environ["SLUICE_IT_TOKEN"] = "from-the-environment"
+        try:
+            with Gateway(text) as gw:
+                self.assertEqual(publish(gw.port, "c:1", "{}", token="from-the-environment")[0], 200)
+                self.assertEqual(publish(gw.port, "c:1", "{}", token="${SLUICE_IT_TOKEN}")[0], 403)
+        finally:
+            if saved is None:
+                del os.environ["SLUICE_IT_TOKEN"]
+            else:
+                os.environ["SLUICE_IT_TOKEN"] = saved
 
 
 if __name__ == "__main__":
