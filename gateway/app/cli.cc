@@ -33,14 +33,18 @@ int run_cli(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--version" || a == "-v") {
-            std::printf("sluice %s\n", kVersion);
+            std::printf("sluice %s (commit %s, %s build)\n", kVersion, kGitCommit, kBuildType);
             return 0;
         } else if (a == "-h" || a == "--help") {
             std::fputs(kUsage, stdout);
             return 0;
         } else if (a == "--check" || a == "-t") {
             check = true;
-        } else if ((a == "-c" || a == "--config") && i + 1 < argc) {
+        } else if (a == "-c" || a == "--config") {
+            if (i + 1 >= argc || argv[i + 1][0] == '\0') {
+                std::fprintf(stderr, "sluice: %s needs a file name\n%s", a.c_str(), kUsage);
+                return 2;
+            }
             config_path = argv[++i];
         } else {
             std::fprintf(stderr, "sluice: unknown argument '%s'\n%s", a.c_str(), kUsage);

@@ -1,4 +1,4 @@
-// Command line (SPEC.md section 2): run, --check, --version.
+// Command line (docs/operations.md): run, --check, --version.
 #pragma once
 
 namespace sluice::app {

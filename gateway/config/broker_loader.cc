@@ -1,17 +1,38 @@
 // The `broker` section: which broker, and for Redis where it is, how its keys are named,
 // how much history the sequenced-publish function keeps there, and reconnect backoff.
+#include "gateway/broker/redis_url.h"
 #include "gateway/config/loaders.h"
 #include "gateway/core/units.h"
 
 namespace sluice::config {
 namespace {
 
+// The URL without its userinfo, for messages: a password never reaches a log or a terminal.
+std::string without_credentials(const std::string& url) {
+    size_t scheme = url.find("://");
+    size_t from = scheme == std::string::npos ? 0 : scheme + 3;
+    size_t at = url.find('@', from);
+    if (at == std::string::npos) return url;
+    return url.substr(0, from) + "***@" + url.substr(at + 1);
+}
+
 void load_url(const Value& v, Diagnostics& diag, std::string& out) {
     auto s = read_string(v, diag);
     if (!s) return;
     // The url only matters for redis; checking it for memory too catches typos early.
+    if (s->rfind("rediss://", 0) == 0) {
+        diag.error(v.mark, v.path + ": rediss:// (TLS) is not supported by this build's hiredis; "
+                                    "reach a TLS Redis through a local TLS tunnel (see docs/configuration.md, broker)");
+        return;
+    }
     if (s->rfind("redis://", 0) != 0 && s->rfind("unix://", 0) != 0) {
-        diag.error(v.mark, v.path + ": must start with redis:// or unix://, got '" + *s + "'");
+        diag.error(v.mark, v.path + ": must start with redis:// or unix://, got '" +
+                               without_credentials(*s) + "'");
+        return;
+    }
+    std::string error;
+    if (!broker::parse_redis_url(*s, &error)) {
+        diag.error(v.mark, v.path + ": " + error);
         return;
     }
     out = *s;

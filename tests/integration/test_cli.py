@@ -44,7 +44,16 @@ class CliTest(unittest.TestCase):
     def test_version(self):
         r = run_sluice("--version")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertRegex(r.stdout.strip(), r"^sluice \d+\.\d+")
+        self.assertRegex(r.stdout.strip(),
+                         r"^sluice \d+\.\d+\.\d+ \(commit ([0-9a-f]{7,}|unknown), [A-Za-z+]+ build\)$")
+
+    def test_config_flag_without_a_file(self):
+        for args in (["-c"], ["--check", "-c"], ["--config"], ["-c", ""]):
+            with self.subTest(args=args):
+                r = run_sluice(*args)
+                self.assertEqual(r.returncode, 2)
+                self.assertIn(f"{args[-1] if args[-1] else args[-2]} needs a file name", r.stderr)
+                self.assertNotIn("unknown argument", r.stderr)
 
     def test_check_shipped_configs(self):
         root = source_dir()

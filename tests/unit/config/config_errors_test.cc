@@ -266,3 +266,23 @@ TEST_CASE("load_config_file reports an unreadable file without a position", "[co
     CHECK(r.errors[0].to_string() ==
           "/nonexistent/sluice.yaml: cannot read config: No such file or directory");
 }
+
+TEST_CASE("broker.url is parsed whole by --check, and never echoes a password", "[config]") {
+    CHECK(errors_of("broker:\n  type: redis\n  url: redis://h:99999/0\n") ==
+          Lines{"t.yaml:3:8: broker.url: redis URL port must be 1-65535, got '99999'"});
+    CHECK(errors_of("broker:\n  type: redis\n  url: redis://h:6379/x\n") ==
+          Lines{"t.yaml:3:8: broker.url: redis URL database must be a number, got 'x'"});
+    CHECK(errors_of("broker:\n  type: redis\n  url: redis://h/0?colour=red\n") ==
+          Lines{"t.yaml:3:8: broker.url: unknown redis URL query key 'colour'"});
+    Lines tls = errors_of("broker:\n  type: redis\n  url: rediss://user:hunter2@h:6380/0\n");
+    REQUIRE(tls.size() == 1);
+    CHECK_THAT(tls[0], Catch::StartsWith("t.yaml:3:8: broker.url: rediss:// (TLS) is not supported"));
+    CHECK(tls[0].find("hunter2") == std::string::npos);
+    CHECK(errors_of("broker:\n  type: redis\n  url: http://user:hunter2@h:6379\n") ==
+          Lines{"t.yaml:3:8: broker.url: must start with redis:// or unix://, got "
+                "'http://***@h:6379'"});
+    for (const char* bad : {"redis://:hunter2@h:0/0", "redis://u:hunter2@h/zz", "unix://:hunter2@rel"}) {
+        for (const auto& line : errors_of(std::string("broker:\n  type: redis\n  url: ") + bad + "\n"))
+            CHECK(line.find("hunter2") == std::string::npos);
+    }
+}
