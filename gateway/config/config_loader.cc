@@ -7,12 +7,55 @@
 #include <fstream>
 #include <sstream>
 
+#include <unistd.h>
+
 #include "gateway/config/env_vars.h"
 #include "gateway/config/loaders.h"
 #include "gateway/config/yaml_document.h"
 
 namespace sluice::config {
 namespace {
+
+// stdout, stderr, off, or a file sluice must be able to append to: checked here so that
+// --check catches what would otherwise stop the start-up (or a reload) later.
+void load_access_log(const Value& v, Diagnostics& diag, std::string& out) {
+    auto s = read_string(v, diag);
+    if (!s) return;
+    if (*s == "stdout" || *s == "stderr" || *s == "off") {
+        out = *s;
+        return;
+    }
+    if (s->empty()) {
+        diag.error(v.mark, v.path + ": must be stdout, stderr, off or a file path");
+        return;
+    }
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    fs::path path(*s);
+    if (fs::exists(path, ec)) {
+        if (fs::is_directory(path, ec)) {
+            diag.error(v.mark, v.path + ": '" + *s + "' is a directory");
+            return;
+        }
+        if (::access(s->c_str(), W_OK) != 0) {
+            diag.error(v.mark, v.path + ": cannot write to '" + *s + "': " + std::strerror(errno));
+            return;
+        }
+    } else {
+        fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+        if (!fs::is_directory(dir, ec)) {
+            diag.error(v.mark, v.path + ": cannot create '" + *s + "': folder '" + dir.string() +
+                                   "' does not exist");
+            return;
+        }
+        if (::access(dir.c_str(), W_OK) != 0) {
+            diag.error(v.mark, v.path + ": cannot create '" + *s + "' in '" + dir.string() + "': " +
+                                   std::strerror(errno));
+            return;
+        }
+    }
+    out = *s;
+}
 
 void load_document(const YAML::Node& root, Diagnostics& diag, Config& c) {
     MapReader top(Value::of(root, ""), diag);
@@ -35,7 +78,7 @@ void load_document(const YAML::Node& root, Diagnostics& diag, Config& c) {
     if (auto v = top.find("routes")) load_routes(*v, diag, c.defaults, c.upstreams, c.routes);
     top.get_bool("share_listen_port", c.share_listen_port);
     top.get_duration("drain_timeout", c.drain_timeout);
-    top.get_string("access_log", c.access_log);
+    if (auto v = top.find("access_log")) load_access_log(*v, diag, c.access_log);
     top.get_choice("log_level", c.log_level, {"debug", "info", "warn", "error"});
     top.finish();
 

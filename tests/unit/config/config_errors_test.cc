@@ -286,3 +286,15 @@ TEST_CASE("broker.url is parsed whole by --check, and never echoes a password", 
             CHECK(line.find("hunter2") == std::string::npos);
     }
 }
+
+TEST_CASE("access_log must be a file sluice can append to", "[config]") {
+    const std::string base = "broker: {type: memory}\npublish: {token: t}\naccess_log: ";
+    CHECK(errors_of(base + "/nonexistent-sluice-dir/access.log\n") ==
+          Lines{"t.yaml:3:13: access_log: cannot create '/nonexistent-sluice-dir/access.log': "
+                "folder '/nonexistent-sluice-dir' does not exist"});
+    CHECK(errors_of(base + "/tmp\n") == Lines{"t.yaml:3:13: access_log: '/tmp' is a directory"});
+    CHECK(errors_of(base + "\"\"\n") ==
+          Lines{"t.yaml:3:13: access_log: must be stdout, stderr, off or a file path"});
+    CHECK(errors_of(base + "off\n").empty());
+    CHECK(errors_of(base + "/tmp/sluice-config-test-access.log\n").empty());
+}

@@ -240,7 +240,7 @@ TEST_CASE("every top-level scalar and every limit is read", "[config]") {
         "workers: 4\n"
         "broker: {type: redis, url: unix:///run/redis.sock}\n"
         "drain_timeout: 30s\n"
-        "access_log: /var/log/sluice/access.log\n"
+        "access_log: /tmp/sluice-config-test-access.log\n"
         "log_level: debug\n"
         "limits:\n"
         "  max_connections: 5000\n"
@@ -263,7 +263,7 @@ TEST_CASE("every top-level scalar and every limit is read", "[config]") {
     CHECK(c->workers == 4);
     CHECK(c->broker.url == "unix:///run/redis.sock");
     CHECK(c->drain_timeout == 30s);
-    CHECK(c->access_log == "/var/log/sluice/access.log");
+    CHECK(c->access_log == "/tmp/sluice-config-test-access.log");
     CHECK(c->log_level == "debug");
     const Limits& l = c->limits;
     CHECK(l.max_connections == 5000);
