@@ -220,11 +220,59 @@ void load_route(const Value& v, Diagnostics& diag, RouteContext ctx, Route& out)
 
 }  // namespace
 
+namespace {
+
+// A path template with its capture names blanked: /a/{id} and /a/{x} match the same paths.
+std::string template_shape(const std::string& path) {
+    std::string out;
+    bool in_capture = false;
+    for (char c : path) {
+        if (c == '{') in_capture = true;
+        if (!in_capture) out += c;
+        if (c == '}') {
+            in_capture = false;
+            out += "{}";
+        }
+    }
+    return out;
+}
+
+// True when every request `later` could match is matched by `earlier` first (routes are
+// tried in file order, and a wrong method on the first match is a 405, not the next route).
+bool shadows(const Route& earlier, const Route& later) {
+    if (!earlier.prefix.empty()) {
+        // Whatever later matches begins with its literal text up to the first capture.
+        const std::string& text = later.prefix.empty() ? later.path : later.prefix;
+        std::string literal = text.substr(0, text.find('{'));
+        return literal.compare(0, earlier.prefix.size(), earlier.prefix) == 0;
+    }
+    return !later.path.empty() && template_shape(earlier.path) == template_shape(later.path);
+}
+
+// A route that can never match is a mistake (nginx refuses a duplicate location too).
+void report_shadowed(const Value& item, const Route& route, const std::vector<Route>& earlier,
+                     Diagnostics& diag) {
+    if (route.path.empty() && route.prefix.empty()) return;  // already reported
+    for (size_t i = 0; i < earlier.size(); ++i) {
+        if (!shadows(earlier[i], route)) continue;
+        const char* key = route.path.empty() ? "prefix" : "path";
+        YAML::Node at = item.node.IsMap() ? item.node[key] : YAML::Node();
+        diag.error(at ? at.Mark() : item.mark,
+                   item.path + "." + key + ": this route can never match: routes[" +
+                       std::to_string(i) + "] (line " + std::to_string(earlier[i].line) +
+                       ") matches every request it would");
+        return;
+    }
+}
+
+}  // namespace
+
 void load_routes(const Value& v, Diagnostics& diag, const Defaults& defaults,
                  const std::map<std::string, Upstream>& upstreams, std::vector<Route>& out) {
     for (const auto& item : read_list(v, "routes", diag)) {
         Route route;
         load_route(item, diag, RouteContext{defaults, upstreams, false, false, {}}, route);
+        report_shadowed(item, route, out, diag);
         out.push_back(std::move(route));
     }
 }

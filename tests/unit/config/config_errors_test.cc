@@ -298,3 +298,42 @@ TEST_CASE("access_log must be a file sluice can append to", "[config]") {
     CHECK(errors_of(base + "off\n").empty());
     CHECK(errors_of(base + "/tmp/sluice-config-test-access.log\n").empty());
 }
+
+TEST_CASE("a route that an earlier route always matches first is an error", "[config]") {
+    // Same template (capture names do not matter), same prefix, a prefix that covers a
+    // later path: the later route could never answer anything.
+    CHECK(errors_of(kRedis +
+                    "routes:\n"
+                    "  - path: /a/{id}\n"
+                    "    sse: {channel: \"a:{id}\"}\n"
+                    "  - path: /a/{x}\n"
+                    "    poll: {channel: \"a:{x}\"}\n") ==
+          Lines{"t.yaml:5:11: routes[1].path: this route can never match: routes[0] (line 3) "
+                "matches every request it would"});
+    CHECK(errors_of(kRedis +
+                    "upstreams: {app: {servers: [\"127.0.0.1:1\"]}}\n"
+                    "routes:\n"
+                    "  - prefix: /api/\n"
+                    "    proxy: {upstream: app}\n"
+                    "  - path: /api/{id}/stream\n"
+                    "    sse: {channel: \"a:{id}\"}\n"
+                    "  - prefix: /api/v2/\n"
+                    "    proxy: {upstream: app}\n") ==
+          Lines{"t.yaml:6:11: routes[1].path: this route can never match: routes[0] (line 4) "
+                "matches every request it would",
+                "t.yaml:8:13: routes[2].prefix: this route can never match: routes[0] (line 4) "
+                "matches every request it would"});
+    // Overlapping but not covering: both can answer something.
+    CHECK(errors_of(kRedis +
+                    "upstreams: {app: {servers: [\"127.0.0.1:1\"]}}\n"
+                    "routes:\n"
+                    "  - path: /api/{id}/stream\n"
+                    "    sse: {channel: \"a:{id}\"}\n"
+                    "  - prefix: /api/\n"
+                    "    proxy: {upstream: app}\n"
+                    "  - path: /api/{id}/poll\n"
+                    "    poll: {channel: \"a:{id}\"}\n"
+                    "  - path: /b/{id}\n"
+                    "    poll: {channel: \"a:{id}\"}\n")
+              .size() == 1);  // only /api/{id}/poll, which the /api/ prefix covers
+}
