@@ -1,5 +1,6 @@
 #include "gateway/config/yaml_document.h"
 
+#include <regex>
 #include <sstream>
 #include <vector>
 
@@ -54,6 +55,22 @@ bool check_documents(const std::string& text, Diagnostics& diag) {
     return true;
 }
 
+// yaml-cpp reads an unquoted [::1]:8080 as a flow list followed by junk and reports only
+// "end of map not found": when the line holds such an address, say what to write instead.
+std::string ipv6_hint(const std::string& text, int line) {
+    if (line < 0) return "";
+    size_t start = 0;
+    for (int i = 0; i < line && start != std::string::npos; ++i) {
+        start = text.find('\n', start);
+        if (start != std::string::npos) ++start;
+    }
+    if (start == std::string::npos) return "";
+    std::string row = text.substr(start, text.find('\n', start) - start);
+    static const std::regex bracketed_port(R"((^|[\s,\[-])\[[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*\]:[0-9])");
+    if (!std::regex_search(row, bracketed_port)) return "";
+    return " (an IPv6 address with a port must be quoted: listen: \"[::1]:8080\")";
+}
+
 }  // namespace
 
 std::optional<YAML::Node> parse_document(const std::string& text, Diagnostics& diag) {
@@ -66,7 +83,7 @@ std::optional<YAML::Node> parse_document(const std::string& text, Diagnostics& d
         }
         return root;
     } catch (const YAML::Exception& e) {
-        diag.error(e.mark, "YAML syntax error: " + e.msg);
+        diag.error(e.mark, "YAML syntax error: " + e.msg + ipv6_hint(text, e.mark.line));
     } catch (const std::exception& e) {
         diag.error_without_position(std::string("cannot parse config: ") + e.what());
     }

@@ -337,3 +337,15 @@ TEST_CASE("a route that an earlier route always matches first is an error", "[co
                     "    poll: {channel: \"a:{id}\"}\n")
               .size() == 1);  // only /api/{id}/poll, which the /api/ prefix covers
 }
+
+TEST_CASE("an unquoted IPv6 listen address gets a hint with the YAML error", "[config]") {
+    const std::string hint = " (an IPv6 address with a port must be quoted: listen: \"[::1]:8080\")";
+    CHECK(errors_of("listen: [::1]:8080\n") ==
+          Lines{"t.yaml:1:14: YAML syntax error: end of map not found" + hint});
+    CHECK(errors_of("listen:\n  - [2001:db8::1]:8080\n") ==
+          Lines{"t.yaml:2:18: YAML syntax error: end of sequence not found" + hint});
+    // Other syntax errors get no such hint.
+    Lines other = errors_of("listen: [a, b\n");
+    REQUIRE(other.size() == 1);
+    CHECK(other[0].find("IPv6") == std::string::npos);
+}
