@@ -77,7 +77,8 @@ std::vector<std::string> redis_patterns(const Runtime& rt) {
 }  // namespace
 
 Server::Server(std::string config_path, RuntimePtr runtime)
-    : config_path_(std::move(config_path)), runtime_(std::move(runtime)) {}
+    : config_path_(std::move(config_path)), runtime_(std::move(runtime)),
+      started_config_(runtime_->config) {}
 
 Server::~Server() = default;
 
@@ -247,15 +248,21 @@ void Server::reload() {
         ++global_.reload_failures;
         return;
     }
-    const auto& old_cfg = *runtime_->config;
+    const auto& running = *started_config_;
     const auto& new_cfg = *next->config;
-    bool listen_changed = old_cfg.listen.size() != new_cfg.listen.size();
+    bool listen_changed = running.listen.size() != new_cfg.listen.size();
     for (size_t i = 0; !listen_changed && i < new_cfg.listen.size(); ++i)
-        listen_changed = old_cfg.listen[i].host != new_cfg.listen[i].host ||
-                         old_cfg.listen[i].port != new_cfg.listen[i].port;
-    if (listen_changed || old_cfg.workers != new_cfg.workers ||
-        old_cfg.broker.type != new_cfg.broker.type || old_cfg.broker.url != new_cfg.broker.url) {
-        log::warn("listen, workers and broker changes take effect only after a restart");
+        listen_changed = running.listen[i].host != new_cfg.listen[i].host ||
+                         running.listen[i].port != new_cfg.listen[i].port;
+    std::string needs_restart;
+    if (listen_changed) needs_restart += "listen ";
+    if (running.workers != new_cfg.workers) needs_restart += "workers ";
+    if (running.broker.type != new_cfg.broker.type || running.broker.url != new_cfg.broker.url)
+        needs_restart += "broker ";
+    if (!needs_restart.empty()) {
+        needs_restart.pop_back();
+        log::warn("these changes take effect only after a restart; the running values stay",
+                  log::field("keys", needs_restart));
     }
     log::set_level(new_cfg.log_level == "debug"  ? log::Level::Debug
                    : new_cfg.log_level == "warn" ? log::Level::Warn

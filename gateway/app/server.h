@@ -54,6 +54,9 @@ class Server {
 
     std::string config_path_;
     RuntimePtr runtime_;
+    // What the process started with: listen, workers and broker can only change by a
+    // restart, so a reload compares against these, not against the previous reload.
+    config::ConfigPtr started_config_;
     uint64_t generation_ = 1;
     uv_loop_t loop_;
     uv_signal_t sigterm_, sigint_, sighup_;

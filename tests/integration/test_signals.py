@@ -117,6 +117,24 @@ class ReloadTest(unittest.TestCase):
                        what="the new route after fixing the file")
             self.assertFalse(stream.closed)
 
+    def test_restart_only_keys_are_compared_with_the_running_values(self):
+        """Changing `workers` warns that it needs a restart; reverting it (back to what
+        runs) and reloading again must not warn: the comparison is with the running
+        process, not with the previous file."""
+        with Gateway(self.v1) as gw:
+            warnings = lambda: gw.error_log().count("take effect only after a restart")
+            gw.write_config(self.v1.replace("workers: 1", "workers: 2"))
+            gw.send_signal(signal.SIGHUP)
+            wait_until(lambda: warnings() == 1, what="the restart warning")
+            self.assertIn('"keys":"workers"', gw.error_log())
+            reloads = lambda: gw.error_log().count("config reloaded")
+            before = reloads()
+            gw.write_config(self.v2)  # workers back to 1, plus a new route
+            gw.send_signal(signal.SIGHUP)
+            wait_until(lambda: reloads() > before, what="the second reload")
+            self.assertEqual(status_of(gw, "/newpoll/x?position=0"), 200)
+            self.assertEqual(warnings(), 1, gw.error_log())
+
 
 if __name__ == "__main__":
     unittest.main()
