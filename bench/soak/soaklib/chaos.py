@@ -6,8 +6,9 @@
   restart B     30%                  SIGTERM (exit 0, no sanitizer report), start again
   restart Redis 48%                  SIGTERM (append-only file flushed), start again
 
-Each action records an outage window in which a plain PUBLISH may not reach an
-instance (the subscriber's unsent output is dropped with the connection)."""
+Each kill or Redis stop records an outage window (from 0.2 s before it) in which a plain
+PUBLISH acknowledged by every subscriber may still be lost with the killed connection;
+while a subscriber is away, PUBLISH itself reports fewer receivers."""
 
 import asyncio
 
@@ -27,7 +28,7 @@ async def run(world, on_restart=None):
     actions = {"pubsub_kill": pubsub_kill, "reload": reload_all,
                "restart_instance": restart_instance, "restart_redis": restart_redis}
     for fraction, name in SCHEDULE:
-        delay = fraction * world.opts.duration - world.now()
+        delay = world.load_start + fraction * world.opts.duration - world.now()
         if delay > 0:
             await world.sleep_unless_over(delay)
         if world.load_over.is_set():
@@ -46,7 +47,7 @@ async def run(world, on_restart=None):
 
 async def pubsub_kill(world):
     t = world.now()
-    world.outages.append((t - 1.0, t + 1.0, "pub/sub kill"))
+    world.outages.append((t - 0.2, t + 0.5, "pub/sub kill"))
     r = await Resp.connect("127.0.0.1", world.redis.port)
     try:
         killed = await r.cmd("CLIENT", "KILL", "TYPE", "pubsub")
@@ -99,7 +100,7 @@ async def restart_instance(world, on_restart=None):
 
 async def restart_redis(world):
     t = world.now()
-    world.outages.append((t - 1.0, t, "Redis restart"))
+    world.outages.append((t - 0.2, t, "Redis restart"))
     code = await world.redis.stop()
     world.note("chaos: redis-server stopped (SIGTERM)", code=code)
     await asyncio.sleep(world.opts.redis_down_s)
@@ -110,5 +111,5 @@ async def restart_redis(world):
             world.report.violation(check.HARNESS, t=round(world.now(), 3),
                                    detail=f"sluice {inst.name} not ready 30 s after Redis "
                                           f"came back")
-    world.outages[-1] = (t - 1.0, world.now(), "Redis restart")
+    world.outages[-1] = (t - 0.2, world.now(), "Redis restart")
     world.note("all instances ready again")

@@ -90,6 +90,10 @@ class Client:
 
 class SseClient(Client):
 
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.seen = {}
+
     async def run(self):
         w, o, rng = self.world, self.world.opts, self.world.rng
         while not w.load_over.is_set():
@@ -122,7 +126,8 @@ class SseClient(Client):
                 continue
             outcome = await self.session(inst, deadline, stop_at_done=True)
             if outcome == 204 and self.ledger.done_counter is None:
-                self.violation(check.MISSING_FINAL, got="204 before the terminal event arrived",
+                self.violation(check.MISSING_FINAL, got=f"204 before the terminal event "
+                                                        f"arrived: {self.seen}",
                                expected=f"counter {self.log.final}",
                                last_id=self.ledger.last_id,
                                last_counter=self.ledger.last_counter)
@@ -139,7 +144,8 @@ class SseClient(Client):
             return
         status = await self.session(inst, w.now() + 10)
         if status != 204:
-            self.violation(check.NO_204, got=status, resume_point=self.ledger.done_id,
+            self.violation(check.NO_204, got=f"{status}: {self.seen}",
+                           resume_point=self.ledger.done_id,
                            expected="204 No Content: the client has the terminal event")
 
     def request_path(self):
@@ -163,11 +169,19 @@ class SseClient(Client):
             w.report.count("connect refused or timed out")
             return "refused"
         self.ledger.start_session(inst.key())
+        if headers:
+            path_shown = f"{path} (Last-Event-ID: {headers['Last-Event-ID']})"
+        else:
+            path_shown = path
+        # What the last session got, for the violation reports of the final reads.
+        self.seen = {"instance": inst.name, "request": path_shown, "status": None,
+                     "events": [], "gaps": []}
         w.report.count("sse sessions")
         try:
             writer.write(http.request("GET", path, inst.port, headers))
             async with asyncio.timeout(15.0):
                 status, hdrs = await http.read_head(reader)
+            self.seen["status"] = status
             if status != 200:
                 w.report.count(f"sse status {status}")
                 return status
@@ -212,6 +226,9 @@ class SseClient(Client):
     def on_block(self, eid, event, payload, now):
         if payload is None:
             return  # comments (heartbeats), retry
+        seen = self.seen["gaps" if event == "gap" else "events"]
+        if len(seen) < 5:
+            seen.append(payload[:80] if event == "gap" else eid)
         if event == "gap":
             try:
                 g = json.loads(payload)
@@ -263,16 +280,21 @@ class PollClient(Client):
         w = self.world
         await w.final_go.wait()
         deadline = w.now() + w.opts.final_timeout
+        last = None
         while self.ledger.done_counter is None and w.now() < deadline:
             inst = self.pick_instance()
+            asked = self.ledger.last_id
             body = await self.poll(inst, wait=2) if inst else None
             if body is None:
                 await asyncio.sleep(0.2)
-            elif body.get("done") and self.ledger.done_counter is None:
+                continue
+            last = {"instance": inst.name, "position": asked, "answer": str(body)[:300]}
+            if body.get("done") and self.ledger.done_counter is None:
                 break
         if self.ledger.done_counter != self.log.final:
             self.violation(check.MISSING_FINAL, got=f"last counter {self.ledger.last_counter}, "
-                                                    f"last id {self.ledger.last_id}",
+                                                    f"last id {self.ledger.last_id}; last poll "
+                                                    f"{last}",
                            expected=f"terminal event, counter {self.log.final}")
         else:
             inst = self.pick_instance()

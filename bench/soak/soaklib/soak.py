@@ -94,6 +94,8 @@ async def run(opts):
         tasks.append(asyncio.create_task(mem.run()))
 
         channels = make_channels(world)
+        world.load_start = world.now()
+        world.load_end = world.load_start + opts.duration
         pub_tasks = [asyncio.create_task(p.run()) for _, p, _, _, _ in channels]
         await asyncio.sleep(1.0)
         clients = make_clients(world, channels)

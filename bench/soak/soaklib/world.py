@@ -12,6 +12,7 @@ class World:
         self.rng = rng
         self.loop = asyncio.get_running_loop()
         self.t0 = self.loop.time()
+        self.load_start = 0.0   # set when the publishers start
         self.load_end = opts.duration
         self.load_over = asyncio.Event()
         self.final_go = asyncio.Event()
