@@ -175,7 +175,8 @@ class SoakRun(unittest.TestCase):
                                     "(deploy/install-deps.sh --test installs it)")
         binary = sluice_bin()
         out = tempfile.mkdtemp(prefix="sluice-soak-test-")
-        self.addCleanup(shutil.rmtree, out, True)
+        if not os.environ.get("SLUICE_KEEP_TMP"):  # the harness's switch to keep logs
+            self.addCleanup(shutil.rmtree, out, True)
         result_path = os.path.join(out, "result.json")
         args = [sys.executable, os.path.join(SOAK_DIR, "run_soak.py"), "--quick", "--quiet",
                 "--sluice", binary, "--redis-server", redis, "--json-out", result_path,
