@@ -95,6 +95,10 @@ def parse_args(argv):
     for b in (args.sluice, args.sluice_b):
         if b and not os.access(b, os.X_OK):
             p.error(f"sluice binary {b} is not executable (build it, or pass --sluice)")
+    # The children run in their own directories: paths must not depend on ours.
+    args.sluice = os.path.abspath(args.sluice)
+    args.sluice_b = args.sluice_b and os.path.abspath(args.sluice_b)
+    args.redis_server = os.path.abspath(args.redis_server)
     if args.streams + args.pollers < 1 or args.channels + args.hot_channels + \
             args.burst_channels < 1:
         p.error("need at least one client and one channel")
