@@ -119,6 +119,7 @@ class Report:
         self.counts = {}
         self.warnings = {}
         self.spread = {}  # kind -> ({clients}, {channels})
+        self.by_mode = {}  # kind -> {mode: count}
 
     def violation(self, kind, **detail):
         self.violation_counts[kind] = self.violation_counts.get(kind, 0) + 1
@@ -127,6 +128,9 @@ class Report:
             clients.add(detail["client"])
         if detail.get("channel"):
             channels.add(detail["channel"])
+        modes = self.by_mode.setdefault(kind, {})
+        mode = detail.get("mode", "-")
+        modes[mode] = modes.get(mode, 0) + 1
         kept = self.violations.setdefault(kind, [])
         if len(kept) < self.keep:
             kept.append(detail)

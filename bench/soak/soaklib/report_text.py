@@ -44,8 +44,9 @@ def summary(r):
         for kind, items in r["violations"].items():
             sp = r.get("violation_spread", {}).get(kind)
             if sp:
-                lines.append(f"  {kind}: {r['violation_counts'][kind]} times, "
-                             f"{sp['clients']} clients, channels {', '.join(sp['channels'])}")
+                lines.append(f"  {kind}: {r['violation_counts'][kind]} times "
+                             f"{sp.get('by_mode', {})}, {sp['clients']} clients, channels "
+                             f"{', '.join(sp['channels'])}")
             for v in items[:5]:
                 lines.append(f"  {kind}: {json.dumps(v, default=str)[:600]}")
             if len(items) > 5:

@@ -236,7 +236,8 @@ def verdict(world, mem, channels, clients):
         "memory": list(mem.procs.values()),
         "exits": world.exits,
         "violation_counts": rep.violation_counts,
-        "violation_spread": {k: {"clients": len(c), "channels": sorted(ch)}
+        "violation_spread": {k: {"clients": len(c), "channels": sorted(ch),
+                                 "by_mode": rep.by_mode.get(k, {})}
                              for k, (c, ch) in rep.spread.items()},
         "violations": rep.violations,
         "holes_not_violations": rep.losses,
