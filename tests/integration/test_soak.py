@@ -185,7 +185,9 @@ class SoakRun(unittest.TestCase):
             done = subprocess.run(args, capture_output=True, text=True, timeout=240)
         except subprocess.TimeoutExpired as e:
             self.fail(f"the soak did not finish within 240 s: {e.stderr}")
-        summary = done.stderr[-12000:]
+        summary = done.stderr[-12000:] + (
+            "" if os.environ.get("SLUICE_KEEP_TMP") else
+            "\n(the soak's work directory is removed; SLUICE_KEEP_TMP=1 keeps its logs)")
         self.assertIn(done.returncode, (0, 1), summary)
         with open(result_path) as f:
             result = json.load(f)
