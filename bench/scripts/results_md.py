@@ -381,3 +381,26 @@ pushpin --config WORK/pushpin/pushpin.conf
 redis-server --port 28106 --bind 127.0.0.1 --save '' --appendonly no
 node bench/peers/h3/server.mjs 28105 28106
 """
+
+
+# Sections of RESULTS.md that other tools write (the chaos soak, bench/soak/): a full
+# compare.sh run regenerates everything else and carries these over unchanged.
+KEPT_SECTIONS = ("## Chaos soak",)
+
+
+def kept_sections(path):
+    """The kept sections of the existing file at `path`, each up to the next '## '."""
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines(keepends=True)
+    except OSError:
+        return ""
+    out, keep = [], False
+    for line in lines:
+        if line.startswith("## "):
+            keep = line.rstrip() in KEPT_SECTIONS
+            if keep and out and not out[-1].endswith("\n\n"):
+                out.append("\n")
+        if keep:
+            out.append(line)
+    return ("\n" + "".join(out)) if out else ""
