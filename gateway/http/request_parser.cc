@@ -81,6 +81,7 @@ struct RequestParser::Impl {
     bool report_head = false;    // mode, kept across messages
     bool chunked = false;         // from the head
     uint64_t declared_length = 0; // Content-Length from the head (0 if none)
+    std::string absolute_authority;  // the authority of an absolute-form target
 
     // Failure state: sticky until reset().
     bool internal_error = false;  // a callback caught an exception
@@ -100,6 +101,7 @@ struct RequestParser::Impl {
         headers_done = complete = false;
         head_pending = streaming = body_paused = chunked = false;
         declared_length = 0;
+        absolute_authority.clear();
         body_at = nullptr;
         body_len = 0;
         internal_error = false;
@@ -160,9 +162,38 @@ struct RequestParser::Impl {
     int on_url_complete() {
         // Loose llhttp accepts a TAB inside the target; nothing downstream should see one.
         if (has_space_or_ctl(head.target)) return fail(400, "invalid character in request target");
+        if (int rc = to_origin_form(); rc != 0) return rc;
         size_t q = head.target.find('?');
         head.path = head.target.substr(0, q);
         head.query = q == std::string::npos ? std::string() : head.target.substr(q + 1);
+        return 0;
+    }
+
+    // Targets other than origin-form (RFC 9112 3.2). The absolute-form must be accepted: it
+    // is routed by its path, and its authority replaces Host (check_host). sluice is not a
+    // forward proxy: CONNECT (authority-form) is 501. The asterisk-form is for OPTIONS.
+    int to_origin_form() {
+        std::string_view t = head.target;
+        if (parser.method == HTTP_CONNECT) return fail(501, "CONNECT is not supported");
+        if (!t.empty() && t.front() == '/') return 0;
+        // (PRI * is the HTTP/2 preface: its version gets the answer, 505.)
+        if (t == "*") {
+            bool ok = parser.method == HTTP_OPTIONS || parser.method == HTTP_PRI;
+            return ok ? 0 : fail(400, "asterisk-form target outside OPTIONS");
+        }
+        size_t scheme_end = t.find("://");
+        std::string_view scheme = t.substr(0, scheme_end);
+        if (scheme_end == std::string_view::npos || !(iequals(scheme, "http") || iequals(scheme, "https"))) {
+            return fail(400, "invalid request target");
+        }
+        std::string_view rest = t.substr(scheme_end + 3);
+        size_t path_at = rest.find_first_of("/?");
+        std::string_view authority = rest.substr(0, path_at);
+        if (authority.empty() || !is_valid_host(authority)) return fail(400, "invalid request target");
+        std::string origin = path_at == std::string_view::npos ? "/" : std::string(rest.substr(path_at));
+        if (origin.front() == '?') origin.insert(0, "/");
+        absolute_authority = std::string(authority);
+        head.target = std::move(origin);
         return 0;
     }
 
@@ -255,7 +286,35 @@ struct RequestParser::Impl {
 
     // --- checks once the head is complete (llhttp paused in on_headers_complete) ---
 
+    // RFC 9112 3.2: 400 for an HTTP/1.1 request without Host, for any request with more
+    // than one, and for a Host that is not uri-host[:port]. HTTP/1.0 may omit it.
+    bool check_host() {
+        Header* host = nullptr;
+        for (Header& h : head.headers) {
+            if (!iequals(h.name, "host")) continue;
+            if (host) {
+                fail(400, "more than one Host header");
+                return false;
+            }
+            host = &h;
+        }
+        if (!host && head.version_minor >= 1) {
+            fail(400, "missing Host header");
+            return false;
+        }
+        if (host && !is_valid_host(host->value)) {
+            fail(400, "invalid Host header");
+            return false;
+        }
+        if (!absolute_authority.empty()) {  // RFC 9112 3.2.2: the target's authority wins
+            if (host) host->value = absolute_authority;
+            else head.headers.push_back(Header{"Host", absolute_authority});
+        }
+        return true;
+    }
+
     bool check_head() {
+        if (!check_host()) return false;
         std::string te;
         bool has_te = false;
         for (const Header& h : head.headers) {
