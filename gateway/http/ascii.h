@@ -51,6 +51,16 @@ inline bool is_hex_digit(char c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
+// Every '%' starts a %XX escape (RFC 3986 2.1).
+inline bool valid_percent_encoding(std::string_view s) {
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (s[i] != '%') continue;
+        if (i + 2 >= s.size() || !is_hex_digit(s[i + 1]) || !is_hex_digit(s[i + 2])) return false;
+        i += 2;
+    }
+    return true;
+}
+
 // A Host header value (RFC 9110 7.2): uri-host [":" port], where uri-host is an
 // IP-literal ("[" IPv6 "]") or a reg-name of unreserved, sub-delims and %XX escapes
 // (RFC 3986 3.2.2; an IPv4 address is a reg-name by these rules). Empty is valid.

@@ -76,6 +76,7 @@ struct RequestParser::Impl {
     bool head_pending = false;   // Head was returned; llhttp still paused at the head
     bool streaming = false;      // stream_body() was called for this message
     bool body_paused = false;    // llhttp paused after a streamed body span
+    bool after_lf = false;       // the last head byte seen was LF (saw_fold)
     const char* body_at = nullptr;  // the span that paused it
     size_t body_len = 0;
     bool report_head = false;    // mode, kept across messages
@@ -98,7 +99,7 @@ struct RequestParser::Impl {
         field.clear();
         value.clear();
         head_bytes = body_bytes = trailer_bytes = message_bytes = 0;
-        headers_done = complete = false;
+        headers_done = complete = after_lf = false;
         head_pending = streaming = body_paused = chunked = false;
         declared_length = 0;
         absolute_authority.clear();
@@ -111,6 +112,18 @@ struct RequestParser::Impl {
     }
 
     bool failed() const { return internal_error || fail_status != 0; }
+
+    // An obs-fold (a head line that starts with SP or HTAB): llhttp would join it to the
+    // previous value with a space, which RFC 9112 5.2 allows, but it may also reject it
+    // (400). sluice rejects it, as nginx does, so that no proxy in front of it can read a
+    // header differently. Scans head bytes as llhttp consumes them; the state carries over.
+    bool saw_fold(const char* p, size_t n) {
+        for (size_t i = 0; i < n; ++i) {
+            if (after_lf && (p[i] == ' ' || p[i] == '\t')) return true;
+            after_lf = p[i] == '\n';
+        }
+        return false;
+    }
 
     // Records the first failure; returns the value that makes llhttp stop.
     int fail(int status, std::string_view reason) {
@@ -165,6 +178,9 @@ struct RequestParser::Impl {
         if (int rc = to_origin_form(); rc != 0) return rc;
         size_t q = head.target.find('?');
         head.path = head.target.substr(0, q);
+        // RFC 3986 2.1: '%' only as %XX. A path that cannot be decoded is malformed (400),
+        // not an unknown route.
+        if (!valid_percent_encoding(head.path)) return fail(400, "invalid percent-encoding in the path");
         head.query = q == std::string::npos ? std::string() : head.target.substr(q + 1);
         return 0;
     }
@@ -231,11 +247,11 @@ struct RequestParser::Impl {
 
     // llhttp, as built by default (without LLHTTP_STRICT_MODE), lets whitespace into header
     // names ("Host : x"). RFC 9112 5.1 requires a 400 for whitespace before the colon, a
-    // classic smuggling vector, so names are checked here whatever the llhttp build. An
-    // obs-fold is turned into a space by llhttp itself, which RFC 9112 5.2 allows.
+    // classic smuggling vector, so names are checked here whatever the llhttp build.
     int on_header_value_complete() {
         if (headers_done) return 0;  // a trailer
         if (!is_token(field)) return fail(400, "invalid header name");
+
         head.headers.push_back(Header{std::move(field), std::string(trim_ows(value))});
         field.clear();
         value.clear();
@@ -452,6 +468,10 @@ ParseResult RequestParser::feed(const char* data, size_t len) {
         off += used;
         s.message_bytes += used;
         if (head_open) s.head_bytes += used;
+        if (head_open && s.saw_fold(p, used)) {
+            s.fail(400, "obsolete line folding in the head");
+            return s.error_result(off);
+        }
 
         if (err == HPE_OK) {
             if (capped) {  // the budget is spent, more input is waiting, head not finished

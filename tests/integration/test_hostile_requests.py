@@ -3,7 +3,9 @@ sent over raw sockets to the real binary. Each row names its exact answer: a sta
 whether the connection must then close), or a close without any answer. After every row
 the gateway must still serve a normal SSE stream. docs/security.md lists the same table.
 
-Rows that depend on fixes made on another branch say so in their `note`."""
+Rows whose answer depends on a fix made on another branch (proxyfix: UTF-8 validation of
+publish `Event:` names) are in NEEDS_PROXYFIX and run in their own test method, so that the
+rest of the table is green on its own; on the merged branches every row must pass."""
 
 import json
 import unittest
@@ -11,7 +13,7 @@ import unittest
 from harness import Conn, GatewayTestCase, SseClient, make_config, publish_position
 
 LIMITS = {"max_header_size": "8KiB", "max_url_length": "2KiB", "max_body_size": "4KiB",
-          "header_timeout": "2s"}
+          "max_event_size": "8KiB", "header_timeout": "2s"}
 H = b"Host: x\r\n"
 PUB = b"POST /_sluice/publish/c:hostile HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer integration-token\r\n"
 CLOSE = "close"  # expected: the connection is closed without a response
@@ -24,7 +26,8 @@ TABLE = [
     ("lower-case method", b"get / HTTP/1.1\r\n" + H + b"\r\n", 400, True),
     ("unknown method token", b"FOO /_sluice/health HTTP/1.1\r\n" + H + b"\r\n", 400, True),
     ("no request target", b"GET HTTP/1.1\r\n" + H + b"\r\n", 400, True),
-    ("two spaces after the method", b"GET  / HTTP/1.1\r\n" + H + b"\r\n", 400, True),
+    # RFC 9112 3 lets a recipient split the request line on whitespace: the target is "/".
+    ("two spaces after the method", b"GET  / HTTP/1.1\r\n" + H + b"\r\n", 404, False),
     ("space inside the target", b"GET /s/a b HTTP/1.1\r\n" + H + b"\r\n", 400, True),
     ("TAB inside the target", b"GET /s/a\tb HTTP/1.1\r\n" + H + b"\r\n", 400, True),
     ("NUL inside the target", b"GET /s/a\x00b HTTP/1.1\r\n" + H + b"\r\n", 400, True),
@@ -88,7 +91,7 @@ TABLE = [
     ("Content-Length with a plus sign", PUB + b"Content-Length: +2\r\n\r\nab", 400, True),
     ("Content-Length that overflows", PUB + b"Content-Length: 99999999999999999999999\r\n\r\n",
      400, True),
-    ("Content-Length over max_body_size", PUB + b"Content-Length: 5000\r\n\r\n" + b"a" * 5000,
+    ("Content-Length over max_event_size", PUB + b"Content-Length: 9000\r\n\r\n" + b"a" * 9000,
      413, True),
     # Transfer-Encoding
     ("Content-Length and Transfer-Encoding", PUB + b"Content-Length: 5\r\n"
@@ -113,25 +116,25 @@ TABLE = [
      400, True),
     ("chunk data longer than its size", PUB + b"Transfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n",
      400, True),
-    ("chunk over max_body_size", PUB + b"Transfer-Encoding: chunked\r\n\r\n2000\r\n" + b"a" * 8192 +
-     b"\r\n0\r\n\r\n", 413, True),
+    ("chunk over max_event_size", PUB + b"Transfer-Encoding: chunked\r\n\r\n3000\r\n" +
+     b"a" * 0x3000 + b"\r\n0\r\n\r\n", 413, True),
     ("chunk extension is allowed", PUB + b"Transfer-Encoding: chunked\r\n\r\n2;ext=1\r\nab\r\n"
      b"0\r\n\r\n", 200, False),
     ("chunk extension with a control byte", PUB + b"Transfer-Encoding: chunked\r\n\r\n"
      b"2;e\x01\r\nab\r\n0\r\n\r\n", 400, True),
     # Targets
-    ("invalid percent-encoding in a channel", b"GET /s/%zz HTTP/1.1\r\n" + H + b"\r\n", 400, False),
-    ("truncated percent-encoding", b"GET /s/ab% HTTP/1.1\r\n" + H + b"\r\n", 400, False),
+    ("invalid percent-encoding in the path", b"GET /s/%zz HTTP/1.1\r\n" + H + b"\r\n", 400, True),
+    ("truncated percent-encoding", b"GET /s/ab% HTTP/1.1\r\n" + H + b"\r\n", 400, True),
     ("percent-encoded wildcard in a channel", b"GET /s/a%2A HTTP/1.1\r\n" + H + b"\r\n", 400, False),
     ("percent-encoded NUL in a channel", b"GET /s/a%00 HTTP/1.1\r\n" + H + b"\r\n", 400, False),
     ("absolute-form target is routed by its path", b"GET http://x/_sluice/health HTTP/1.1\r\n" + H +
      b"\r\n", 200, False),
     ("CONNECT authority-form", b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
-     405, True),
+     501, True),
     # Pipelining
     ("garbage pipelined after a valid request", b"GET /_sluice/health HTTP/1.1\r\n" + H + b"\r\n"
      b"GARBAGE\r\n\r\n", (200, 400), True),
-    ("a smuggled request in a body is not a request", PUB + b"Content-Length: 37\r\n\r\n"
+    ("a request inside a body is not a request", PUB + b"Content-Length: 41\r\n\r\n"
      b"GET /_sluice/health HTTP/1.1\r\nHost: x\r\n\r\n", 200, False),
     # Publish Event: names
     ("Event: name with a NUL", PUB + b"Event: a\x00b\r\nContent-Length: 2\r\n\r\nhi", 400, True),
@@ -141,6 +144,9 @@ TABLE = [
      400, None),
     ("Event: name in valid UTF-8", PUB + b"Event: caf\xc3\xa9\r\nContent-Length: 2\r\n\r\nhi", 200, False),
 ]
+
+
+NEEDS_PROXYFIX = {"Event: name with invalid UTF-8 (0x85)"}
 
 
 def exchange(port, data):
@@ -167,7 +173,14 @@ class HostileRequestTest(GatewayTestCase):
         self.assertEqual(len({row[0] for row in TABLE}), len(TABLE), "row names are unique")
 
     def test_every_row(self):
-        for n, (name, data, want, want_closed) in enumerate(TABLE):
+        self.check_rows([row for row in TABLE if row[0] not in NEEDS_PROXYFIX])
+
+    def test_rows_fixed_on_the_proxyfix_branch(self):
+        self.check_rows([row for row in TABLE if row[0] in NEEDS_PROXYFIX])
+
+    def check_rows(self, rows):
+        for name, data, want, want_closed in rows:
+            n = [row[0] for row in TABLE].index(name)
             with self.subTest(row=name):
                 responses, closed = exchange(self.port, data)
                 statuses = tuple(s for s, _ in responses)
