@@ -8,7 +8,10 @@ figures it measured are printed (run with -v) and listed in docs/security.md.
 - 2,000 long-poll waiters;
 - a stream read one byte at a time (slower than its channel): cut as slow, bounded;
 - many connections from one address: the per-address cap answers 429.
-Each test is bounded in time (well under 20 s on an idle machine)."""
+Each test is bounded in time (well under 20 s on an idle machine). Under AddressSanitizer
+(tests/run.sh runs every test in that build too) RSS measures ASan's quarantine and shadow
+memory rather than sluice's, so the memory bounds are checked in the normal build only;
+the behaviour (reading stops, 429s, the slow cut, every answer delivered) is checked in both."""
 
 import json
 import socket
@@ -28,6 +31,19 @@ def rss_bytes(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * KIB
     raise AssertionError("no VmRSS line")
+
+
+def sanitized(pid):
+    """True when the gateway runs under AddressSanitizer (libasan is mapped)."""
+    with open(f"/proc/{pid}/maps") as f:
+        return "libasan" in f.read()
+
+
+def assert_memory_bound(test, pid, value, bound, what):
+    if sanitized(pid):
+        print(f"[not checked under AddressSanitizer] {what}: {value} < {bound}", flush=True)
+        return
+    test.assertLess(value, bound, what)
 
 
 def report(name, **figures):
@@ -88,7 +104,8 @@ class PipelineFloodTest(unittest.TestCase):
             # The clients could write only what the kernel buffers took: sluice stopped
             # reading them.
             self.assertLess(max(sent), 16 * MIB, sent)
-            self.assertLess(growth, self.FLOODERS * self.BOUND_PER_CONNECTION)
+            assert_memory_bound(self, pid, growth, self.FLOODERS * self.BOUND_PER_CONNECTION,
+                                "RSS growth under the flood")
             for s in socks:
                 s.close()
             self.assertTrue(health_ok(gw.port))
@@ -148,7 +165,7 @@ class LongPollWaitersTest(unittest.TestCase):
             per = (held - base) / self.WAITERS
             report("long-poll waiters", waiters=self.WAITERS, rss_base_mib=round(base / MIB, 1),
                    rss_held_mib=round(held / MIB, 1), per_waiter_bytes=round(per))
-            self.assertLess(per, self.BOUND_PER_WAITER)
+            assert_memory_bound(self, pid, per, self.BOUND_PER_WAITER, "RSS per waiter")
             position = publish_position(gw.port, "c:lp", '{"n":1}')
             for c in conns:
                 status, _, body = c.read_response()
@@ -200,7 +217,7 @@ class OneByteReaderTest(unittest.TestCase):
             report("one-byte reader", bytes_read=len(got), slow_disconnects=int(slow),
                    rss_growth_kib=round((peak - base) / KIB))
             self.assertEqual(slow, 1, "a reader slower than its channel is cut as slow")
-            self.assertLess(peak - base, self.BOUND)
+            assert_memory_bound(self, pid, peak - base, self.BOUND, "RSS growth")
             # What it read is the stream's beginning, in order.
             text = got.decode("utf-8", "replace")
             ids = [int(line[4:]) for line in text.split("\n") if line.startswith("id: ")]
@@ -243,7 +260,8 @@ class PerAddressCapTest(unittest.TestCase):
             report("per-address cap", cap=self.CAP, attempts=self.ATTEMPTS, refused_429=refused,
                    rss_growth_kib=round((rss - base) / KIB), per_held_connection_bytes=round(per))
             self.assertEqual(refused, self.ATTEMPTS - self.CAP)
-            self.assertLess(rss - base, self.CAP * self.BOUND_PER_CONNECTION)
+            assert_memory_bound(self, pid, rss - base, self.CAP * self.BOUND_PER_CONNECTION,
+                                "RSS growth for the held connections")
             for c in held:
                 c.close()
 
