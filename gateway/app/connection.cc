@@ -161,7 +161,9 @@ void Connection::on_read(ssize_t nread, const uv_buf_t* buf) {
     }
     switch (state_) {
     case State::Reading:
-        process_input(buf->base, static_cast<size_t>(nread));
+        // Requests held back for unread answers come first: keep the order.
+        if (output_paused_) hold_input(buf->base, static_cast<size_t>(nread));
+        else process_input(buf->base, static_cast<size_t>(nread));
         break;
     case State::Waiting:
         // Pipelined input behind a long-poll: keep a bounded amount, then stop reading.
@@ -181,6 +183,17 @@ void Connection::process_input(const char* data, size_t len) {
     bool was_idle = !parser_->in_message();
     bool feed = true;  // after Head the parser is fed again even with no bytes left
     while (feed && (state_ == State::Reading || reading_body())) {
+        if (state_ == State::Reading && !parser_->in_message() && output_over_budget()) {
+            // The client is not reading its answers (#9): parse nothing more and stop
+            // reading until they drain (resume_after_output), as nginx does. Memory stays
+            // within client_buffer plus one read of held input.
+            held_input_.append(data, len);
+            if (!output_paused_) {
+                output_paused_ = true;
+                pause_reading();
+            }
+            return;
+        }
         http::ParseResult r = parser_->feed(data, len);
         data += r.consumed;
         len -= r.consumed;
@@ -252,6 +265,18 @@ void Connection::hold_input(const char* data, size_t len) {
         held_paused_ = true;
         pause_reading();
     }
+}
+
+bool Connection::output_over_budget() const { return unsent_ > high_water(); }
+
+void Connection::resume_after_output() {
+    if (!output_paused_ || state_ != State::Reading || unsent_ > low_water()) return;
+    output_paused_ = false;
+    resume_reading();
+    if (held_input_.empty()) return;
+    std::string input;
+    input.swap(held_input_);
+    process_input(input.data(), input.size());
 }
 
 bool Connection::reading_body() const {
@@ -420,6 +445,7 @@ void Connection::begin_wait(std::unique_ptr<PollWaiter> waiter, uint64_t wait_ms
 void Connection::send(SharedBytes bytes) {
     if (state_ == State::Closing || bytes->empty()) return;
     unsent_ += bytes->size();
+    fresh_ += bytes->size();
     if (state_ == State::Streaming) stream_bytes_ += bytes->size();
     if (state_ == State::Exchanging) response_bytes_ += bytes->size();
     queued_.push_back(std::move(bytes));
@@ -428,8 +454,23 @@ void Connection::send(SharedBytes bytes) {
 
 void Connection::send(std::string bytes) { send(make_shared_bytes(std::move(bytes))); }
 
+uint64_t Connection::refused_bytes() const {
+    // libuv's queue holds the exact unwritten rest of the write in flight; what waits in
+    // queued_ was offered too (it is behind refused bytes), except what came this turn.
+    const auto* stream = reinterpret_cast<const uv_stream_t*>(&tcp_);
+    uint64_t in_libuv = write_in_flight_ ? uv_stream_get_write_queue_size(stream) : 0;
+    return in_libuv + (unsent_ - in_flight_ - fresh_);
+}
+
 void Connection::flush() {
-    if (state_ == State::Closing || write_in_flight_ || queued_.empty()) return;
+    write_out();
+    resume_after_output();
+}
+
+void Connection::write_out() {
+    if (state_ == State::Closing) return;
+    fresh_ = 0;  // everything queued has now been offered to the socket
+    if (write_in_flight_ || queued_.empty()) return;
     auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
     // Try the kernel directly first; only what it refuses goes into a uv_write.
     while (!queued_.empty()) {
@@ -472,9 +513,11 @@ void Connection::flush() {
                          std::make_move_iterator(queued_.begin() + static_cast<long>(n)));
         queued_.erase(queued_.begin(), queued_.begin() + static_cast<long>(n));
         write_in_flight_ = true;
+        in_flight_ = req->bytes;
         int rc = uv_write(&req->req, stream, bufs, static_cast<unsigned>(n), WriteReq::done);
         if (rc != 0) {
             write_in_flight_ = false;
+            in_flight_ = 0;
             delete req;
             close(sse::CloseReason::Client);
             return;
@@ -490,6 +533,7 @@ void Connection::flush() {
 void Connection::on_write_done(int status, uint64_t bytes) {
     retired_.clear();
     write_in_flight_ = false;
+    in_flight_ = 0;
     unsent_ -= bytes;
     if (state_ == State::Closing) return;
     if (status != 0) {
@@ -499,6 +543,10 @@ void Connection::on_write_done(int status, uint64_t bytes) {
     if (stream_) stream_->on_drained();
     if (state_ == State::Closing) return;
     flush();
+    // The client is taking its answers: its idle (or send) timeout starts again.
+    uint64_t idle_ms = static_cast<uint64_t>(worker_.runtime()->config->limits.idle_timeout.count());
+    if ((output_paused_ && state_ == State::Reading) || (state_ == State::Finishing && unsent_ > 0))
+        arm_timer(idle_ms);
     if (state_ == State::Finishing && unsent_ == 0 && !shutdown_started_) start_finishing();
     // flush() returns early when nothing is queued: the exchange still hears of the drain.
     if (exchange_ && state_ == State::Exchanging && unsent_ <= low_water()) exchange_->on_drained();
@@ -517,10 +565,14 @@ void Connection::start_finishing() {
     if (read_pauses_ > 0) {  // lingering reads (and discards) whatever still comes
         read_pauses_ = 0;
         held_paused_ = false;
+        output_paused_ = false;
         uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), ConnCallbacks::alloc,
                       ConnCallbacks::read);
     }
     if (unsent_ > 0) {
+        // A client that never reads the last answer must not hold the connection (and
+        // its memory) forever: it gets idle_timeout to take it, renewed on progress.
+        arm_timer(static_cast<uint64_t>(worker_.runtime()->config->limits.idle_timeout.count()));
         flush();
         return;  // on_write_done comes back here
     }

@@ -98,11 +98,13 @@ class Connection final : public sse::StreamSink {
     void send(SharedBytes bytes) override;
     void send(std::string bytes) override;
     uint64_t unsent_bytes() const override { return unsent_; }
+    uint64_t refused_bytes() const override;
     void finish(sse::CloseReason why) override;
     void abort(sse::CloseReason why) override;
     uint64_t now_ms() const override;
 
-    // Worker hooks
+    // Worker hooks. flush() writes what is queued (end of the loop turn); it may also
+    // resume reading and answer held pipelined requests once the output has drained.
     void flush();
     bool dirty = false;
     Connection* prev = nullptr;  // worker's intrusive connection list
@@ -120,6 +122,9 @@ class Connection final : public sse::StreamSink {
     void on_head();
     void on_parse_error(const http::ParseResult& r);
     void hold_input(const char* data, size_t len);
+    bool output_over_budget() const;
+    void resume_after_output();
+    void write_out();
     bool reading_body() const;
     void dispatch();
     void record_request(int status);
@@ -137,6 +142,8 @@ class Connection final : public sse::StreamSink {
     std::string held_input_;         // pipelined bytes read while a response is pending
     std::vector<SharedBytes> queued_;
     uint64_t unsent_ = 0;            // queued + in flight
+    uint64_t fresh_ = 0;             // queued since the last write attempt (not yet offered)
+    uint64_t in_flight_ = 0;         // bytes of the uv_write in flight
     bool write_in_flight_ = false;
     bool keep_alive_ = true;         // for the current response
     bool shutdown_started_ = false;
@@ -158,6 +165,9 @@ class Connection final : public sse::StreamSink {
     std::vector<std::unique_ptr<Exchange>> retired_;
     int read_pauses_ = 0;
     bool held_paused_ = false;  // one of the pauses is for too much held pipelined input
+    // One of the pauses is for answers the client has not read: no request is parsed
+    // while the output is over client_buffer, until it drains below low_water() (#9).
+    bool output_paused_ = false;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

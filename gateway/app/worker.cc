@@ -14,6 +14,7 @@ namespace {
 constexpr uint64_t kTickMs = 100;          // timer wheel resolution
 constexpr uint64_t kSweepEveryMs = 1000;   // history TTL and idle channel eviction
 constexpr size_t kReadBufferSize = 64 * 1024;
+constexpr int kFlushRounds = 4;            // flush passes per loop turn (on_check)
 
 history::StoredEvent encode_stored(const broker::Message& msg) {
     history::StoredEvent ev;
@@ -160,12 +161,16 @@ void Worker::on_check() {
     // One flush per dirty connection per loop turn: events queued during this turn
     // leave in a single writev. Closed connections are still alive here (their close
     // callbacks run later in this iteration).
-    if (dirty_.empty()) return;
-    std::vector<Connection*> batch;
-    batch.swap(dirty_);
-    for (Connection* c : batch) {
-        c->dirty = false;
-        c->flush();
+    // A flush can queue more (a replay continued by a drained socket, pipelined requests
+    // answered once their connection's output drained): flush those too before the loop
+    // sleeps, a few rounds at most so one connection cannot hold the loop.
+    for (int round = 0; round < kFlushRounds && !dirty_.empty(); ++round) {
+        std::vector<Connection*> batch;
+        batch.swap(dirty_);
+        for (Connection* c : batch) {
+            c->dirty = false;
+            c->flush();
+        }
     }
 }
 
@@ -195,7 +200,7 @@ void Worker::with_channel(const std::string& name, ChannelFn cb) {
     if (!first) return;  // a load for this channel is already on its way
     if (!ready) {
         // Never answer from history that may be incomplete (events published while the
-        // broker was away arrive with the catch-up): wait for the broker (SPEC section 5).
+        // broker was away arrive with the catch-up): wait for the broker.
         held_opens_.push_back(name);
         return;
     }

@@ -47,6 +47,58 @@ inline bool has_space_or_ctl(std::string_view s) {
     return false;
 }
 
+inline bool is_hex_digit(char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// Every '%' starts a %XX escape (RFC 3986 2.1).
+inline bool valid_percent_encoding(std::string_view s) {
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (s[i] != '%') continue;
+        if (i + 2 >= s.size() || !is_hex_digit(s[i + 1]) || !is_hex_digit(s[i + 2])) return false;
+        i += 2;
+    }
+    return true;
+}
+
+// A Host header value (RFC 9110 7.2): uri-host [":" port], where uri-host is an
+// IP-literal ("[" IPv6 "]") or a reg-name of unreserved, sub-delims and %XX escapes
+// (RFC 3986 3.2.2; an IPv4 address is a reg-name by these rules). Empty is valid.
+inline bool is_valid_host(std::string_view v) {
+    std::string_view host = v, port;
+    if (!v.empty() && v.front() == '[') {
+        size_t close = v.find(']');
+        if (close == std::string_view::npos || close == 1) return false;
+        for (char c : v.substr(1, close - 1)) {
+            if (!is_hex_digit(c) && c != ':' && c != '.') return false;
+        }
+        host = {};
+        std::string_view rest = v.substr(close + 1);
+        if (!rest.empty()) {
+            if (rest.front() != ':') return false;
+            port = rest.substr(1);
+        }
+    } else if (size_t colon = v.find(':'); colon != std::string_view::npos) {
+        host = v.substr(0, colon);
+        port = v.substr(colon + 1);
+    }
+    for (char c : port) {
+        if (c < '0' || c > '9') return false;
+    }
+    for (size_t i = 0; i < host.size(); ++i) {
+        char c = host[i];
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) continue;
+        if (c == '%') {
+            if (i + 2 >= host.size() || !is_hex_digit(host[i + 1]) || !is_hex_digit(host[i + 2]))
+                return false;
+            i += 2;
+            continue;
+        }
+        if (std::string_view("-._~!$&'()*+,;=").find(c) == std::string_view::npos) return false;
+    }
+    return true;
+}
+
 // Optional whitespace as HTTP defines it (RFC 9110 5.6.3): space and horizontal tab.
 inline std::string_view trim_ows(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);

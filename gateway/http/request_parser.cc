@@ -76,11 +76,13 @@ struct RequestParser::Impl {
     bool head_pending = false;   // Head was returned; llhttp still paused at the head
     bool streaming = false;      // stream_body() was called for this message
     bool body_paused = false;    // llhttp paused after a streamed body span
+    bool after_lf = false;       // the last head byte seen was LF (saw_fold)
     const char* body_at = nullptr;  // the span that paused it
     size_t body_len = 0;
     bool report_head = false;    // mode, kept across messages
     bool chunked = false;         // from the head
     uint64_t declared_length = 0; // Content-Length from the head (0 if none)
+    std::string absolute_authority;  // the authority of an absolute-form target
 
     // Failure state: sticky until reset().
     bool internal_error = false;  // a callback caught an exception
@@ -97,9 +99,10 @@ struct RequestParser::Impl {
         field.clear();
         value.clear();
         head_bytes = body_bytes = trailer_bytes = message_bytes = 0;
-        headers_done = complete = false;
+        headers_done = complete = after_lf = false;
         head_pending = streaming = body_paused = chunked = false;
         declared_length = 0;
+        absolute_authority.clear();
         body_at = nullptr;
         body_len = 0;
         internal_error = false;
@@ -109,6 +112,18 @@ struct RequestParser::Impl {
     }
 
     bool failed() const { return internal_error || fail_status != 0; }
+
+    // An obs-fold (a head line that starts with SP or HTAB): llhttp would join it to the
+    // previous value with a space, which RFC 9112 5.2 allows, but it may also reject it
+    // (400). sluice rejects it, as nginx does, so that no proxy in front of it can read a
+    // header differently. Scans head bytes as llhttp consumes them; the state carries over.
+    bool saw_fold(const char* p, size_t n) {
+        for (size_t i = 0; i < n; ++i) {
+            if (after_lf && (p[i] == ' ' || p[i] == '\t')) return true;
+            after_lf = p[i] == '\n';
+        }
+        return false;
+    }
 
     // Records the first failure; returns the value that makes llhttp stop.
     int fail(int status, std::string_view reason) {
@@ -160,9 +175,41 @@ struct RequestParser::Impl {
     int on_url_complete() {
         // Loose llhttp accepts a TAB inside the target; nothing downstream should see one.
         if (has_space_or_ctl(head.target)) return fail(400, "invalid character in request target");
+        if (int rc = to_origin_form(); rc != 0) return rc;
         size_t q = head.target.find('?');
         head.path = head.target.substr(0, q);
+        // RFC 3986 2.1: '%' only as %XX. A path that cannot be decoded is malformed (400),
+        // not an unknown route.
+        if (!valid_percent_encoding(head.path)) return fail(400, "invalid percent-encoding in the path");
         head.query = q == std::string::npos ? std::string() : head.target.substr(q + 1);
+        return 0;
+    }
+
+    // Targets other than origin-form (RFC 9112 3.2). The absolute-form must be accepted: it
+    // is routed by its path, and its authority replaces Host (check_host). sluice is not a
+    // forward proxy: CONNECT (authority-form) is 501. The asterisk-form is for OPTIONS.
+    int to_origin_form() {
+        std::string_view t = head.target;
+        if (parser.method == HTTP_CONNECT) return fail(501, "CONNECT is not supported");
+        if (!t.empty() && t.front() == '/') return 0;
+        // (PRI * is the HTTP/2 preface: its version gets the answer, 505.)
+        if (t == "*") {
+            bool ok = parser.method == HTTP_OPTIONS || parser.method == HTTP_PRI;
+            return ok ? 0 : fail(400, "asterisk-form target outside OPTIONS");
+        }
+        size_t scheme_end = t.find("://");
+        std::string_view scheme = t.substr(0, scheme_end);
+        if (scheme_end == std::string_view::npos || !(iequals(scheme, "http") || iequals(scheme, "https"))) {
+            return fail(400, "invalid request target");
+        }
+        std::string_view rest = t.substr(scheme_end + 3);
+        size_t path_at = rest.find_first_of("/?");
+        std::string_view authority = rest.substr(0, path_at);
+        if (authority.empty() || !is_valid_host(authority)) return fail(400, "invalid request target");
+        std::string origin = path_at == std::string_view::npos ? "/" : std::string(rest.substr(path_at));
+        if (origin.front() == '?') origin.insert(0, "/");
+        absolute_authority = std::string(authority);
+        head.target = std::move(origin);
         return 0;
     }
 
@@ -200,11 +247,11 @@ struct RequestParser::Impl {
 
     // llhttp, as built by default (without LLHTTP_STRICT_MODE), lets whitespace into header
     // names ("Host : x"). RFC 9112 5.1 requires a 400 for whitespace before the colon, a
-    // classic smuggling vector, so names are checked here whatever the llhttp build. An
-    // obs-fold is turned into a space by llhttp itself, which RFC 9112 5.2 allows.
+    // classic smuggling vector, so names are checked here whatever the llhttp build.
     int on_header_value_complete() {
         if (headers_done) return 0;  // a trailer
         if (!is_token(field)) return fail(400, "invalid header name");
+
         head.headers.push_back(Header{std::move(field), std::string(trim_ows(value))});
         field.clear();
         value.clear();
@@ -255,7 +302,35 @@ struct RequestParser::Impl {
 
     // --- checks once the head is complete (llhttp paused in on_headers_complete) ---
 
+    // RFC 9112 3.2: 400 for an HTTP/1.1 request without Host, for any request with more
+    // than one, and for a Host that is not uri-host[:port]. HTTP/1.0 may omit it.
+    bool check_host() {
+        Header* host = nullptr;
+        for (Header& h : head.headers) {
+            if (!iequals(h.name, "host")) continue;
+            if (host) {
+                fail(400, "more than one Host header");
+                return false;
+            }
+            host = &h;
+        }
+        if (!host && head.version_minor >= 1) {
+            fail(400, "missing Host header");
+            return false;
+        }
+        if (host && !is_valid_host(host->value)) {
+            fail(400, "invalid Host header");
+            return false;
+        }
+        if (!absolute_authority.empty()) {  // RFC 9112 3.2.2: the target's authority wins
+            if (host) host->value = absolute_authority;
+            else head.headers.push_back(Header{"Host", absolute_authority});
+        }
+        return true;
+    }
+
     bool check_head() {
+        if (!check_host()) return false;
         std::string te;
         bool has_te = false;
         for (const Header& h : head.headers) {
@@ -393,6 +468,10 @@ ParseResult RequestParser::feed(const char* data, size_t len) {
         off += used;
         s.message_bytes += used;
         if (head_open) s.head_bytes += used;
+        if (head_open && s.saw_fold(p, used)) {
+            s.fail(400, "obsolete line folding in the head");
+            return s.error_result(off);
+        }
 
         if (err == HPE_OK) {
             if (capped) {  // the budget is spent, more input is waiting, head not finished

@@ -1,5 +1,7 @@
 #include "gateway/sse/sse_stream.h"
 
+#include <algorithm>
+
 #include "gateway/sse/encode.h"
 
 namespace sluice::sse {
@@ -106,6 +108,8 @@ void SseStream::detach() {
 }
 
 void SseStream::on_drained() {
+    // The kernel took bytes: a client back under its buffer is not slow (check_slow()).
+    if (over_ && sink_.refused_bytes() <= settings_.client_buffer) over_ = false;
     if (!live_ && !ended_ && !backfilling_) pump();
 }
 
@@ -166,15 +170,40 @@ void SseStream::on_channel_event(Channel&, const history::StoredEvent& ev) {
         pump();
         return;
     }
-    if (!deliver(ev)) return;
-    if (sink_.unsent_bytes() > settings_.client_buffer) {
-        // The client cannot keep up with live events: disconnect it (it resumes by
-        // position) rather than grow memory or drop events silently.
+    if (!check_slow()) return;
+    deliver(ev);
+    check_slow();  // starts the clock if this event took the client over its buffer
+}
+
+bool SseStream::check_slow() {
+    // client_buffer bounds what the kernel would not take, not what is queued this turn:
+    // the clock starts when the unsent bytes pass the buffer and stops as soon as the
+    // refused bytes are back under it. A client still over it kSlowGraceMs later stopped
+    // reading or reads slower than the channel: disconnect it (it resumes by position)
+    // rather than grow memory or drop events silently. A reader given one event, or a
+    // burst, larger than the buffer takes it within the grace and is never cut.
+    if (!live_ || ended_) {
+        over_ = false;  // a replay is paced by the socket and never counts as slow
+        return !ended_;
+    }
+    uint64_t now = sink_.now_ms();
+    bool refused_over = sink_.refused_bytes() > settings_.client_buffer;
+    if (!refused_over) over_ = false;
+    if (refused_over && over_ && now - over_since_ms_ >= kSlowGraceMs) {
         ended_ = true;
         detach();
         counters_.on_slow_disconnect();
         sink_.abort(CloseReason::Slow);
+        return false;
     }
+    if (!over_ && sink_.unsent_bytes() > settings_.client_buffer) {
+        over_ = true;
+        over_since_ms_ = now;
+        // Look again when the grace ends even if no event comes (on_heartbeat).
+        uint64_t interval = static_cast<uint64_t>(settings_.route->heartbeat.interval.count());
+        arm_heartbeat(std::min(kSlowGraceMs, interval));
+    }
+    return true;
 }
 
 void SseStream::on_channel_reset(Channel&) {
@@ -189,17 +218,22 @@ void SseStream::arm_heartbeat(uint64_t delay_ms) { wheel_.schedule(heartbeat_, d
 void SseStream::heartbeat_cb(void* self) noexcept { static_cast<SseStream*>(self)->on_heartbeat(); }
 
 void SseStream::on_heartbeat() {
-    if (ended_) return;
+    if (ended_ || !check_slow()) return;
     uint64_t interval = static_cast<uint64_t>(settings_.route->heartbeat.interval.count());
     uint64_t now = sink_.now_ms();
     uint64_t idle = now - last_write_ms_;
+    uint64_t delay = interval - std::min(idle, interval);
     if (idle + wheel_.tick_ms() / 2 >= interval) {
         sink_.send(heartbeat_bytes(settings_.route->heartbeat.mode));
         last_write_ms_ = now;
-        arm_heartbeat(interval);
-    } else {
-        arm_heartbeat(interval - idle);
+        delay = interval;
     }
+    // Over client_buffer: come back when the grace ends, even if no event arrives.
+    if (over_) {
+        uint64_t over_for = now - over_since_ms_;
+        delay = std::min(delay, over_for < kSlowGraceMs ? kSlowGraceMs - over_for : wheel_.tick_ms());
+    }
+    arm_heartbeat(delay);
 }
 
 }  // namespace sluice::sse

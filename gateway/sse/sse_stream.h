@@ -29,10 +29,15 @@ struct StreamCounters {
     virtual ~StreamCounters() = default;
 };
 
+// How long the bytes the kernel refused may stay over client_buffer before the client
+// counts as slow. Long enough for a reading client to take one event, or a burst that
+// arrived at once, larger than the buffer; short enough that a stalled one holds little.
+inline constexpr uint64_t kSlowGraceMs = 1000;
+
 struct StreamSettings {
     const config::SseRoute* route = nullptr;  // outlives the stream (config kept alive)
     HistorySource* older = nullptr;           // where events before local history live
-    uint64_t client_buffer = 256 * 1024;      // live bytes allowed unsent
+    uint64_t client_buffer = 256 * 1024;      // live bytes the kernel may refuse (see kSlowGraceMs)
     uint64_t replay_window = 64 * 1024;       // replay refills below this many unsent bytes
 };
 
@@ -81,6 +86,9 @@ class SseStream final : public Subscriber {
     // Writes one event; returns false if the stream ended.
     bool deliver(const history::StoredEvent& ev);
     void send_gap(uint64_t from, uint64_t to);
+    // Live delivery only: false if the client stayed over client_buffer for kSlowGraceMs
+    // and was disconnected.
+    bool check_slow();
     void arm_heartbeat(uint64_t delay_ms);
     static void heartbeat_cb(void* self) noexcept;
     void on_heartbeat();
@@ -94,6 +102,9 @@ class SseStream final : public Subscriber {
     uint64_t next_ = 1;
     uint64_t last_write_ms_ = 0;
     uint64_t events_sent_ = 0;
+    // Since when the unsent bytes have been over client_buffer (0 = not over).
+    uint64_t over_since_ms_ = 0;
+    bool over_ = false;
     bool live_ = false;   // caught up: new events are written as they arrive
     bool ended_ = false;
     bool pumping_ = false;

@@ -19,6 +19,10 @@ class StreamSink {
     virtual void send(std::string bytes) = 0;
     // Bytes handed to send() that the socket has not accepted yet.
     virtual uint64_t unsent_bytes() const = 0;
+    // The part of unsent_bytes() that a write already offered to the socket and the
+    // kernel would not take (bytes queued since the last write attempt are not in it):
+    // what the client has failed to read, as opposed to what arrived this loop turn.
+    virtual uint64_t refused_bytes() const = 0;
     // Writes what is queued, then closes. The stream gets no more calls after this.
     virtual void finish(CloseReason why) = 0;
     // Closes now, dropping what is queued.

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <string>
 
 #include "gateway/sse/encode.h"
@@ -12,6 +13,7 @@ namespace {
 struct FakeSink : sse::StreamSink {
     std::string written;       // everything the socket accepted
     std::string pending;       // sent but "not yet accepted by the socket"
+    size_t offered = 0;        // bytes of pending that a write attempt offered (refused)
     bool accept_writes = true;
     bool finished = false, aborted = false;
     sse::CloseReason reason = sse::CloseReason::Client;
@@ -20,10 +22,13 @@ struct FakeSink : sse::StreamSink {
     void send(SharedBytes b) override { send(std::string(*b)); }
     void send(std::string b) override { (accept_writes ? written : pending) += b; }
     uint64_t unsent_bytes() const override { return pending.size(); }
+    uint64_t refused_bytes() const override { return std::min(offered, pending.size()); }
     void finish(sse::CloseReason why) override { finished = true; reason = why; }
     void abort(sse::CloseReason why) override { aborted = true; reason = why; }
     uint64_t now_ms() const override { return now; }
-    void drain_all() { written += pending; pending.clear(); }
+    void drain_all() { written += pending; pending.clear(); offered = 0; }
+    // The end-of-turn write: the socket is offered everything and takes nothing.
+    void flush_refused() { offered = pending.size(); }
 };
 
 struct Counters : sse::StreamCounters {
@@ -99,17 +104,86 @@ TEST_CASE("a terminal event is delivered and then the stream finishes", "[sse][s
     CHECK(f.channel.subscriber_count() == 0);
 }
 
-TEST_CASE("live events beyond client_buffer disconnect the client", "[sse][stream]") {
+// Moves the stream's clock (and the wheel) forward by ms.
+void advance(Fixture& f, uint64_t ms) {
+    f.sink.now += ms;
+    f.wheel.advance(f.sink.now);
+}
+
+TEST_CASE("a stalled client over client_buffer for the grace is disconnected", "[sse][stream]") {
     Fixture f;
     sse::SseStream s(f.sink, f.wheel, f.counters, f.settings);
     s.start(f.channel, sse::ResumeDecision{});
     f.sink.accept_writes = false;  // the client stopped reading
-    for (uint64_t i = 1; i <= 10 && !f.sink.aborted; ++i)
-        f.channel.publish(event(i, std::string(30, 'x')));
+    uint64_t pos = 0;
+    // One event per 100 ms turn, each refused by the socket: over the buffer after a few.
+    while (!f.sink.aborted && pos < 100) {
+        f.channel.publish(event(++pos, std::string(30, 'x')));
+        f.sink.flush_refused();
+        advance(f, 100);
+    }
     CHECK(f.sink.aborted);
     CHECK(f.sink.reason == sse::CloseReason::Slow);
     CHECK(f.counters.slow == 1);
     CHECK(f.channel.subscriber_count() == 0);
+    // Cut about kSlowGraceMs after it went over (3 events of 37 bytes > 100), not at once.
+    CHECK(pos * 100 >= sse::kSlowGraceMs);
+    CHECK(pos * 100 <= sse::kSlowGraceMs + 600);
+}
+
+TEST_CASE("a stalled client with one pending event larger than the buffer is cut without more events",
+          "[sse][stream]") {
+    Fixture f;
+    sse::SseStream s(f.sink, f.wheel, f.counters, f.settings);
+    s.start(f.channel, sse::ResumeDecision{});
+    f.sink.accept_writes = false;
+    f.channel.publish(event(1, std::string(500, 'x')));
+    f.sink.flush_refused();
+    CHECK_FALSE(f.sink.aborted);  // queued this turn: not over yet
+    advance(f, sse::kSlowGraceMs - 200);
+    CHECK_FALSE(f.sink.aborted);
+    advance(f, 300);  // the grace is over and no event came: the timer looks again
+    CHECK(f.sink.aborted);
+    CHECK(f.sink.reason == sse::CloseReason::Slow);
+}
+
+TEST_CASE("a reading client is never cut for one event larger than client_buffer", "[sse][stream]") {
+    Fixture f;
+    sse::SseStream s(f.sink, f.wheel, f.counters, f.settings);
+    s.start(f.channel, sse::ResumeDecision{});
+    f.sink.accept_writes = false;  // the socket takes it over several writes
+    f.channel.publish(event(1, std::string(1000, 'x')));  // 10x the buffer
+    f.sink.flush_refused();
+    advance(f, 300);
+    f.channel.publish(event(2, "small"));  // arrives while most of event 1 is unsent
+    CHECK_FALSE(f.sink.aborted);
+    f.sink.drain_all();  // the client read it all
+    s.on_drained();
+    advance(f, sse::kSlowGraceMs * 3);
+    f.channel.publish(event(3, "after"));
+    CHECK_FALSE(f.sink.aborted);
+    CHECK(f.counters.slow == 0);
+    CHECK(count(f.sink.written + f.sink.pending, "id: ") == 3);
+}
+
+TEST_CASE("a burst larger than client_buffer that arrives at once is not slow", "[sse][stream]") {
+    Fixture f;
+    sse::SseStream s(f.sink, f.wheel, f.counters, f.settings);
+    s.start(f.channel, sse::ResumeDecision{});
+    f.sink.accept_writes = false;
+    for (int round = 0; round < 5; ++round) {
+        // 20 events (about 7x the buffer) in one loop turn, all delivered...
+        for (int i = 0; i < 20; ++i)
+            f.channel.publish(event(f.channel.history().head() + 1, std::string(30, 'b')));
+        CHECK_FALSE(f.sink.aborted);
+        f.sink.flush_refused();
+        advance(f, 400);
+        f.sink.drain_all();  // ...and read before the grace ends
+        s.on_drained();
+        advance(f, 400);
+    }
+    CHECK_FALSE(f.sink.aborted);
+    CHECK(count(f.sink.written, "id: ") == 100);
 }
 
 TEST_CASE("a long replay is paced by the socket and never counted as slow", "[sse][stream]") {
