@@ -23,8 +23,7 @@ class ProxyBridge final : public Exchange, public proxy::Downstream {
     void on_request_body(std::string_view bytes) override { ex_.on_request_body(bytes); }
     void on_request_end() override { ex_.on_request_end(); }
     bool on_request_error(int status, std::string_view reason) override {
-        ex_.on_request_error(status, reason);
-        return true;
+        return ex_.on_request_error(status, reason);
     }
     void on_drained() override { ex_.on_downstream_drained(); }
     void on_drain() override { ex_.end_stream(); }  // only event streams end early
