@@ -248,7 +248,10 @@ void Connection::on_parse_error(const http::ParseResult& r) {
     log::info("bad request", log::field("remote", remote_) + "," + log::field("status", r.status) +
                                  "," + log::field("reason", r.reason));
     if (state_ == State::Exchanging) {
-        // Bad framing inside a streamed body: the exchange may have answered already.
+        // Bad framing inside a streamed body: the exchange answers 400 if its response
+        // has not begun, else it closes the connection (#9).
+        keep_alive_ = false;
+        if (exchange_ && exchange_->on_request_error(r.status, r.reason)) return;
         record_request(r.status);
         close(sse::CloseReason::Error);
         return;
@@ -256,7 +259,8 @@ void Connection::on_parse_error(const http::ParseResult& r) {
     keep_alive_ = false;
     route_label_ = "-";
     request_start_ = std::chrono::steady_clock::now();
-    respond_error(r.status, r.reason);
+    // The parser admits the larger of two limits: name the one this endpoint has (#9).
+    respond_error(r.status, r.status == 413 ? body_too_large_reason(*this) : r.reason);
 }
 
 void Connection::hold_input(const char* data, size_t len) {

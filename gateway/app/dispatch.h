@@ -2,6 +2,8 @@
 // Each handler answers through the Connection's response API (possibly later).
 #pragma once
 
+#include <string_view>
+
 #include "gateway/router/route_table.h"
 
 namespace sluice::app {
@@ -16,6 +18,10 @@ void handle_request(Connection& conn);
 // At the head of a request with a body: true when its route takes the body as a stream
 // (proxy routes), so the request is dispatched at once.
 bool streams_request_body(Connection& conn);
+
+// The reason of a 413 for a body over the parser's limit, naming the limit that governs
+// this request: limits.max_event_size on the publish endpoint, else limits.max_body_size.
+std::string_view body_too_large_reason(Connection& conn);
 
 // Handlers (one file each).
 bool handle_admin(Connection& conn);    // false if the path is not an admin path

@@ -16,6 +16,10 @@ class Exchange {
     // end. May end the exchange.
     virtual void on_request_body(std::string_view bytes) = 0;
     virtual void on_request_end() = 0;
+    // The streamed request body is malformed (`status`, `reason` from the parser). The
+    // exchange answers (or closes the connection) and ends; false when it has no answer
+    // of its own and the connection should just close.
+    virtual bool on_request_error(int /*status*/, std::string_view /*reason*/) { return false; }
     // The client's unsent bytes fell to the low watermark: produce more. May end it.
     virtual void on_drained() = 0;
     // The worker is shutting down: finish soon (a never-ending stream should end now).

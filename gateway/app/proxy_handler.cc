@@ -22,6 +22,9 @@ class ProxyBridge final : public Exchange, public proxy::Downstream {
     // Exchange (client -> upstream)
     void on_request_body(std::string_view bytes) override { ex_.on_request_body(bytes); }
     void on_request_end() override { ex_.on_request_end(); }
+    bool on_request_error(int status, std::string_view reason) override {
+        return ex_.on_request_error(status, reason);
+    }
     void on_drained() override { ex_.on_downstream_drained(); }
     void on_drain() override { ex_.end_stream(); }  // only event streams end early
     void on_close() noexcept override { ex_.cancel(); }
@@ -36,7 +39,12 @@ class ProxyBridge final : public Exchange, public proxy::Downstream {
         conn_.respond_error(status, reason);
     }
     void finish(int status, bool keep_alive) override { conn_.end_exchange(status, keep_alive); }
-    void abort(int status) override { conn_.abort_exchange(status); }
+    void abort(int status) override {
+        // What the kernel takes now goes out before the close (the head and body so far),
+        // so the client sees where the response broke off rather than nothing (#9).
+        conn_.flush();
+        conn_.abort_exchange(status);
+    }
 
   private:
     Connection& conn_;

@@ -11,6 +11,7 @@ namespace sluice::app {
 namespace {
 
 constexpr uint64_t kBrokerTimeoutMs = 10000;
+constexpr std::string_view kEventTooLarge = "payload larger than limits.max_event_size";
 
 // Constant-time comparison so the token cannot be guessed byte by byte from timings.
 bool token_equals(std::string_view a, std::string_view b) {
@@ -20,15 +21,28 @@ bool token_equals(std::string_view a, std::string_view b) {
     return diff == 0;
 }
 
-bool valid_event_name(std::string_view name) {
+// Why an Event header cannot name an event, or "" when it can. The name goes out on an
+// `event:` line and into poll JSON, so it must be one line of UTF-8 text: a raw byte such
+// as 0x85 would reach EventSource as-is while the JSON showed U+FFFD (#9).
+std::string_view event_name_problem(std::string_view name) {
+    if (name.size() > 128) return "Event header longer than 128 bytes";
     // "gap" is what sluice itself sends for positions it cannot deliver.
-    if (name.size() > 128 || name == "gap") return false;
+    if (name == "gap") return "Event name \"gap\" is reserved";
     for (char c : name)
-        if (c == '\r' || c == '\n' || c == '\0') return false;
-    return true;
+        if (c == '\r' || c == '\n' || c == '\0') return "Event header contains CR, LF or NUL";
+    if (!valid_utf8(name)) return "Event header is not valid UTF-8";
+    return {};
 }
 
 }  // namespace
+
+std::string_view body_too_large_reason(Connection& conn) {
+    const Runtime& rt = *conn.worker().runtime();
+    router::Captures caps;
+    if (rt.publish_path && rt.publish_path->match(conn.request().path, caps))
+        return kEventTooLarge;
+    return "request body larger than limits.max_body_size";
+}
 
 bool handle_publish(Connection& conn) {
     const Runtime& rt = *conn.request_runtime();
@@ -60,7 +74,7 @@ bool handle_publish(Connection& conn) {
     }
     const std::string& body = conn.request_body();
     if (body.size() > rt.config->limits.max_event_size) {
-        conn.respond_error(413, "payload larger than limits.max_event_size");
+        conn.respond_error(413, kEventTooLarge);
         return true;
     }
     // The same payload rules as for events arriving from Redis: SSE is UTF-8 text.
@@ -74,8 +88,10 @@ bool handle_publish(Connection& conn) {
     }
     const std::string* event = req.header("Event");
     std::string event_name = event ? *event : std::string();
-    if (!valid_event_name(event_name)) {
-        conn.respond_error(400, "invalid Event header");
+    if (std::string_view problem = event_name_problem(event_name); !problem.empty()) {
+        log::info("publish refused",
+                  log::field("reason", problem) + "," + log::field("remote", conn.remote()));
+        conn.respond_error(400, problem);
         return true;
     }
     Worker& w = conn.worker();

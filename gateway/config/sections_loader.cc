@@ -85,7 +85,25 @@ void load_publish(const Value& v, Diagnostics& diag, PublishConfig& out) {
             }
         }
     }
-    if (r.require("token")) r.get_string("token", out.token);
+    if (r.require("token")) {
+        std::string token;
+        if (r.get_string("token", token)) {
+            // Compared with what follows "Bearer " in a header, which can never hold a
+            // control character and loses leading and trailing blanks: such a token could
+            // never match (or, blank, would read as "no token"). The value is a secret:
+            // the message never repeats it.
+            bool visible = std::all_of(token.begin(), token.end(),
+                                       [](char c) { return c > 0x20 && c < 0x7f; });
+            if (!token.empty() && !visible) {
+                diag.error(r.find("token")->mark,
+                           r.path("token") +
+                               ": must be visible ASCII characters only (no spaces, tabs, "
+                               "control characters or non-ASCII bytes)");
+            } else {
+                out.token = std::move(token);
+            }
+        }
+    }
     r.finish();
 }
 

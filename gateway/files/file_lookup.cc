@@ -81,6 +81,24 @@ std::optional<std::string> clean_relative_path(std::string_view encoded) {
     return out;
 }
 
+bool names_folder(std::string_view encoded) {
+    std::string last;  // the decoded last segment
+    for (size_t i = 0; i < encoded.size(); ++i) {
+        char c = encoded[i];
+        if (c == '%' && i + 2 < encoded.size()) {
+            int hi = hex_digit(encoded[i + 1]);
+            int lo = hex_digit(encoded[i + 2]);
+            if (hi >= 0 && lo >= 0) {
+                c = static_cast<char>(hi * 16 + lo);
+                i += 2;
+            }
+        }
+        if (c == '/') last.clear();
+        else last += c;
+    }
+    return last.empty() || last == ".";
+}
+
 Lookup lookup_file(const std::string& root, std::string_view encoded_rel,
                    const std::string& index) {
     Lookup out;
@@ -95,16 +113,21 @@ Lookup lookup_file(const std::string& root, std::string_view encoded_rel,
     if (!rel->empty()) candidate += "/" + *rel;
     struct stat st {};
     if (stat(candidate.c_str(), &st) != 0) return out;
+    // Containment first: a folder outside the root is not found, and the redirect that
+    // adds its slash would tell that it exists (#9).
+    auto real = real_path(candidate);
+    if (!real || !inside(*real, *root_real)) return out;
+    bool as_folder = names_folder(encoded_rel);
     if (S_ISDIR(st.st_mode)) {
-        bool named_as_folder = encoded_rel.empty() || encoded_rel.back() == '/';
-        if (!named_as_folder && !rel->empty()) {
+        if (!as_folder) {
             out.kind = Lookup::Kind::AddSlash;
             return out;
         }
-        candidate += "/" + index;
+        real = real_path(*real + "/" + index);
+        if (!real || !inside(*real, *root_real)) return out;
+    } else if (as_folder) {
+        return out;  // "index.html/" or "index.html/.": a file is not a folder (as nginx)
     }
-    auto real = real_path(candidate);
-    if (!real || !inside(*real, *root_real)) return out;
     int fd = ::open(real->c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) return out;
     OpenFile file(fd);

@@ -16,6 +16,10 @@ namespace sluice::files {
 // byte or a malformed escape.
 std::optional<std::string> clean_relative_path(std::string_view encoded);
 
+// True when the last segment of `encoded`, percent-decoded, is empty or ".": the path
+// names a folder ("", "a/", "a/.", "a%2F"), so it never names a regular file.
+bool names_folder(std::string_view encoded);
+
 // An open regular file: closes its descriptor when destroyed.
 class OpenFile {
   public:

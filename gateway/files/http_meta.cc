@@ -10,6 +10,13 @@ namespace {
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
 
+bool iequals_ascii(std::string_view a, std::string_view lower_b) {
+    if (a.size() != lower_b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i)
+        if (lower(a[i]) != lower_b[i]) return false;
+    return true;
+}
+
 std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
     while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -167,17 +174,35 @@ bool not_modified(const std::string* inm, const std::string* ims, std::string_vi
     return false;
 }
 
+namespace {
+
+// A byte position: digits only (no sign, no spaces). Positions past 2^64 - 1 saturate
+// there, which is past the end of any file, so they never wrap (#9).
+std::optional<uint64_t> parse_position(std::string_view s) {
+    if (s.empty()) return std::nullopt;
+    uint64_t v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') return std::nullopt;
+        auto digit = static_cast<uint64_t>(c - '0');
+        v = v > (UINT64_MAX - digit) / 10 ? UINT64_MAX : v * 10 + digit;
+    }
+    return v;
+}
+
+}  // namespace
+
 RangeDecision decide_range(std::string_view header, uint64_t size) {
     RangeDecision d;
     header = trim(header);
-    if (header.size() < 6 || header.substr(0, 6) != "bytes=") return d;
+    // The range unit is case-insensitive (RFC 9110 14.1).
+    if (header.size() < 6 || !iequals_ascii(header.substr(0, 6), "bytes=")) return d;
     std::string_view spec = trim(header.substr(6));
     if (spec.find(',') != std::string_view::npos) return d;  // several ranges: whole file
     size_t dash = spec.find('-');
     if (dash == std::string_view::npos) return d;
     std::string_view a = trim(spec.substr(0, dash)), b = trim(spec.substr(dash + 1));
     if (a.empty()) {  // suffix: the last N bytes
-        auto n = parse_digits(b);
+        auto n = parse_position(b);
         if (!n) return d;
         if (*n == 0 || size == 0) {
             d.kind = RangeDecision::Kind::Unsatisfiable;
@@ -188,11 +213,11 @@ RangeDecision decide_range(std::string_view header, uint64_t size) {
         d.range.last = size - 1;
         return d;
     }
-    auto first = parse_digits(a);
+    auto first = parse_position(a);
     if (!first) return d;
     std::optional<uint64_t> last;
     if (!b.empty()) {
-        last = parse_digits(b);
+        last = parse_position(b);
         if (!last || *last < *first) return d;  // invalid: ignored, whole file
     }
     if (*first >= size) {

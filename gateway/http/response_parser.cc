@@ -113,6 +113,15 @@ struct ResponseParser::Impl {
         head.keep_alive = llhttp_should_keep_alive(&parser) != 0;
         headers_done = true;
         if (head.status == 101) return fail("upstream switched protocols (101)");
+        // RFC 9110 6.4.1: these never carry a body, whatever Content-Length or
+        // Transfer-Encoding say (a 304 may repeat the length of the representation).
+        // llhttp 8 would wait for a 304's Content-Length bytes, so the body is skipped
+        // here by returning 1 below (#9).
+        bool bodiless = no_body || head.status < 200 || head.status == 204 || head.status == 304;
+        if (bodiless) {
+            head.framing = BodyFraming::None;
+            return 1;  // llhttp completes the message now; on_message_complete pauses
+        }
         const std::string* te = head.header("transfer-encoding");
         if (te) {
             if (head.header("content-length")) {
@@ -124,10 +133,7 @@ struct ResponseParser::Impl {
                 return fail("unsupported transfer coding from upstream");
             }
         }
-        bool bodiless = no_body || head.status < 200 || head.status == 204 || head.status == 304;
-        if (bodiless) {
-            head.framing = BodyFraming::None;
-        } else if (parser.flags & F_CHUNKED) {
+        if (parser.flags & F_CHUNKED) {
             head.framing = BodyFraming::Chunked;
         } else if (parser.flags & F_CONTENT_LENGTH) {
             head.framing = BodyFraming::Length;
@@ -136,9 +142,6 @@ struct ResponseParser::Impl {
             head.framing = BodyFraming::UntilClose;
             head.keep_alive = false;
         }
-        // 1 tells llhttp that no body follows (HEAD); it then completes the message at
-        // once and the pause happens in on_message_complete instead.
-        if (no_body) return 1;
         return HPE_PAUSED;
     }
 

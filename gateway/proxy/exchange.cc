@@ -163,6 +163,15 @@ void ProxyExchange::on_request_end() {
     else update_timer();
 }
 
+bool ProxyExchange::on_request_error(int status, std::string_view reason) {
+    if (done_) return false;
+    log_failure("bad request body from the client", reason, head_received_ ? status_ : status);
+    end();  // closes the upstream connection: it carries half a request
+    if (head_received_) down_.abort(status_);
+    else down_.respond_error(status, reason);
+    return true;
+}
+
 void ProxyExchange::on_upstream_drained() {
     if (done_) return;
     check_client_backpressure();

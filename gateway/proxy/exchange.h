@@ -70,6 +70,12 @@ class ProxyExchange final : public UpstreamConn::Listener {
     // The client's body, as it arrives, and its end.
     void on_request_body(std::string_view bytes);
     void on_request_end();
+    // The client's body is malformed (bad chunked framing): the upstream connection holds
+    // a request that can never be completed, so it is closed, never pooled. Before the
+    // response has begun the client is answered `status` (Downstream::respond_error, and
+    // its connection closes); after that its connection is closed (abort). Ends the
+    // exchange; false (and nothing done) when it had already ended.
+    bool on_request_error(int status, std::string_view reason);
     // The client's unsent bytes fell to the low watermark.
     void on_downstream_drained();
     // The client connection is closing: stop everything, never call Downstream again.

@@ -142,7 +142,9 @@ std::string build_client_head(const http::ResponseInfo& resp, Framing body, bool
     for (const http::Header& h : resp.headers) {
         if (is_hop_by_hop(h.name)) continue;
         if (!connection.empty() && listed_in_connection(connection, h.name)) continue;
-        if (iequals(h.name, "content-length") && body != Framing::Length && body != Framing::None)
+        // A 204 must not carry Content-Length (RFC 9110 8.6), whatever the upstream sent.
+        if (iequals(h.name, "content-length") &&
+            ((body != Framing::Length && body != Framing::None) || resp.status == 204))
             continue;
         if (iequals(h.name, "x-request-id")) has_id = true;
         append_field(out, h.name, h.value);

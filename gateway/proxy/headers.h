@@ -44,7 +44,8 @@ std::string build_upstream_head(const http::RequestHead& req, const ForwardedFor
 std::string usable_request_id(const http::RequestHead& req);
 
 // Response head for the client. Content-Length is kept for Length and None (a HEAD
-// response announces the length of the body it does not carry); `request_id` is added
+// response announces the length of the body it does not carry), except on a 204, which
+// never has one; `request_id` is added
 // as X-Request-Id unless the upstream set one.
 std::string build_client_head(const http::ResponseInfo& resp, Framing body, bool keep_alive,
                               std::string_view request_id);

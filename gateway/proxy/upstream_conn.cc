@@ -241,22 +241,37 @@ void UpstreamConn::process(const char* data, size_t len) {
     }
     response_bytes_ += len;
     Listener* l = listener_;
+    // The final head is handed on only once the bytes read with it have parsed: a response
+    // whose body framing is already broken in this read (a chunk size past 64 bits) is
+    // then a plain bad response, answered 502, instead of a head with nothing after it
+    // (#9). Returns false when the listener closed or released the connection.
+    bool head_held = false;
+    auto release_head = [&]() {
+        if (!head_held) return true;
+        head_held = false;
+        l->on_upstream_head(parser_.head());
+        return state_ != State::Closing && listener_ == l;
+    };
     while (true) {
         http::ResponseParseResult r = parser_.feed(data, len);
         data += r.consumed;
         len -= r.consumed;
         switch (r.kind) {
-        case Kind::NeedMore: return;
+        case Kind::NeedMore: release_head(); return;
         case Kind::Head:
             if (parser_.head().status < 200) continue;  // interim response (100, 103)
-            l->on_upstream_head(parser_.head());
+            head_held = true;
+            continue;
+        case Kind::Body:
+            if (!release_head()) return;
+            l->on_upstream_body(r.body);
             break;
-        case Kind::Body: l->on_upstream_body(r.body); break;
         case Kind::Complete:
             if (parser_.head().status < 200) {
                 if (len == 0) return;
                 continue;  // the final response follows
             }
+            if (!release_head()) return;
             l->on_upstream_end(parser_.head().keep_alive && len == 0);
             return;
         case Kind::Error: fail(Failure::Protocol, r.reason); return;

@@ -41,6 +41,9 @@ class UpstreamConn {
     class Listener {
       public:
         virtual void on_upstream_connected() = 0;
+        // The final response head (interim 1xx heads are skipped), once the rest of the
+        // bytes read with it have parsed; a response broken within that read is reported
+        // only as on_upstream_failed, without a head.
         virtual void on_upstream_head(const http::ResponseInfo& head) = 0;
         virtual void on_upstream_body(std::string_view bytes) = 0;
         // The response ended. `reusable`: the server keeps the connection open and sent

@@ -113,6 +113,26 @@ class CliTest(unittest.TestCase):
         self.assertNotEqual(r.returncode, 0)
         self.assertIn(f"{path}:2:1", r.stderr)
 
+    def test_check_refuses_a_token_no_header_can_carry(self):
+        # Issue 9: a blank token, or one with CR/LF, tabs or other control characters,
+        # passed --check although no "Authorization: Bearer" header could ever match it.
+        # The token is a secret: the error points at it but never repeats it.
+        for token in ('" "', '"   "', '"sekr\\r\\nit"', '"sekr\\tit"', '"sekr\\x1bit"',
+                      '"sekr it"', '"sekr\\u00e9t"'):
+            with self.subTest(token=token):
+                text = ("listen: 127.0.0.1:18080\n"
+                        "broker: {type: memory}\n"
+                        "publish:\n"
+                        f"  token: {token}\n"
+                        "routes: []\n")
+                path = self.write("token.yaml", text)
+                r = self.check(path)
+                self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+                errors = self.errors(r.stderr)
+                self.assertIn((4, 10), errors, r.stderr)
+                self.assertIn("publish.token", errors[(4, 10)][1])
+                self.assertNotIn("sekr", r.stdout + r.stderr)
+
     def test_check_missing_file(self):
         path = os.path.join(self.dir.name, "nope.yaml")
         r = self.check(path)

@@ -4,8 +4,8 @@ validation (400), method (405), positions per channel, and the Event header."""
 import json
 import unittest
 
-from harness import (GatewayTestCase, http_request, make_config, publish, publish_many,
-                     publish_position)
+from harness import (TOKEN, Conn, GatewayTestCase, http_request, make_config, publish,
+                     publish_many, publish_position)
 
 MAX_EVENT = 1024
 
@@ -89,6 +89,51 @@ class PublishTest(GatewayTestCase):
         pos = publish_position(self.port, "c:exact", payload)
         event = self.sse("/s/exact").next_event(5)
         self.assertEqual((event["id"], event["data"]), (str(pos), payload))
+
+
+class PublishInputTest(GatewayTestCase):
+    """Issue 9: Event names are UTF-8 like payloads, and a 413 names the limit that applied."""
+
+    CONFIG = make_config(limits={"max_event_size": "1MiB", "max_body_size": "1MiB"})
+
+    def error_of(self, response, status):
+        got, _, body = response
+        self.assertEqual(got, status, body)
+        return json.loads(body)["error"]
+
+    def test_event_name_that_is_not_utf8_is_400(self):
+        for name in ("\x85", "caf\xc3", "\xff\xfe", "a\xed\xa0\x80"):  # sent as raw bytes
+            with self.subTest(name=name):
+                error = self.error_of(publish(self.port, "c:evutf", "x", event=name), 400)
+                self.assertIn("UTF-8", error)
+        # Nothing was stored; a UTF-8 name goes out as it came.
+        self.assertEqual(publish_position(self.port, "c:evutf", "x",
+                                          event="progr\u00e8s".encode().decode("latin-1")), 1)
+        event = self.sse("/s/evutf").next_event(5)
+        self.assertEqual(event["event"], "progr\u00e8s")
+
+    def test_event_name_reasons_are_specific(self):
+        self.assertIn("reserved", self.error_of(publish(self.port, "c:evr", "x", event="gap"), 400))
+        self.assertIn("128", self.error_of(publish(self.port, "c:evr", "x", event="e" * 129), 400))
+
+    def send_head(self, path, length, headers=""):
+        conn = Conn(self.port)
+        try:
+            conn.send(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n"
+                      f"{headers}\r\n".encode())
+            return conn.read_response()
+        finally:
+            conn.close()
+
+    def test_oversized_publish_names_max_event_size(self):
+        auth = f"Authorization: Bearer {TOKEN}\r\n"
+        for length in (1024 * 1024 + 1, 50 * 1024 * 1024):
+            error = self.error_of(self.send_head("/_sluice/publish/c:big", length, auth), 413)
+            self.assertIn("limits.max_event_size", error)
+            self.assertNotIn("max_body_size", error)
+        # Anywhere else the body limit is the one that applies.
+        error = self.error_of(self.send_head("/p/x", 1024 * 1024 + 1), 413)
+        self.assertIn("limits.max_body_size", error)
 
 
 if __name__ == "__main__":

@@ -228,5 +228,52 @@ class StaticTest(unittest.TestCase):
         self.assertEqual((status, body), (200, self.files["app.js"]))
 
 
+    # --- issue 9: hostile paths and ranges ----------------------------------------------
+
+    def test_a_file_named_as_a_folder_is_404(self):
+        for target in ("/static/index.html/", "/static/index.html/.", "/static/index.html/./",
+                       "/static/app.js%2f", "/static/sub/page.txt/", "/static/link_in.js/"):
+            status, _, body = self.raw(target)
+            self.assertEqual(status, 404, target)
+            self.assertNotIn(b"home", body)
+        # A folder named with a trailing "." is still that folder.
+        self.assertEqual(self.raw("/static/sub/.")[2], self.files["sub/index.html"])
+
+    def test_a_linked_folder_outside_the_root_is_404_not_a_redirect(self):
+        for target in ("/static/dir_out", "/static/dir_out/", "/static/dir_out/."):
+            status, headers, body = self.raw(target)
+            self.assertEqual(status, 404, target)
+            self.assertNotIn("location", headers)
+        status, headers, _ = self.raw("/static/sub")  # a folder inside: still redirected
+        self.assertEqual((status, headers["location"]), (301, "/static/sub/"))
+
+    def test_ranges_at_and_past_2_to_the_64(self):
+        data = self.files["app.js"]
+        size = len(data)
+        for whole in ("bytes=0-18446744073709551615", "bytes=0-18446744073709551616",
+                      "bytes=0-99999999999999999999999999", "bytes=-99999999999999999999999"):
+            status, headers, body = self.get("/static/app.js", {"Range": whole})
+            self.assertEqual((status, body), (206, data), whole)
+            self.assertEqual(headers["content-range"], f"bytes 0-{size - 1}/{size}", whole)
+        for past in ("bytes=18446744073709551615-", "bytes=18446744073709551616-",
+                     "bytes=99999999999999999999999-5"):
+            status, headers, _ = self.get("/static/app.js", {"Range": past})
+            if past.endswith("-5"):  # last < first: a malformed range, ignored
+                self.assertEqual(status, 200, past)
+                continue
+            self.assertEqual(status, 416, past)
+            self.assertEqual(headers["content-range"], f"bytes */{size}")
+
+    def test_range_unit_is_case_insensitive_and_odd_ranges_are_ignored(self):
+        data = self.files["app.js"]
+        for unit in ("Bytes=0-1", "BYTES=0-1"):
+            status, headers, body = self.get("/static/app.js", {"Range": unit})
+            self.assertEqual((status, body), (206, data[:2]), unit)
+        for ignored in ("bytes=-5-10", "bytes=5--1", "bytes=+1-2", "bytes=0-1,2-3,-4",
+                        "bytes=0x1-2", "bytes=-"):
+            status, _, body = self.get("/static/app.js", {"Range": ignored})
+            self.assertEqual((status, body), (200, data), ignored)
+
+
 if __name__ == "__main__":
     unittest.main()

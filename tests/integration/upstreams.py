@@ -23,7 +23,11 @@ stands ("/api/echo/1" is /echo):
   /health               200, or 503 while server.healthy is False
 
 Every server counts the TCP connections it accepted and records each request it saw
-(server.requests), so tests can check keep-alive reuse and what the proxy forwarded."""
+(server.requests), so tests can check keep-alive reuse and what the proxy forwarded.
+
+ScriptedServer answers with raw bytes a test writes itself, for the responses no HTTP
+library sends (a 304 with a Content-Length, a chunk size past 64 bits, a body cut short),
+and records for each connection whether the proxy closed it."""
 
 import hashlib
 import json
@@ -361,6 +365,145 @@ class ResettingServer:
             except OSError:
                 pass
             conn.close()
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(5)
+        self.sock.close()
+        return False
+
+
+CLOSE = "close"  # ScriptedServer step: close the connection
+HOLD = "hold"    # ScriptedServer step: answer nothing more, read until the proxy closes
+
+
+class ScriptedConnection:
+    """What a ScriptedServer saw on one connection: the request paths, and whether the
+    proxy closed it (closed_by_peer is set when a read returns EOF or a reset)."""
+
+    def __init__(self, number):
+        self.number = number
+        self.paths = []
+        self.closed_by_peer = threading.Event()
+
+
+class ScriptedServer:
+    """A raw-socket upstream. `scripts` maps a request path to a list of steps run after
+    the request was read: bytes are sent, a float sleeps that many seconds, CLOSE closes
+    the connection, HOLD keeps it open and reads until the proxy closes it. With no CLOSE
+    or HOLD the connection waits for its next request (keep-alive). With read_body=False
+    the steps run as soon as the request head is in (the body is left unread). A path
+    without a script gets a plain 200 "ok". Context manager; every socket wait is bounded
+    (10 s), so a test that goes wrong cannot hang here."""
+
+    def __init__(self, scripts, read_body=True):
+        self.scripts = scripts
+        self.read_body = read_body
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((HOST, 0))
+        self.sock.listen(64)
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.address = f"{HOST}:{self.port}"
+        self.lock = threading.Lock()
+        self.connections = []  # ScriptedConnection, in accept order
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
+
+    def paths(self):
+        with self.lock:
+            return [p for c in self.connections for p in c.paths]
+
+    def connection_count(self):
+        with self.lock:
+            return len(self.connections)
+
+    def connection_for(self, path):
+        """The first connection that carried a request for `path`, or None."""
+        with self.lock:
+            return next((c for c in self.connections if path in c.paths), None)
+
+    def _accept_loop(self):
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except (socket.timeout, OSError):
+                continue
+            with self.lock:
+                record = ScriptedConnection(len(self.connections) + 1)
+                self.connections.append(record)
+            threading.Thread(target=self._serve, args=(conn, record), daemon=True).start()
+
+    def _serve(self, conn, record):
+        conn.settimeout(10)
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        buf = bytearray()
+        try:
+            while not self._stop.is_set():
+                head = self._read_until(conn, buf, b"\r\n\r\n")
+                if head is None:
+                    record.closed_by_peer.set()
+                    return
+                lines = head.decode("latin-1").split("\r\n")
+                path = lines[0].split(" ")[1] if len(lines[0].split(" ")) > 1 else ""
+                headers = {}
+                for line in lines[1:]:
+                    name, _, value = line.partition(":")
+                    headers[name.strip().lower()] = value.strip()
+                with self.lock:
+                    record.paths.append(path)
+                if self.read_body and not self._read_request_body(conn, buf, headers):
+                    record.closed_by_peer.set()
+                    return
+                steps = self.scripts.get(path, [b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"])
+                for step in steps:
+                    if step == CLOSE:
+                        return
+                    if step == HOLD:
+                        while conn.recv(65536):
+                            pass
+                        record.closed_by_peer.set()
+                        return
+                    if isinstance(step, float):
+                        time.sleep(step)
+                    else:
+                        conn.sendall(step)
+        except (socket.timeout, ConnectionError, OSError):
+            record.closed_by_peer.set()
+        finally:
+            conn.close()
+
+    @staticmethod
+    def _read_until(conn, buf, marker):
+        """The bytes up to and including `marker` (taken from buf), or None on EOF."""
+        while marker not in buf:
+            piece = conn.recv(65536)
+            if not piece:
+                return None
+            buf += piece
+        end = buf.index(marker) + len(marker)
+        out = bytes(buf[:end])
+        del buf[:end]
+        return out
+
+    def _read_request_body(self, conn, buf, headers):
+        """Reads the body the proxy frames (Content-Length, or its chunks up to the last
+        one); False on EOF first."""
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            return self._read_until(conn, buf, b"0\r\n\r\n") is not None
+        left = int(headers.get("content-length") or 0)
+        while len(buf) < left:
+            piece = conn.recv(65536)
+            if not piece:
+                return False
+            buf += piece
+        del buf[:left]
+        return True
 
     def __enter__(self):
         self._thread.start()

@@ -348,4 +348,22 @@ TEST_CASE("an unquoted IPv6 listen address gets a hint with the YAML error", "[c
     Lines other = errors_of("listen: [a, b\n");
     REQUIRE(other.size() == 1);
     CHECK(other[0].find("IPv6") == std::string::npos);
+
+// Issue 9: a token that could never match a "Bearer" header passed --check.
+TEST_CASE("publish.token must be visible ASCII, and the error never shows it", "[config]") {
+    const std::string kWhat = ": must be visible ASCII characters only (no spaces, tabs, "
+                              "control characters or non-ASCII bytes)";
+    CHECK(errors_of(kRedis + "publish: {token: \" \"}\n") ==
+          Lines{"t.yaml:2:18: publish.token" + kWhat});
+    CHECK(errors_of(kRedis + "publish:\n  token: \"sec ret\"\n") ==
+          Lines{"t.yaml:3:10: publish.token" + kWhat});
+    for (const char* bad : {"\"secret\\r\\n\"", "\"sec\\tret\"", "\"sec\\x01ret\"",
+                            "\"sec\\x7fret\"", "\"s\u00e9cret\"", "\"secret \""}) {
+        INFO(bad);
+        Lines errs = errors_of(kRedis + "publish: {token: " + bad + "}\n");
+        REQUIRE(errs.size() == 1);
+        CHECK(errs[0] == "t.yaml:2:18: publish.token" + kWhat);
+        CHECK(errs[0].find("sec") == std::string::npos);
+    }
+    CHECK(errors_of(kRedis + "publish: {token: \"s3cr3t-_.~+/=!\"}\n").empty());
 }

@@ -84,3 +84,32 @@ TEST_CASE("nothing outside the root is served", "[files]") {
 TEST_CASE("a missing root finds nothing", "[files]") {
     CHECK(lookup_file("/nonexistent/sluice/root", "/a", "index.html").kind == Kind::NotFound);
 }
+
+// Issue 9: a file named as a folder is not served (nginx answers 404 too), and a folder
+// outside the root is not found rather than redirected (the redirect told it exists).
+TEST_CASE("a file named as a folder is not found", "[files]") {
+    Tree t;
+    for (const char* rel : {"/a.txt/", "/a.txt/.", "/a.txt/./", "/a.txt//", "/a.txt%2F",
+                            "/a.txt/%2e", "/sub/b.txt/", "/in/"}) {
+        INFO(rel);
+        CHECK(t.find(rel).kind == Kind::NotFound);
+    }
+    CHECK(t.find("/sub/.").kind == Kind::Found);  // a folder named with "." gets its index
+    CHECK(t.find("/sub/./").kind == Kind::Found);
+    CHECK(t.find("/.").kind == Kind::NotFound);   // root has no index.html
+    CHECK(names_folder(""));
+    CHECK(names_folder("a/"));
+    CHECK(names_folder("a/."));
+    CHECK(names_folder("a%2f"));
+    CHECK(names_folder("a/%2E"));
+    CHECK_FALSE(names_folder("a"));
+    CHECK_FALSE(names_folder("a/.b"));
+    CHECK_FALSE(names_folder("a/.."));  // refused earlier, by clean_relative_path
+}
+
+TEST_CASE("a linked folder outside the root is not found, never redirected", "[files]") {
+    Tree t;
+    CHECK(t.find("/outdir").kind == Kind::NotFound);
+    CHECK(t.find("/outdir/.").kind == Kind::NotFound);
+    CHECK(t.find("/sub").kind == Kind::AddSlash);  // inside: still redirected
+}

@@ -83,3 +83,36 @@ TEST_CASE("If-Range", "[files]") {
     CHECK(if_range_matches(format_http_date(1000), e, 1000));
     CHECK_FALSE(if_range_matches(format_http_date(999), e, 1000));
 }
+
+// Issue 9: positions at and past 2^64 - 1 and the unit's case.
+TEST_CASE("byte ranges with huge positions never wrap", "[files]") {
+    constexpr uint64_t kMax = UINT64_MAX;
+    auto r = decide_range("bytes=0-18446744073709551615", 100);
+    CHECK((r.kind == RK::Partial && r.range.first == 0 && r.range.last == 99));
+    r = decide_range("bytes=0-99999999999999999999999999", 100);  // past 2^64: saturates
+    CHECK((r.kind == RK::Partial && r.range.first == 0 && r.range.last == 99));
+    r = decide_range("bytes=-99999999999999999999999999", 100);
+    CHECK((r.kind == RK::Partial && r.range.first == 0 && r.range.last == 99));
+    r = decide_range("bytes=10-18446744073709551616", 100);  // 2^64
+    CHECK((r.kind == RK::Partial && r.range.first == 10 && r.range.last == 99));
+    CHECK(decide_range("bytes=18446744073709551615-", 100).kind == RK::Unsatisfiable);
+    CHECK(decide_range("bytes=18446744073709551616-", 100).kind == RK::Unsatisfiable);
+    CHECK(decide_range("bytes=99999999999999999999999-", kMax).kind == RK::Unsatisfiable);
+    r = decide_range("bytes=18446744073709551614-", kMax);  // the last byte of the largest file
+    CHECK((r.kind == RK::Partial && r.range.first == kMax - 1 && r.range.last == kMax - 1));
+    CHECK(r.range.length() == 1);
+}
+
+TEST_CASE("the range unit is case-insensitive; malformed ranges are ignored", "[files]") {
+    for (const char* unit : {"Bytes=0-1", "BYTES=0-1", "bYtEs=0-1"}) {
+        INFO(unit);
+        auto r = decide_range(unit, 100);
+        CHECK((r.kind == RK::Partial && r.range.first == 0 && r.range.last == 1));
+    }
+    for (const char* ignored : {"bytes=-5-10", "bytes=5--1", "bytes=+5-10", "bytes=-", "bytes= -",
+                                "bytes=0-1,2-3,-4", "bytes=-1-", "bytes=0x10-20", "bytes=1-2-3",
+                                "bytes=18446744073709551615-1"}) {
+        INFO(ignored);
+        CHECK(decide_range(ignored, 100).kind == RK::Full);
+    }
+}

@@ -188,3 +188,54 @@ TEST_CASE("keep-alive responses parse one after another", "[http][response]") {
     CHECK(c.completes == 3);
     CHECK(c.body == "aaa");
 }
+
+// Issue 9: a 304 that repeats the representation's Content-Length (RFC 9110 8.6 allows
+// it) has no body; waiting for those bytes stalled the connection until read_timeout.
+TEST_CASE("204, 304 and 1xx have no body whatever their headers say", "[http][response]") {
+    for (std::string status : {"204 No Content", "304 Not Modified"}) {
+        for (std::string framing : {"Content-Length: 5\r\n", "Transfer-Encoding: chunked\r\n"}) {
+            ResponseParser p;
+            std::string next = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+            auto c = run(p, "HTTP/1.1 " + status + "\r\n" + framing + "\r\n" + next);
+            CHECK_FALSE(c.error);
+            CHECK(c.heads == 2);  // the next response starts right after the bodiless head
+            CHECK(c.completes == 2);
+            CHECK(c.body == "ok");
+        }
+    }
+    ResponseParser p;
+    auto c = run(p, "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n");
+    CHECK(c.completes == 1);
+    CHECK(p.head().framing == BodyFraming::None);
+    CHECK(p.head().keep_alive);
+    CHECK_FALSE(p.in_message());
+
+    ResponseParser q;
+    std::string interim =
+        "HTTP/1.1 100 Continue\r\nContent-Length: 3\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: "
+        "2\r\n\r\nok";
+    auto d = run(q, interim, 7);
+    CHECK(d.heads == 2);
+    CHECK(d.body == "ok");
+}
+
+TEST_CASE("an upstream chunk size past 64 bits is an error, not a wrap", "[http][response]") {
+    ResponseParser p;
+    auto c = run(p, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    "ffffffffffffffffff\r\nabc\r\n0\r\n\r\n");
+    CHECK(c.heads == 1);
+    CHECK(c.error);
+    CHECK(c.body.empty());
+}
+
+TEST_CASE("an upstream body shorter than its Content-Length is an error at close",
+          "[http][response]") {
+    ResponseParser p;
+    auto c = run(p, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b");
+    CHECK_FALSE(c.error);
+    CHECK(c.body == "only ten b");
+    CHECK(p.finish().kind == Kind::Error);
+    ResponseParser q;
+    run(q, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab");
+    CHECK(q.finish().kind == Kind::Error);
+}

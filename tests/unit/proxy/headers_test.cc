@@ -139,6 +139,16 @@ TEST_CASE("the client response head", "[proxy][headers]") {
     CHECK(has_line(head, "X-Request-Id: theirs"));
     CHECK(head.find("X-Request-Id: rid") == std::string::npos);
 
+    // A 204 never announces a length (RFC 9110 8.6), even if the upstream sent one (#9).
+    http::ResponseInfo no_content;
+    no_content.status = 204;
+    no_content.headers = {{"Content-Length", "5"}, {"X-A", "1"}};
+    std::string nc = build_client_head(no_content, Framing::None, true, "rid");
+    CHECK(nc.find("Content-Length") == std::string::npos);
+    CHECK(has_line(nc, "X-A: 1"));
+    no_content.status = 304;  // a 304 may repeat the representation's length
+    CHECK(has_line(build_client_head(no_content, Framing::None, true, "rid"), "Content-Length: 5"));
+
     http::ResponseInfo bare;
     bare.status = 503;
     CHECK(build_client_head(bare, Framing::None, true, "")
