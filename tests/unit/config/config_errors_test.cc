@@ -348,6 +348,7 @@ TEST_CASE("an unquoted IPv6 listen address gets a hint with the YAML error", "[c
     Lines other = errors_of("listen: [a, b\n");
     REQUIRE(other.size() == 1);
     CHECK(other[0].find("IPv6") == std::string::npos);
+}
 
 // Issue 9: a token that could never match a "Bearer" header passed --check.
 TEST_CASE("publish.token must be visible ASCII, and the error never shows it", "[config]") {
