@@ -548,9 +548,10 @@ void Connection::on_write_done(int status, uint64_t bytes) {
     if (state_ == State::Closing) return;
     flush();
     // The client is taking its answers: its idle (or send) timeout starts again.
-    uint64_t idle_ms = static_cast<uint64_t>(worker_.runtime()->config->limits.idle_timeout.count());
-    if ((output_paused_ && state_ == State::Reading) || (state_ == State::Finishing && unsent_ > 0))
-        arm_timer(idle_ms);
+    const auto& limits = worker_.runtime()->config->limits;
+    bool waiting_for_client = (output_paused_ && state_ == State::Reading) ||
+                              (state_ == State::Finishing && unsent_ > 0);
+    if (waiting_for_client) arm_timer(static_cast<uint64_t>(limits.idle_timeout.count()));
     if (state_ == State::Finishing && unsent_ == 0 && !shutdown_started_) start_finishing();
     // flush() returns early when nothing is queued: the exchange still hears of the drain.
     if (exchange_ && state_ == State::Exchanging && unsent_ <= low_water()) exchange_->on_drained();

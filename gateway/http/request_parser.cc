@@ -180,7 +180,9 @@ struct RequestParser::Impl {
         head.path = head.target.substr(0, q);
         // RFC 3986 2.1: '%' only as %XX. A path that cannot be decoded is malformed (400),
         // not an unknown route.
-        if (!valid_percent_encoding(head.path)) return fail(400, "invalid percent-encoding in the path");
+        if (!valid_percent_encoding(head.path)) {
+            return fail(400, "invalid percent-encoding in the path");
+        }
         head.query = q == std::string::npos ? std::string() : head.target.substr(q + 1);
         return 0;
     }
@@ -199,14 +201,18 @@ struct RequestParser::Impl {
         }
         size_t scheme_end = t.find("://");
         std::string_view scheme = t.substr(0, scheme_end);
-        if (scheme_end == std::string_view::npos || !(iequals(scheme, "http") || iequals(scheme, "https"))) {
+        bool http_scheme = iequals(scheme, "http") || iequals(scheme, "https");
+        if (scheme_end == std::string_view::npos || !http_scheme) {
             return fail(400, "invalid request target");
         }
         std::string_view rest = t.substr(scheme_end + 3);
         size_t path_at = rest.find_first_of("/?");
         std::string_view authority = rest.substr(0, path_at);
-        if (authority.empty() || !is_valid_host(authority)) return fail(400, "invalid request target");
-        std::string origin = path_at == std::string_view::npos ? "/" : std::string(rest.substr(path_at));
+        if (authority.empty() || !is_valid_host(authority)) {
+            return fail(400, "invalid request target");
+        }
+        std::string origin =
+            path_at == std::string_view::npos ? "/" : std::string(rest.substr(path_at));
         if (origin.front() == '?') origin.insert(0, "/");
         absolute_authority = std::string(authority);
         head.target = std::move(origin);

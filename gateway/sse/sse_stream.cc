@@ -231,7 +231,8 @@ void SseStream::on_heartbeat() {
     // Over client_buffer: come back when the grace ends, even if no event arrives.
     if (over_) {
         uint64_t over_for = now - over_since_ms_;
-        delay = std::min(delay, over_for < kSlowGraceMs ? kSlowGraceMs - over_for : wheel_.tick_ms());
+        uint64_t grace_left = over_for < kSlowGraceMs ? kSlowGraceMs - over_for : wheel_.tick_ms();
+        delay = std::min(delay, grace_left);
     }
     arm_heartbeat(delay);
 }
