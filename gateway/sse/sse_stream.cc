@@ -54,9 +54,10 @@ void SseStream::start(Channel& channel, const ResumeDecision& decision) {
     next_ = decision.next;
     channel.subscribe(*this);
     arm_heartbeat(static_cast<uint64_t>(settings_.route->heartbeat.interval.count()));
-    // A gap that ends below the head means history was evicted (not a position ahead of
-    // the channel): a broker that keeps history may still hold those events.
-    bool older_than_window = decision.gap && decision.gap->to < channel.history().head();
+    // A gap that ends at or below the head means history was evicted (not a position
+    // ahead of the channel): a broker that keeps history may still hold those events.
+    // "At": when the whole local history expired, the gap reaches the head itself.
+    bool older_than_window = decision.gap && decision.gap->to <= channel.history().head();
     if (older_than_window && settings_.older && settings_.older->can_fetch()) {
         fetch_older(decision.gap->from, decision.gap->to);
         return;
