@@ -9,6 +9,7 @@
 #include "gateway/app/worker.h"
 #include "gateway/http/url.h"
 #include "gateway/sse/encode.h"
+#include "gateway/sse/resume_behind.h"
 
 namespace sluice::app {
 
@@ -23,11 +24,33 @@ nlohmann::json event_json(const history::StoredEvent& ev) {
     return e;
 }
 
+// Answers from the loop's history, or holds the poll until news or `wait_ms`.
+void answer_or_wait(Connection& c, Worker& w, sse::Channel& ch, const config::PollRoute& r,
+                    std::optional<uint64_t> position, uint64_t wait_ms) {
+    PollAnswer a = build_poll_answer(ch, r, position);
+    if (a.has_news || wait_ms == 0 || w.draining()) {
+        c.respond(200, a.body);
+        return;
+    }
+    c.begin_wait(std::make_unique<PollWaiter>(c, ch, r, position), wait_ms);
+}
+
 }  // namespace
+
+PollAnswer empty_poll_answer(uint64_t position, bool done) {
+    nlohmann::json body;
+    body["events"] = nlohmann::json::array();
+    body["position"] = position;
+    body["done"] = done;
+    PollAnswer out;
+    out.body = body.dump();
+    out.has_news = done;
+    return out;
+}
 
 PollAnswer build_poll_answer(const sse::Channel& channel, const config::PollRoute& route,
                              std::optional<uint64_t> position,
-                             const std::vector<history::StoredEvent>* older) {
+                             const std::vector<history::StoredEvent>* older, bool gaps_allowed) {
     sse::ResumeRequest rr;
     rr.position = position;
     sse::ResumeDecision d = sse::decide_resume(rr, channel.window(route.terminal));
@@ -35,14 +58,7 @@ PollAnswer build_poll_answer(const sse::Channel& channel, const config::PollRout
     nlohmann::json body;
     nlohmann::json events = nlohmann::json::array();
     PollAnswer out;
-    if (d.action == sse::ResumeDecision::Action::NoContent) {
-        body["events"] = events;
-        body["position"] = requested;
-        body["done"] = true;
-        out.body = body.dump();
-        out.has_news = true;
-        return out;
-    }
+    if (d.action == sse::ResumeDecision::Action::NoContent) return empty_poll_answer(requested, true);
     uint64_t last = requested;
     uint64_t next = d.next;
     bool done = false;
@@ -66,20 +82,36 @@ PollAnswer build_poll_answer(const sse::Channel& channel, const config::PollRout
             next = last == d.gap->to ? d.next : UINT64_MAX;
         }
     }
-    if (gap) {
-        body["gap"] = {{"from", gap->from}, {"to", gap->to}};
-        out.has_news = true;
-    }
     const auto& hist = channel.history();
     while (n < route.max_events && !done && next != UINT64_MAX) {
         const history::StoredEvent* ev = hist.first_at_or_after(next);
-        // Stop at a hole in the middle of the history: the next poll reports it as a gap.
-        if (!ev || (ev->position != next && n > 0)) break;
+        // A hole in the history (positions that were never held, like a dropped bad
+        // payload). After an event: stop, the next poll reports it as its gap. Before the
+        // first: report it now, as SSE does, so no position is ever skipped silently.
+        uint64_t hole_end = ev ? ev->position - 1 : hist.head();
+        if (hole_end >= next) {
+            if (n > 0) break;
+            if (!gap) gap = sse::Gap{next, hole_end};
+            else if (gap->to + 1 == next) gap->to = hole_end;
+            else break;
+            next = hole_end + 1;
+        }
+        if (!ev) break;
         events.push_back(event_json(*ev));
         last = ev->position;
         next = ev->position + 1;
         done = sse::is_terminal(route.terminal, ev->type);
         ++n;
+    }
+    if (gap && !gaps_allowed) {
+        // The broker is away: a gap now may cover events it still holds. Answer nothing
+        // new; the client polls again and gets the truth once the broker is back.
+        return empty_poll_answer(requested);
+    }
+    if (gap) {
+        body["gap"] = {{"from", gap->from}, {"to", gap->to}};
+        out.has_news = true;
+        if (events.empty() && gap->to > last) last = gap->to;  // the client continues after it
     }
     if (!events.empty()) out.has_news = true;
     body["events"] = std::move(events);
@@ -102,6 +134,9 @@ PollWaiter::~PollWaiter() {
 }
 
 void PollWaiter::on_channel_event(sse::Channel& channel, const history::StoredEvent&) {
+    // Held because this loop is behind the client (it has not received N yet): the
+    // events up to N are not news for it.
+    if (position_ && channel.history().head() < *position_) return;
     PollAnswer a = build_poll_answer(channel, route_, position_);
     if (!a.has_news) return;
     channel.unsubscribe(*this);
@@ -110,7 +145,9 @@ void PollWaiter::on_channel_event(sse::Channel& channel, const history::StoredEv
 }
 
 void PollWaiter::on_timeout() {
-    PollAnswer a = build_poll_answer(*channel_, route_, position_);
+    PollAnswer a = position_ && channel_->history().head() < *position_
+                       ? empty_poll_answer(*position_)
+                       : build_poll_answer(*channel_, route_, position_);
     channel_->unsubscribe(*this);
     channel_ = nullptr;
     conn_.respond(200, a.body);  // destroys this waiter
@@ -142,12 +179,11 @@ void handle_poll(Connection& conn, const router::Match& m) {
     }
     Worker& w = conn.worker();
     if (!w.broker_ready()) {
-        // Broker down: answer from what this loop holds, never wait (SPEC section 5).
+        // Broker down: answer from what this loop holds, never wait, and never with a
+        // gap: the broker may still hold what this loop lacks (it would be a false gap).
         sse::Channel* ch = w.find_channel(*channel_name);
-        if (ch) conn.respond(200, build_poll_answer(*ch, route, position).body);
-        else conn.respond(200, nlohmann::json{{"events", nlohmann::json::array()},
-                                               {"position", position.value_or(0)},
-                                               {"done", false}}.dump());
+        if (ch) conn.respond(200, build_poll_answer(*ch, route, position, nullptr, false).body);
+        else conn.respond(200, empty_poll_answer(position.value_or(0)).body);
         return;
     }
     auto alive = conn.alive();
@@ -164,7 +200,35 @@ void handle_poll(Connection& conn, const router::Match& m) {
         sse::ResumeRequest rr;
         rr.position = position;
         sse::ResumeDecision d = sse::decide_resume(rr, ch->window(r->terminal));
-        bool older_than_window = d.gap && d.gap->to < ch->history().head();
+        bool ahead = position && *position > ch->history().head() &&
+                     d.action == sse::ResumeDecision::Action::Stream;
+        if (ahead && w.can_fetch()) {
+            // The client claims more than this loop has: it may have got N from another
+            // instance before this loop received it. The broker's history decides.
+            uint64_t n = *position;
+            w.fetch(name, n, n, [=, &w](std::vector<history::StoredEvent> at_n) {
+                if (!*alive) return;
+                sse::Channel* again = w.find_channel(name);
+                if (!again) {
+                    c->respond_error(503, "channel unavailable, retry");
+                    return;
+                }
+                auto behind = sse::resume_when_loop_behind(n, at_n, r->terminal);
+                if (!behind || again->history().head() >= n) {
+                    answer_or_wait(*c, w, *again, *r, position, wait_ms);
+                } else if (behind->action == sse::ResumeDecision::Action::NoContent) {
+                    c->respond(200, empty_poll_answer(n, true).body);
+                } else if (wait_ms == 0 || w.draining()) {
+                    c->respond(200, empty_poll_answer(n).body);
+                } else {
+                    c->begin_wait(std::make_unique<PollWaiter>(*c, *again, *r, position), wait_ms);
+                }
+            });
+            return;
+        }
+        // A gap that ends at or below the head means history was evicted; "at": when
+        // the whole local history expired, the gap reaches the head itself.
+        bool older_than_window = d.gap && d.gap->to <= ch->history().head();
         if (older_than_window && w.can_fetch()) {
             uint64_t to = std::min(d.gap->to, d.gap->from + r->max_events - 1);
             w.fetch(name, d.gap->from, to, [=, &w](std::vector<history::StoredEvent> older) {
@@ -178,12 +242,7 @@ void handle_poll(Connection& conn, const router::Match& m) {
             });
             return;
         }
-        PollAnswer a = build_poll_answer(*ch, *r, position);
-        if (a.has_news || wait_ms == 0 || w.draining()) {
-            c->respond(200, a.body);
-            return;
-        }
-        c->begin_wait(std::make_unique<PollWaiter>(*c, *ch, *r, position), wait_ms);
+        answer_or_wait(*c, w, *ch, *r, position, wait_ms);
     });
 }
 

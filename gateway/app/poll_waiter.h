@@ -20,9 +20,14 @@ struct PollAnswer {
 };
 // `older`, when given, holds events before the local history read from the broker's
 // history (positions in the resume gap, oldest first).
+// `gaps_allowed` false (the broker is away): an answer that would begin with a gap is
+// answered empty instead, since the broker may still hold those events.
 PollAnswer build_poll_answer(const sse::Channel& channel, const config::PollRoute& route,
                              std::optional<uint64_t> position,
-                             const std::vector<history::StoredEvent>* older = nullptr);
+                             const std::vector<history::StoredEvent>* older = nullptr,
+                             bool gaps_allowed = true);
+// {"events":[],"position":position,"done":done}; has_news only when done.
+PollAnswer empty_poll_answer(uint64_t position, bool done = false);
 
 class PollWaiter final : public sse::Subscriber {
   public:

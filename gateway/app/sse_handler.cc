@@ -7,6 +7,7 @@
 #include "gateway/app/worker.h"
 #include "gateway/core/log.h"
 #include "gateway/sse/encode.h"
+#include "gateway/sse/resume_behind.h"
 
 namespace sluice::app {
 namespace {
@@ -67,19 +68,12 @@ void handle_sse(Connection& conn, const router::Match& m) {
     auto alive = conn.alive();
     Connection* c = &conn;
     const config::SseRoute* r = &route;
-    w.with_channel(*channel_name, [=, &w, name = *channel_name](sse::Channel* ch) {
-        if (!*alive) return;
-        *answered = true;
+    // Starts (or ends) the stream once the decision is known.
+    auto begin = [=, &w](sse::Channel& ch, const sse::ResumeDecision& d, const std::string& name) {
         sse::SseStream* held = c->stream();  // held until now: 200 is already out
-        if (!ch) {
-            if (held) c->abort(sse::CloseReason::Error);
-            else c->respond_error(503, "too many channels");
-            return;
-        }
-        sse::ResumeDecision d = decide(*r, position, *ch);
         if (held) {
             if (d.action == sse::ResumeDecision::Action::NoContent) held->end_now();
-            else held->start(*ch, d);
+            else held->start(ch, d);
             return;
         }
         if (d.action == sse::ResumeDecision::Action::NoContent) {
@@ -89,7 +83,39 @@ void handle_sse(Connection& conn, const router::Match& m) {
         auto stream = std::make_unique<sse::SseStream>(*c, w.wheel(), w, settings);
         sse::SseStream* s = stream.get();
         c->begin_stream(stream_head() + retry, std::move(stream), name);
-        s->start(*ch, d);
+        s->start(ch, d);
+    };
+    w.with_channel(*channel_name, [=, &w, name = *channel_name](sse::Channel* ch) {
+        if (!*alive) return;
+        *answered = true;
+        if (!ch) {
+            if (c->stream()) c->abort(sse::CloseReason::Error);
+            else c->respond_error(503, "too many channels");
+            return;
+        }
+        sse::ResumeDecision d = decide(*r, position, *ch);
+        bool ahead = position && *position > ch->history().head() &&
+                     d.action == sse::ResumeDecision::Action::Stream;
+        if (!ahead || !w.can_fetch()) {
+            begin(*ch, d, name);
+            return;
+        }
+        // The client claims more than this loop has: ask the broker's history for N
+        // first. This loop may only be behind (the client got N from another instance),
+        // and then neither a gap nor a reset is true.
+        if (!c->stream()) c->begin_async(10000);  // 204 stays possible until then
+        uint64_t n = *position;
+        w.fetch(name, n, n, [=, &w](std::vector<history::StoredEvent> at_n) {
+            if (!*alive) return;
+            sse::Channel* again = w.find_channel(name);  // may have been evicted meanwhile
+            if (!again) {
+                if (c->stream()) c->abort(sse::CloseReason::Error);
+                else c->respond_error(503, "channel unavailable, retry");
+                return;
+            }
+            auto behind = sse::resume_when_loop_behind(n, at_n, r->terminal);
+            begin(*again, behind ? *behind : decide(*r, position, *again), name);
+        });
     });
     if (*answered || !*alive) return;
     auto stream = std::make_unique<sse::SseStream>(conn, w.wheel(), w, settings);

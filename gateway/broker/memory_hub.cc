@@ -98,7 +98,11 @@ void MemoryHub::note_sequenced_head(const std::string& channel, uint64_t head) {
     std::lock_guard<std::mutex> lock(mutex_);
     Head& h = heads_[channel];
     h.sequenced = true;
-    if (head > h.position) h.position = head;
+    // Only a channel the hub has not delivered yet takes Redis's head. Once the hub
+    // delivers a channel, its head must follow pub/sub: raising it to a head read on
+    // another connection made the events in flight look like duplicates, and every loop
+    // holding the channel lost them (a gap {N, N} over events Redis held).
+    if (h.position == 0) h.position = head;
     if (h.holders == 0) h.last_publish = std::chrono::steady_clock::now();
 }
 

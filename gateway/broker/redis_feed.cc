@@ -114,6 +114,10 @@ void RedisFeed::maybe_ready() {
 void RedisFeed::catch_up() {
     caught_up_ = true;  // guards against a second catch-up starting while this one runs
     auto heads = hub_.sequenced_heads();
+    // Channels whose jump arrived before catch-up are repaired with the others.
+    for (const auto& [channel, buffered] : repairing_)
+        if (std::none_of(heads.begin(), heads.end(), [&](const auto& h) { return h.first == channel; }))
+            heads.emplace_back(channel, 0);
     if (heads.empty()) {
         hub_.set_ready(true);
         log::info("redis ready", log::field("patterns", static_cast<long long>(patterns_.size())));
@@ -205,7 +209,9 @@ void RedisFeed::on_sequenced(const std::string& channel, Envelope env) {
     }
     // A jump: some positions never reached us. Read them from Redis history first.
     repairing_[channel].push_back(Buffered{env.position, std::move(env.event), std::move(env.payload)});
-    repair(channel, nullptr);
+    // Before catch-up (just reconnected; the command link may not be back yet) the
+    // catch-up repairs this channel: a read now could fail and leave a false gap.
+    if (caught_up_) repair(channel, nullptr);
 }
 
 void RedisFeed::repair(const std::string& channel, std::function<void()> done) {
@@ -216,6 +222,15 @@ void RedisFeed::repair(const std::string& channel, std::function<void()> done) {
     *step = [this, channel, fetched, step, done](uint64_t from) {
         cmd_->command(xrange_argv(cfg_.key_prefix, channel, from, UINT64_MAX, kCatchUpBatch),
                       [this, channel, fetched, step, done](const RedisValue& reply) {
+                          if (reply.is_error() && reply.str == kLinkDownError) {
+                              // The command link dropped: what Redis holds is unknown, not
+                              // gone. Keep the buffered events and hold streams; the
+                              // catch-up after the reconnect repairs the channel.
+                              *step = nullptr;
+                              caught_up_ = false;
+                              hub_.set_ready(false);
+                              return;
+                          }
                           auto batch = parse_xrange_reply(reply);
                           bool more = !reply.is_error() && batch.size() >= kCatchUpBatch;
                           uint64_t next = batch.empty() ? 0 : batch.back().position + 1;

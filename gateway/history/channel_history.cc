@@ -19,6 +19,7 @@ size_t ChannelHistory::append(StoredEvent ev) {
     // already have) is ignored rather than breaking the ordering binary search relies on.
     if (ev.position <= head_) return 0;
     head_ = ev.position;
+    head_type_ = ev.type;
     bytes_ += size_of(ev);
     events_.push_back(std::move(ev));
     size_t evicted = 0;
@@ -67,7 +68,10 @@ size_t ChannelHistory::prepend_older(std::vector<StoredEvent> events) {
         uint64_t size = size_of(*it);
         if (it->position >= oldest()) continue;
         if (events_.size() >= limits_.max_events || bytes_ + size > limits_.max_bytes) break;
-        if (it->position > head_) head_ = it->position;
+        if (it->position > head_) {
+            head_ = it->position;
+            head_type_ = it->type;
+        }
         bytes_ += size;
         events_.push_front(std::move(*it));
         ++kept;
@@ -78,6 +82,7 @@ size_t ChannelHistory::prepend_older(std::vector<StoredEvent> events) {
 void ChannelHistory::reset() {
     clear();
     head_ = 0;
+    head_type_.clear();
 }
 
 void ChannelHistory::clear() {
@@ -86,7 +91,10 @@ void ChannelHistory::clear() {
 }
 
 void ChannelHistory::advance_head(uint64_t head) {
-    if (head > head_) head_ = head;
+    if (head > head_) {
+        head_ = head;
+        head_type_.clear();  // an event we never saw: its type is unknown
+    }
 }
 
 void ChannelHistory::evict_front() {

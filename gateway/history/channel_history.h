@@ -45,6 +45,10 @@ class ChannelHistory {
     void set_limits(const HistoryLimits& limits);
 
     uint64_t head() const { return head_; }
+    // The payload type of the event at head(), kept after that event itself has been
+    // evicted (like the head): a channel that ended with a terminal event stays ended
+    // when its history expires. "" when unknown (head set by advance_head, or untyped).
+    const std::string& head_type() const { return head_type_; }
     // Oldest position held; head() + 1 when nothing is held.
     uint64_t oldest() const;
     bool empty() const { return events_.empty(); }
@@ -73,6 +77,7 @@ class ChannelHistory {
     std::deque<StoredEvent> events_;
     uint64_t head_ = 0;
     uint64_t bytes_ = 0;
+    std::string head_type_;
 };
 
 }  // namespace sluice::history

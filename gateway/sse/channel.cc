@@ -81,10 +81,10 @@ ChannelWindow Channel::window(const std::vector<std::string>& terminal) const {
     ChannelWindow w;
     w.head = history_.head();
     w.oldest = history_.oldest();
-    const history::StoredEvent* newest = history_.newest();
-    if (newest && newest->position == w.head && is_terminal(terminal, newest->type)) {
-        w.terminal = w.head;
-    }
+    // The head's type outlives the event (history ttl, count or byte eviction): a
+    // client resuming at a terminal event that expired still gets 204, not a stream
+    // that would wait forever.
+    if (w.head > 0 && is_terminal(terminal, history_.head_type())) w.terminal = w.head;
     return w;
 }
 

@@ -56,9 +56,10 @@ void SseStream::start(Channel& channel, const ResumeDecision& decision) {
     next_ = decision.next;
     channel.subscribe(*this);
     arm_heartbeat(static_cast<uint64_t>(settings_.route->heartbeat.interval.count()));
-    // A gap that ends below the head means history was evicted (not a position ahead of
-    // the channel): a broker that keeps history may still hold those events.
-    bool older_than_window = decision.gap && decision.gap->to < channel.history().head();
+    // A gap that ends at or below the head means history was evicted (not a position
+    // ahead of the channel): a broker that keeps history may still hold those events.
+    // "At": when the whole local history expired, the gap reaches the head itself.
+    bool older_than_window = decision.gap && decision.gap->to <= channel.history().head();
     if (older_than_window && settings_.older && settings_.older->can_fetch()) {
         fetch_older(decision.gap->from, decision.gap->to);
         return;
@@ -122,16 +123,25 @@ void SseStream::pump() {
     while (!ended_ && !live_) {
         if (sink_.unsent_bytes() >= settings_.replay_window) break;
         const history::StoredEvent* ev = hist.first_at_or_after(next_);
-        if (!ev) {
-            // Nothing held at or after next_: any positions up to head are gone.
-            if (next_ <= hist.head()) {
-                send_gap(next_, hist.head());
-                next_ = hist.head() + 1;
+        // Positions up to hole_end are not held here (nothing held: up to the head).
+        uint64_t hole_end = ev ? ev->position - 1 : hist.head();
+        if (hole_end >= next_) {
+            // Before the ring's oldest event, the hole was evicted while this stream was
+            // away (a fetch from the broker or a slow socket: a busy channel's small ring
+            // moves on meanwhile); a broker that keeps history may still hold it. A hole
+            // inside the ring is final (a dropped event) and becomes a gap.
+            if (next_ < hist.oldest() && settings_.older && settings_.older->can_fetch()) {
+                pumping_ = false;
+                fetch_older(next_, hole_end);
+                return;
             }
+            send_gap(next_, hole_end);
+            next_ = hole_end + 1;
+        }
+        if (!ev) {
             live_ = true;
             break;
         }
-        if (ev->position > next_) send_gap(next_, ev->position - 1);
         if (!deliver(*ev)) break;
     }
     pumping_ = false;

@@ -106,3 +106,23 @@ TEST_CASE("a head is forgotten only when no loop holds the channel", "[broker][h
     hub.channel_closed("x");
     CHECK(hub.head("x") == 0);  // idle and unheld: positions may start again
 }
+
+TEST_CASE("a head read from Redis does not overtake events pub/sub is still delivering",
+          "[broker][hub]") {
+    // Soak finding: a loop opening a sequenced channel read Redis's head (5) while the
+    // hub had delivered up to 3; raising the hub's head made 4 and 5 look like
+    // duplicates, and every loop already holding the channel got a gap {4, 5}.
+    MemoryHub hub(std::chrono::seconds(1));
+    TestInbox a;
+    hub.attach(&a.inbox);
+    for (uint64_t p = 1; p <= 3; ++p) CHECK(hub.deliver_sequenced("s", p, "e", ""));
+    hub.note_sequenced_head("s", 5);
+    CHECK(hub.head("s") == 3);
+    CHECK(hub.deliver_sequenced("s", 4, "e4", ""));
+    CHECK(hub.deliver_sequenced("s", 5, "e5", ""));
+    CHECK(a.take().size() == 5);
+    // A channel the hub has not delivered yet takes the head it is told.
+    hub.note_sequenced_head("t", 7);
+    CHECK(hub.head("t") == 7);
+    CHECK_FALSE(hub.deliver_sequenced("t", 7, "dup", ""));
+}

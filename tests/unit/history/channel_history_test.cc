@@ -203,3 +203,23 @@ TEST_CASE("history stores the encoded bytes and type it was given", "[history]")
     CHECK(e->type == "done");
     CHECK(h.bytes() == bytes->size());
 }
+
+TEST_CASE("history keeps the head's type after the head event is evicted", "[history]") {
+    ChannelHistory h(limits(1));
+    auto a = ev(1, 10);
+    a.type = "chunk";
+    auto b = ev(2, 10);
+    b.type = "done";
+    h.append(a);
+    CHECK(h.head_type() == "chunk");
+    h.append(b);
+    h.expire(t0 + 2h);
+    CHECK(h.empty());
+    CHECK(h.head_type() == "done");
+    h.advance_head(3);  // an event never seen here: type unknown
+    CHECK(h.head_type().empty());
+    h.append(b);        // at or below head: ignored, type unchanged
+    CHECK(h.head_type().empty());
+    h.reset();
+    CHECK(h.head_type().empty());
+}

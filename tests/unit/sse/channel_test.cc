@@ -78,6 +78,35 @@ TEST_CASE("the window reports a terminal event only when it is the newest", "[ss
     CHECK_FALSE(ch.window(terminal).terminal);
 }
 
+TEST_CASE("a channel that ended stays ended after its terminal event expired", "[sse][channel]") {
+    // Soak finding: a resume at the terminal event of a bursty channel whose local history
+    // had expired was answered 200 instead of 204 (EventSource reconnected forever).
+    history::HistoryLimits limits;
+    limits.ttl = std::chrono::milliseconds(10);
+    sse::Channel ch("c", limits);
+    std::vector<std::string> terminal{"done"};
+    ch.publish(make_event(1));
+    ch.publish(make_event(2, "done"));
+    ch.history().expire(std::chrono::steady_clock::now() + std::chrono::seconds(1));
+    REQUIRE(ch.history().empty());
+    auto w = ch.window(terminal);
+    REQUIRE(w.terminal);
+    CHECK(*w.terminal == 2);
+    sse::ResumeRequest rr;
+    rr.position = 2;
+    CHECK(sse::decide_resume(rr, w).action == sse::ResumeDecision::Action::NoContent);
+}
+
+TEST_CASE("a head learned without its event is not taken for terminal", "[sse][channel]") {
+    sse::Channel ch("c", history::HistoryLimits{});
+    std::vector<std::string> terminal{"done"};
+    ch.publish(make_event(1, "done"));
+    ch.history().advance_head(5);  // e.g. the broker reported position 5
+    CHECK_FALSE(ch.window(terminal).terminal);
+    ch.reset();
+    CHECK_FALSE(ch.window(terminal).terminal);
+}
+
 TEST_CASE("the store evicts idle empty channels and keeps busy ones", "[sse][channel]") {
     std::vector<std::string> evicted;
     sse::ChannelStore store([&](const std::string& n) { evicted.push_back(n); }, 2);

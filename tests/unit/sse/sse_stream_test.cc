@@ -223,3 +223,56 @@ TEST_CASE("heartbeats are sent only after the stream was idle for the interval",
     f.wheel.advance(2600);
     CHECK(count(f.sink.written, "data: {\"type\":\"heartbeat\"}\n\n") == 1);
 }
+
+namespace {
+// A broker history whose replies the test releases by hand.
+struct DeferredHistory : sse::HistorySource {
+    std::vector<std::pair<std::pair<uint64_t, uint64_t>, FetchFn>> asked;
+    bool can_fetch() const override { return true; }
+    void fetch(const std::string&, uint64_t from, uint64_t to, FetchFn cb) override {
+        asked.push_back({{from, to}, std::move(cb)});
+    }
+};
+}  // namespace
+
+TEST_CASE("events the ring evicted during a broker fetch are fetched too, not a gap",
+          "[sse][stream]") {
+    // Soak finding: on a busy channel with a small ring, the ring moved on while the
+    // stream read older events from Redis; the stream then reported {N, N} over events
+    // Redis held.
+    Fixture f;
+    history::HistoryLimits small;
+    small.max_events = 2;
+    sse::Channel ch("c", small);
+    for (uint64_t i = 1; i <= 5; ++i) ch.publish(event(i, "e" + std::to_string(i)));  // ring: 4, 5
+    DeferredHistory broker;
+    f.settings.older = &broker;
+    sse::SseStream s(f.sink, f.wheel, f.counters, f.settings);
+    s.start(ch, sse::ResumeDecision{sse::ResumeDecision::Action::Stream, sse::Gap{2, 3}, 4});
+    REQUIRE(broker.asked.size() == 1);
+    CHECK(broker.asked[0].first == std::pair<uint64_t, uint64_t>{2, 3});
+    ch.publish(event(6, "e6"));  // ring: 5, 6 — 4 is gone while the fetch is away
+    auto reply = std::move(broker.asked[0].second);
+    reply({event(2, "e2"), event(3, "e3")});
+    REQUIRE(broker.asked.size() == 2);
+    CHECK(broker.asked[1].first == std::pair<uint64_t, uint64_t>{4, 4});
+    auto reply2 = std::move(broker.asked[1].second);
+    reply2({event(4, "e4")});
+    CHECK(f.counters.gaps == 0);
+    CHECK(f.sink.written == "id: 2\ndata: e2\n\nid: 3\ndata: e3\n\nid: 4\ndata: e4\n\n"
+                            "id: 5\ndata: e5\n\nid: 6\ndata: e6\n\n");
+}
+
+TEST_CASE("a hole inside the ring stays a gap even when the broker keeps history",
+          "[sse][stream]") {
+    Fixture f;
+    DeferredHistory broker;
+    f.settings.older = &broker;
+    f.channel.publish(event(1, "a"));
+    f.channel.publish(event(3, "c"));  // 2 was dropped (a bad payload)
+    sse::SseStream s(f.sink, f.wheel, f.counters, f.settings);
+    s.start(f.channel, sse::ResumeDecision{sse::ResumeDecision::Action::Stream, std::nullopt, 1});
+    CHECK(broker.asked.empty());
+    CHECK(f.counters.gaps == 1);
+    CHECK(f.sink.written.find("event: gap\ndata: {\"from\":2,\"to\":2}") != std::string::npos);
+}
