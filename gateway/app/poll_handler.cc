@@ -43,7 +43,9 @@ PollAnswer build_poll_answer(const sse::Channel& channel, const config::PollRout
         out.has_news = true;
         return out;
     }
-    uint64_t last = requested;
+    // After a reset the client's count is void: it polls on from what this answer
+    // gives, which is 0 when the new history has nothing yet.
+    uint64_t last = d.gap && d.gap->reset ? 0 : requested;
     uint64_t next = d.next;
     bool done = false;
     uint64_t n = 0;
@@ -68,6 +70,7 @@ PollAnswer build_poll_answer(const sse::Channel& channel, const config::PollRout
     }
     if (gap) {
         body["gap"] = {{"from", gap->from}, {"to", gap->to}};
+        if (gap->reset) body["gap"]["reset"] = true;
         out.has_news = true;
     }
     const auto& hist = channel.history();
@@ -81,6 +84,9 @@ PollAnswer build_poll_answer(const sse::Channel& channel, const config::PollRout
         done = sse::is_terminal(route.terminal, ev->type);
         ++n;
     }
+    // An evicted-history gap with nothing after it yet: the client has been told about
+    // positions up to gap.to and polls on from there, not into the same gap again.
+    if (gap && !gap->reset && events.empty() && last < gap->to) last = gap->to;
     if (!events.empty()) out.has_news = true;
     body["events"] = std::move(events);
     body["position"] = last;
@@ -164,9 +170,12 @@ void handle_poll(Connection& conn, const router::Match& m) {
         sse::ResumeRequest rr;
         rr.position = position;
         sse::ResumeDecision d = sse::decide_resume(rr, ch->window(r->terminal));
-        bool older_than_window = d.gap && d.gap->to < ch->history().head();
+        bool older_than_window = d.gap && !d.gap->reset;  // evicted, maybe still in Redis
         if (older_than_window && w.can_fetch()) {
-            uint64_t to = std::min(d.gap->to, d.gap->from + r->max_events - 1);
+            // At most max_events positions, computed without overflow (max_events may
+            // be as large as the config allows).
+            uint64_t span = d.gap->to - d.gap->from;
+            uint64_t to = span < r->max_events ? d.gap->to : d.gap->from + (r->max_events - 1);
             w.fetch(name, d.gap->from, to, [=, &w](std::vector<history::StoredEvent> older) {
                 if (!*alive) return;
                 sse::Channel* again = w.find_channel(name);  // may have been evicted meanwhile

@@ -34,8 +34,9 @@ class RedisPlainTest(RedisGatewayTestCase):
         return client
 
     def test_route_pattern_is_subscribed(self):
-        # One pattern per route channel template (c:{id} -> c:*), on one connection.
-        self.assertEqual(self.redis.cmd("PUBSUB", "NUMPAT"), 1)
+        # One pattern per route channel template (c:{id} -> c:*), and its twin on the
+        # sequenced namespace (sluice:seq:c:*), on one connection.
+        self.assertEqual(self.redis.cmd("PUBSUB", "NUMPAT"), 2)
         self.assertEqual(self.redis.publish(f"c:{self.channel_id()}", "x"), 1)
         self.assertEqual(self.redis.publish(f"other:{self.channel_id()}", "x"), 0)
         self.assertGreaterEqual(metric_sum(metrics(self.port), "sluice_broker_subscriptions"), 1)
@@ -94,12 +95,13 @@ class RedisPlainTest(RedisGatewayTestCase):
         client = self.open_stream(ch)
         m = metrics(self.port)
         dropped = {r: metric_sum(m, "sluice_broker_messages_dropped_total", reason=r)
-                   for r in ("too_large", "invalid_utf8", "nul", "bad_envelope")}
+                   for r in ("too_large", "invalid_utf8", "nul")}
         bad = {
             "too_large": [b"x" * (MAX_EVENT + 1)],
             "invalid_utf8": [b"\xff", b"abc\xe2\x82", b"\xc0\xaf"],
-            "nul": [b"a\x00b", b"\x00"],
-            "bad_envelope": [b"\x00sluice1\x00notanumber\x00\x00payload"],
+            # A plain message shaped like a sequenced envelope is just a plain payload.
+            "nul": [b"a\x00b", b"\x00", b"\x00sluice1\x00notanumber\x00\x00payload",
+                    b"\x00sluice1\x005\x00\x00payload"],
         }
         self.redis.publish(f"c:{ch}", "good1")
         for payloads in bad.values():
