@@ -102,7 +102,7 @@ void RedisBroker::open_channel(const std::string& channel, std::function<void(Ch
         if (!*alive) return;
         auto parsed = parse_seq_reply(seq);
         if (!parsed) {
-            // Not a counter the function wrote (a position above 2^63-1, or not a number):
+            // Not a counter the function wrote (a position above 2^53-1, or not a number):
             // trusting it would wrap position arithmetic. The channel is served from what
             // this process knows; live events still arrive.
             log::error("channel counter in redis is not a valid position; ignored",

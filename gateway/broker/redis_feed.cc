@@ -182,12 +182,12 @@ void RedisFeed::on_sequenced_message(const std::string& seq_channel, const std::
     auto env = seq_channel.rfind(prefix, 0) == 0 ? parse_envelope(data) : std::nullopt;
     if (!env) {
         // Not what the function publishes: a malformed envelope, or a position out of
-        // range (above 2^63-1), which would wrap position arithmetic downstream.
+        // range (above 2^53-1), which would wrap position arithmetic downstream.
         metrics_.dropped_bad_envelope.add(1);
         if (bad_envelopes_logged_++ < 10 || bad_envelopes_logged_ % 1000 == 0)
             log::warn("malformed sluice envelope dropped",
                       log::field("channel", seq_channel) + "," +
-                          log::field("reason", "not an envelope with a position in 1..2^63-1"));
+                          log::field("reason", "not an envelope with a position in 1..2^53-1"));
         return;
     }
     on_sequenced(seq_channel.substr(prefix.size()), std::move(*env));

@@ -36,6 +36,12 @@ local function sluice_publish(keys, args)
   local seq_key = prefix .. '{' .. channel .. '}:seq'
   local log_key = prefix .. '{' .. channel .. '}:log'
   local pos = redis.call('INCR', seq_key)
+  if pos > 9007199254740991 then
+    -- Lua numbers are doubles: past 2^53-1 positions would no longer be exact (nor in
+    -- JavaScript clients). Undo and refuse.
+    redis.call('DECR', seq_key)
+    return redis.error_reply('ERR sluice_publish: channel has no positions left (2^53-1)')
+  end
   if pos == 1 then
     -- The counter restarted (expired or lost): a leftover log would hold higher IDs.
     redis.call('DEL', log_key)

@@ -25,7 +25,8 @@ inline constexpr const char* kPublishFunction = "sluice_publish";
 // the counter to positions_ttl and the log to ttl; PUBLISH <prefix>seq:<channel>
 // <envelope>; returns pos. When the counter starts again at 1 (it expired or was lost), a
 // leftover log is deleted first so XADD's IDs stay increasing. Event names containing
-// NUL, CR or LF are refused with an error reply.
+// NUL, CR or LF are refused with an error reply, and so is a position past kMaxPosition
+// (the counter is put back).
 std::string sluice_function_library(const std::string& key_prefix, uint64_t history_size,
                                     std::chrono::milliseconds ttl,
                                     std::chrono::milliseconds positions_ttl);
@@ -52,8 +53,8 @@ struct Envelope {
 };
 std::string envelope_prefix();  // "\0sluice1\0" (9 bytes)
 bool looks_like_envelope(std::string_view message);
-// nullopt if malformed: position not a decimal number in 1..kMaxPosition (2^63-1, where
-// Redis's INCR stops), missing separator, or an event name with CR or LF (it could not be
+// nullopt if malformed: position not a decimal number in 1..kMaxPosition (2^53-1; the
+// function refuses to count further), missing separator, or an event name with CR or LF (it could not be
 // written as an SSE field).
 std::optional<Envelope> parse_envelope(std::string_view message);
 // What the Lua function publishes (tests, and anything that must mimic it).

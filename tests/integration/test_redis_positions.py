@@ -4,15 +4,15 @@ the log for ttl) and a resume into expired history gets {N+1, head}; after posit
 the counter restarts and a client claiming an old position gets the reset gap, then the
 new events; a plain PUBLISH shaped like a sequenced envelope is only ever a plain payload
 (refused: it has NUL bytes); forged envelopes on the sequenced namespace, and positions
-near 2^64 in Redis replies, are refused and logged, never taken as positions."""
+above 2^53-1 in Redis, are refused and logged, never taken as positions."""
 
 import json
 import unittest
 
 from harness import (get_json, ids, metric_sum, metrics, publish, wait_metric, wait_until)
-from redis_harness import RedisGatewayTestCase, log_key, seq_key
+from redis_harness import RedisGatewayTestCase, RespError, log_key, seq_key
 
-MAX = 2**63 - 1
+MAX = 2**53 - 1  # the largest position: exact in JavaScript and in Redis's Lua
 
 ROUTES = """
 - path: /t/{id}
@@ -161,15 +161,20 @@ class RedisPositionsTest(PositionsCase):
         self.assertEqual(self.redis.fcall_publish(f"c:{ch}", "last"), MAX)
         event = client.read_events(1)[0]
         self.assertEqual((event["id"], event["data"]), (str(MAX), "last"))
-        # Redis's INCR refuses to go further: the HTTP publish answers 503, nothing wraps.
+        # The function refuses to count further (and leaves the counter as it was): FCALL
+        # fails, the HTTP publish answers 503, nothing wraps.
+        with self.assertRaises(RespError) as refused:
+            self.redis.fcall_publish(f"c:{ch}", "one too many")
+        self.assertIn("no positions left", str(refused.exception))
         status, _, _ = publish(self.port, f"c:{ch}", "one too many")
         self.assertEqual(status, 503)
+        self.assertEqual(self.redis.cmd("GET", seq_key(f"c:{ch}")), str(MAX).encode())
         self.assertIsNone(client.next_event(0.3))
         doc = self.poll(f"/p/{ch}?position={MAX}")
         self.assertEqual((doc["events"], doc["position"]), ([], MAX))
         self.assertNotIn("gap", doc)
 
-    def test_counter_above_2_63_in_redis_is_refused_and_logged(self):
+    def test_counter_above_2_53_in_redis_is_refused_and_logged(self):
         ch = self.channel_id()
         self.redis.cmd("SET", seq_key(f"c:{ch}"), str(2**64 - 1))
         client = self.stream(f"/s/{ch}?position=3")

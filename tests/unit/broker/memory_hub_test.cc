@@ -201,7 +201,7 @@ TEST_CASE("expired heads are forgotten as new channels arrive, without a timer",
     CHECK(hub.channel_count() == 0);
 }
 
-TEST_CASE("positions stay within 1..2^63-1", "[broker][hub]") {
+TEST_CASE("positions stay within 1..2^53-1", "[broker][hub]") {
     MemoryHub hub;
     TestInbox a;
     hub.attach(&a.inbox);
