@@ -10,9 +10,6 @@ namespace sluice::broker {
 
 namespace {
 constexpr uint64_t kCatchUpBatch = 1000;  // XRANGE COUNT per round trip
-}  // namespace
-
-namespace {
 
 std::vector<std::string> sequenced_twins(const std::string& key_prefix,
                                          const std::vector<std::string>& patterns) {
