@@ -18,12 +18,11 @@ constexpr size_t kSweepBuckets = 4;
 constexpr MemoryHub::Millis kMaxTtl = std::chrono::hours(24 * 365 * 100);
 
 Message make_message(const std::string& channel, uint64_t position, const std::string& event,
-                     const std::string& payload) {
+                     const std::string& payload, bool reset = false) {
     Message m{channel, position, event, payload};
-    // Position 1 starts a count: a loop that still holds positions of the channel's
-    // previous life (its head expired after positions_ttl, or Redis lost it) must forget
-    // them. For a channel the loop never held this is a no-op.
-    m.reset = position == 1;
+    // The count started again: loops that still hold positions of the channel's previous
+    // life (its head expired after positions_ttl, or Redis lost it) forget them first.
+    m.reset = reset;
     return m;
 }
 
@@ -66,21 +65,23 @@ void MemoryHub::wake(const std::vector<Inbox*>& inboxes) {
 
 MemoryHub::Head* MemoryHub::find_locked(const std::string& channel, Clock::time_point now) {
     auto it = heads_.find(channel);
-    if (it == heads_.end()) return nullptr;
-    if (now >= it->second.expires) {
-        heads_.erase(it);  // positions_ttl has passed: the count starts again
-        return nullptr;
-    }
+    if (it == heads_.end() || now >= it->second.expires) return nullptr;
     return &it->second;
 }
 
 MemoryHub::Head& MemoryHub::get_locked(const std::string& channel, Clock::time_point now,
-                                       bool* fresh) {
-    if (Head* h = find_locked(channel, now)) {
-        if (fresh) *fresh = false;
-        return *h;
+                                       bool* restarted) {
+    if (restarted) *restarted = false;
+    auto it = heads_.find(channel);
+    if (it != heads_.end()) {
+        if (now >= it->second.expires) {
+            // positions_ttl has passed: the count starts again, and loops are told.
+            it->second = Head{};
+            if (restarted) *restarted = true;
+            touch_locked(channel, it->second, now);
+        }
+        return it->second;
     }
-    if (fresh) *fresh = true;
     sweep_some_locked(now);  // before the insert: the new head is not yet touched
     Head& h = heads_[channel];
     touch_locked(channel, h, now);
@@ -118,12 +119,14 @@ uint64_t MemoryHub::publish(const std::string& channel, const std::string& paylo
     {
         std::lock_guard<std::mutex> lock(mutex_);
         Clock::time_point t = now();
-        Head& head = get_locked(channel, t);
+        bool restarted = false;
+        Head& head = get_locked(channel, t, &restarted);
         if (head.position >= kMaxPosition) return 0;  // no position left to give
         position = ++head.position;
         touch_locked(channel, head, t);
-        to_wake = enqueue_locked(
-            std::make_shared<const Message>(make_message(channel, position, event, payload)), self);
+        to_wake = enqueue_locked(std::make_shared<const Message>(
+                                     make_message(channel, position, event, payload, restarted)),
+                                 self);
     }
     wake(to_wake);
     return position;
@@ -136,13 +139,16 @@ bool MemoryHub::deliver_sequenced(const std::string& channel, uint64_t position,
     {
         std::lock_guard<std::mutex> lock(mutex_);
         Clock::time_point t = now();
-        Head& head = get_locked(channel, t);
+        bool restarted = false;
+        Head& head = get_locked(channel, t, &restarted);
         head.sequenced = true;
         if (position <= head.position) return false;
         head.position = position;
         touch_locked(channel, head, t);
-        to_wake = enqueue_locked(
-            std::make_shared<const Message>(make_message(channel, position, event, payload)));
+        // Redis started the count again too (its counter lives as long): a reset.
+        bool reset = restarted && position == 1;
+        to_wake = enqueue_locked(std::make_shared<const Message>(
+            make_message(channel, position, event, payload, reset)));
     }
     wake(to_wake);
     return true;
@@ -170,7 +176,8 @@ void MemoryHub::reset_sequenced(const std::string& channel, const std::string& p
         head.sequenced = true;
         head.position = 1;
         touch_locked(channel, head, t);
-        to_wake = enqueue_locked(std::make_shared<const Message>(make_message(channel, 1, event, payload)));
+        to_wake = enqueue_locked(
+            std::make_shared<const Message>(make_message(channel, 1, event, payload, true)));
     }
     wake(to_wake);
 }

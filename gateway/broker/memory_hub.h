@@ -4,8 +4,9 @@
 // Loops keep their own history copies; the hub keeps only each channel's head: its last
 // position and when it expires, positions_ttl after the channel's last event, whether or
 // not loops still hold the channel. Until then the count continues, so a position is
-// never reused (issue 8); after it, the count starts again at 1 and that first event is
-// marked as a reset so loops still holding the old positions forget them.
+// never reused (issue 8); after it, the count starts again at 1, and that first event is
+// marked as a reset (when the expired head is still in the table) so loops still holding
+// the old positions forget them.
 #pragma once
 
 #include <atomic>
@@ -105,10 +106,11 @@ class MemoryHub {
     using Heads = std::unordered_map<std::string, Head>;
 
     Clock::time_point now() const { return now_ ? now_() : Clock::now(); }
-    // The channel's live head, or nullptr (an expired one is forgotten here).
+    // The channel's live head, or nullptr (none, or expired).
     Head* find_locked(const std::string& channel, Clock::time_point now);
-    // The live head, created (position 0) if there is none; *fresh tells which.
-    Head& get_locked(const std::string& channel, Clock::time_point now, bool* fresh = nullptr);
+    // The live head, created at position 0 if there is none. *restarted is set when an
+    // expired head was found and started over: the count is known to begin again.
+    Head& get_locked(const std::string& channel, Clock::time_point now, bool* restarted = nullptr);
     // The channel had an event (or Redis vouched for its head): keep it positions_ttl.
     void touch_locked(const std::string& channel, Head& head, Clock::time_point now);
     void sweep_some_locked(Clock::time_point now);
