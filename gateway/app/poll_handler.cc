@@ -59,7 +59,9 @@ PollAnswer build_poll_answer(const sse::Channel& channel, const config::PollRout
     nlohmann::json events = nlohmann::json::array();
     PollAnswer out;
     if (d.action == sse::ResumeDecision::Action::NoContent) return empty_poll_answer(requested, true);
-    uint64_t last = requested;
+    // After a reset the client's count is void: it polls on from what this answer
+    // gives, which is 0 when the new history has nothing yet.
+    uint64_t last = d.gap && d.gap->reset ? 0 : requested;
     uint64_t next = d.next;
     bool done = false;
     uint64_t n = 0;
@@ -110,8 +112,11 @@ PollAnswer build_poll_answer(const sse::Channel& channel, const config::PollRout
     }
     if (gap) {
         body["gap"] = {{"from", gap->from}, {"to", gap->to}};
+        if (gap->reset) body["gap"]["reset"] = true;
         out.has_news = true;
-        if (events.empty() && gap->to > last) last = gap->to;  // the client continues after it
+        // An evicted-history gap with nothing after it yet: the client has been told about
+        // positions up to gap.to and polls on from there, not into the same gap again.
+        if (!gap->reset && events.empty() && last < gap->to) last = gap->to;
     }
     if (!events.empty()) out.has_news = true;
     body["events"] = std::move(events);
@@ -204,7 +209,8 @@ void handle_poll(Connection& conn, const router::Match& m) {
                      d.action == sse::ResumeDecision::Action::Stream;
         if (ahead && w.can_fetch()) {
             // The client claims more than this loop has: it may have got N from another
-            // instance before this loop received it. The broker's history decides.
+            // instance before this loop received it. The broker's history decides, before
+            // the claim is taken for a reset.
             uint64_t n = *position;
             w.fetch(name, n, n, [=, &w](std::vector<history::StoredEvent> at_n) {
                 if (!*alive) return;
@@ -226,11 +232,12 @@ void handle_poll(Connection& conn, const router::Match& m) {
             });
             return;
         }
-        // A gap that ends at or below the head means history was evicted; "at": when
-        // the whole local history expired, the gap reaches the head itself.
-        bool older_than_window = d.gap && d.gap->to <= ch->history().head();
+        bool older_than_window = d.gap && !d.gap->reset;  // evicted, maybe still in Redis
         if (older_than_window && w.can_fetch()) {
-            uint64_t to = std::min(d.gap->to, d.gap->from + r->max_events - 1);
+            // At most max_events positions, computed without overflow (max_events may
+            // be as large as the config allows).
+            uint64_t span = d.gap->to - d.gap->from;
+            uint64_t to = span < r->max_events ? d.gap->to : d.gap->from + (r->max_events - 1);
             w.fetch(name, d.gap->from, to, [=, &w](std::vector<history::StoredEvent> older) {
                 if (!*alive) return;
                 sse::Channel* again = w.find_channel(name);  // may have been evicted meanwhile

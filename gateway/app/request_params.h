@@ -23,7 +23,7 @@ std::optional<std::string> channel_for(const router::Match& m, ParamError* err);
 // Both mean "I have everything up to N", so with both the larger one counts: an
 // EventSource opened with ?position=N keeps that URL on its automatic reconnects and
 // reports its real progress in Last-Event-ID. A value that is not a non-negative
-// integer sets *err (the request gets 400).
+// integer, or is above kMaxPosition, sets *err (the request gets 400).
 std::optional<uint64_t> resume_position(const http::RequestHead& req, bool use_last_event_id,
                                         ParamError* err);
 

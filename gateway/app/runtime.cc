@@ -1,5 +1,7 @@
 #include "gateway/app/runtime.h"
 
+#include <algorithm>
+
 namespace sluice::app {
 
 RuntimePtr build_runtime(config::ConfigPtr cfg, uint64_t generation, std::string* error) {
@@ -21,7 +23,14 @@ history::HistoryLimits to_limits(const config::HistoryConfig& h) {
     l.max_events = h.size;
     l.max_bytes = h.max_bytes;
     l.ttl = h.ttl;
+    l.positions_ttl = std::max(h.ttl, h.positions_ttl);  // a head never goes before its events
     return l;
+}
+
+std::function<std::chrono::milliseconds(const std::string&)> positions_ttl_fn(RuntimePtr rt) {
+    return [rt = std::move(rt)](const std::string& channel) {
+        return history_limits_for(*rt, channel).positions_ttl;
+    };
 }
 
 history::HistoryLimits history_limits_for(const Runtime& rt, const std::string& channel) {

@@ -3,6 +3,8 @@
 // one, and requests or streams that started earlier keep theirs alive.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,5 +33,9 @@ RuntimePtr build_runtime(config::ConfigPtr cfg, uint64_t generation, std::string
 // the config defaults.
 history::HistoryLimits history_limits_for(const Runtime& rt, const std::string& channel);
 history::HistoryLimits to_limits(const config::HistoryConfig& h);
+
+// Each channel's history.positions_ttl under rt, for the process-wide head table.
+// Thread-safe: it only reads the immutable runtime it keeps alive.
+std::function<std::chrono::milliseconds(const std::string&)> positions_ttl_fn(RuntimePtr rt);
 
 }  // namespace sluice::app

@@ -152,9 +152,10 @@ int Server::run() {
     uv_async_init(&loop_, &workers_async_, ServerCallbacks::workers);
     workers_async_.data = this;
 
-    // Channel heads outlive a loop's idle channel by a second: long enough that no
-    // event can still be in flight to a loop when the last one lets the channel go.
-    hub_ = std::make_unique<broker::MemoryHub>(std::chrono::seconds(1));
+    // Channel heads live for their route's history.positions_ttl after the last event,
+    // so positions are never reused (issue 8).
+    hub_ = std::make_unique<broker::MemoryHub>();
+    hub_->set_positions_ttl(positions_ttl_fn(runtime_));
     if (cfg.broker.type == config::BrokerType::Redis) {
         // Subscribed before any client is served, so events published between a
         // session's start and its browser's connect are kept (SPEC section 4).
@@ -271,6 +272,7 @@ void Server::reload() {
     if (!log::set_access_log(new_cfg.access_log))
         log::error("cannot open access log; keeping the previous one", log::field("path", new_cfg.access_log));
     runtime_ = next;
+    hub_->set_positions_ttl(positions_ttl_fn(next));
     if (feed_) feed_->set_patterns(redis_patterns(*next));
     for (auto& w : workers_) w->post([next](Worker& wk) { wk.set_runtime(next); });
     {

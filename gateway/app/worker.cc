@@ -263,7 +263,12 @@ void Worker::on_broker_message(const broker::Message& msg) {
         }
         broker_->channel_opened(msg.channel);
     }
-    if (msg.reset) ch->reset();
+    // A count that started again (issue 8): the broker says so, or position 1 arrives
+    // while this loop holds a later head but not position 1 itself (the hub forgot the
+    // channel after positions_ttl, when its events here had expired too).
+    const history::ChannelHistory& h = ch->history();
+    bool stale = msg.position == 1 && h.head() >= 1 && (h.empty() || h.oldest() > 1);
+    if (msg.reset || stale) ch->reset();
     if (msg.position <= ch->history().head()) return;  // already have it
     size_t before = ch->history().size();
     ch->publish(encode_stored(msg));

@@ -23,7 +23,12 @@ class MemoryBroker final : public Broker {
     void on_loop_turn() override { inbox_.drain_local(); }
     void publish(const std::string& channel, const std::string& payload,
                  const std::string& event, PublishCallback cb) override {
-        cb(Result<uint64_t>(inbox_.publish_local(channel, payload, event)));
+        uint64_t position = inbox_.publish_local(channel, payload, event);
+        if (position == 0) {
+            cb(Result<uint64_t>(Error{Errc::Unavailable, "channel has no positions left"}));
+            return;
+        }
+        cb(Result<uint64_t>(position));
     }
     void open_channel(const std::string& channel, std::function<void(ChannelSeed)> cb) override {
         ChannelSeed seed;
@@ -35,8 +40,9 @@ class MemoryBroker final : public Broker {
                      std::function<void(std::vector<Message>)> cb) override {
         cb({});
     }
-    void channel_opened(const std::string& channel) override { inbox_.hub().channel_opened(channel); }
-    void channel_closed(const std::string& channel) override { inbox_.hub().channel_closed(channel); }
+    // The hub keeps a channel's head for positions_ttl whether or not loops hold it.
+    void channel_opened(const std::string&) override {}
+    void channel_closed(const std::string&) override {}
     const char* kind() const override { return "memory"; }
 
   private:

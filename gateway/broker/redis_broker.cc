@@ -6,6 +6,7 @@
 #include "gateway/broker/redis_functions.h"
 #include "gateway/broker/redis_url.h"
 #include "gateway/core/log.h"
+#include "gateway/core/position.h"
 
 namespace sluice::broker {
 
@@ -75,11 +76,12 @@ bool RedisBroker::ready() const { return inbox_.hub().ready(); }
 
 void RedisBroker::publish(const std::string& channel, const std::string& payload,
                           const std::string& event, PublishCallback cb) {
-    std::vector<std::string> argv{"FCALL", "sluice_publish", "1", channel, payload};
-    if (!event.empty()) argv.push_back(event);
     auto alive = alive_;
-    cmd_->command(argv, [this, alive, cb](const RedisValue& reply) {
-        if (reply.type == RedisValue::Type::Integer && reply.integer > 0) {
+    cmd_->command(fcall_publish_argv(channel, payload, event), [this, alive, cb](const RedisValue& reply) {
+        // Redis integers are signed 64-bit, so any positive one is within kMaxPosition;
+        // checked anyway, as every position that enters sluice is.
+        if (reply.type == RedisValue::Type::Integer && reply.integer > 0 &&
+            valid_position(static_cast<uint64_t>(reply.integer))) {
             cb(Result<uint64_t>(static_cast<uint64_t>(reply.integer)));
             return;
         }
@@ -98,8 +100,20 @@ void RedisBroker::open_channel(const std::string& channel, std::function<void(Ch
     // Where Redis stands for this channel: its position counter, then its newest events.
     cmd_->command({"GET", seq_key(cfg_.key_prefix, channel)}, [=, this](const RedisValue& seq) {
         if (!*alive) return;
-        uint64_t redis_head = 0;
-        if (seq.type == RedisValue::Type::String) redis_head = std::strtoull(seq.str.c_str(), nullptr, 10);
+        auto parsed = parse_seq_reply(seq);
+        if (!parsed) {
+            // Not a counter the function wrote (a position above 2^53-1, or not a number):
+            // trusting it would wrap position arithmetic. The channel is served from what
+            // this process knows; live events still arrive.
+            log::error("channel counter in redis is not a valid position; ignored",
+                       log::field("channel", channel) + "," +
+                           log::field("key", seq_key(cfg_.key_prefix, channel)) + "," +
+                           log::field("value", seq.type == RedisValue::Type::String ? seq.str.substr(0, 40)
+                                                                                    : std::string("?")));
+            cb(ChannelSeed{hub_head, {}});
+            return;
+        }
+        uint64_t redis_head = *parsed;
         if (redis_head == 0) {
             cb(ChannelSeed{hub_head, {}});  // a plain channel, or one Redis never saw
             return;

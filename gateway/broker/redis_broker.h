@@ -32,8 +32,9 @@ class RedisBroker final : public Broker {
     bool keeps_history() const override { return true; }
     void fetch_range(const std::string& channel, uint64_t from, uint64_t to,
                      std::function<void(std::vector<Message>)> cb) override;
-    void channel_opened(const std::string& channel) override { inbox_.hub().channel_opened(channel); }
-    void channel_closed(const std::string& channel) override { inbox_.hub().channel_closed(channel); }
+    // The hub keeps a channel's head for positions_ttl whether or not loops hold it.
+    void channel_opened(const std::string&) override {}
+    void channel_closed(const std::string&) override {}
     const char* kind() const override { return "redis"; }
 
   private:

@@ -10,13 +10,29 @@ namespace sluice::broker {
 
 namespace {
 constexpr uint64_t kCatchUpBatch = 1000;  // XRANGE COUNT per round trip
+
+std::vector<std::string> sequenced_twins(const std::string& key_prefix,
+                                         const std::vector<std::string>& patterns) {
+    std::vector<std::string> out;
+    out.reserve(patterns.size());
+    for (const auto& p : patterns) out.push_back(sequenced_pattern(key_prefix, p));
+    return out;
+}
+
 }  // namespace
 
 RedisFeed::RedisFeed(uv_loop_t* loop, MemoryHub& hub, const config::BrokerConfig& cfg,
                      uint64_t max_event_size, std::vector<std::string> patterns,
                      admin::BrokerMetrics& metrics)
     : loop_(loop), hub_(hub), cfg_(cfg), max_event_size_(max_event_size),
-      patterns_(std::move(patterns)), metrics_(metrics) {}
+      patterns_(std::move(patterns)), seq_patterns_(sequenced_twins(cfg_.key_prefix, patterns_)),
+      metrics_(metrics) {}
+
+std::vector<std::string> RedisFeed::subscription() const {
+    std::vector<std::string> all = patterns_;
+    all.insert(all.end(), seq_patterns_.begin(), seq_patterns_.end());
+    return all;
+}
 
 RedisFeed::~RedisFeed() = default;
 
@@ -51,11 +67,18 @@ void RedisFeed::stop(std::function<void()> done) {
 void RedisFeed::set_patterns(std::vector<std::string> patterns) {
     std::vector<std::string> added, removed;
     for (const auto& p : patterns)
-        if (std::find(patterns_.begin(), patterns_.end(), p) == patterns_.end()) added.push_back(p);
+        if (std::find(patterns_.begin(), patterns_.end(), p) == patterns_.end()) {
+            added.push_back(p);
+            added.push_back(sequenced_pattern(cfg_.key_prefix, p));
+        }
     for (const auto& p : patterns_)
-        if (std::find(patterns.begin(), patterns.end(), p) == patterns.end()) removed.push_back(p);
+        if (std::find(patterns.begin(), patterns.end(), p) == patterns.end()) {
+            removed.push_back(p);
+            removed.push_back(sequenced_pattern(cfg_.key_prefix, p));
+        }
     patterns_ = std::move(patterns);
-    metrics_.subscriptions.set(static_cast<int64_t>(patterns_.size()));
+    seq_patterns_ = sequenced_twins(cfg_.key_prefix, patterns_);
+    metrics_.subscriptions.set(static_cast<int64_t>(patterns_.size() + seq_patterns_.size()));
     if (sub_->state() != LinkState::Ready) return;  // the next connect subscribes to all
     if (!added.empty()) {
         std::vector<std::string> argv{"PSUBSCRIBE"};
@@ -74,13 +97,13 @@ void RedisFeed::on_sub_ready() {
     connected_once_ = true;
     subscribed_ = 0;
     caught_up_ = false;
-    metrics_.subscriptions.set(static_cast<int64_t>(patterns_.size()));
+    metrics_.subscriptions.set(static_cast<int64_t>(patterns_.size() + seq_patterns_.size()));
     if (patterns_.empty()) {
         maybe_ready();
         return;
     }
     std::vector<std::string> argv{"PSUBSCRIBE"};
-    argv.insert(argv.end(), patterns_.begin(), patterns_.end());
+    for (auto& p : subscription()) argv.push_back(std::move(p));
     sub_->subscribe_command(argv);
 }
 
@@ -94,7 +117,8 @@ void RedisFeed::on_down(const std::string& why) {
 
 void RedisFeed::load_functions() {
     // Loaded on every connect: an empty Redis (restarted, failed over) gets it back.
-    std::string lib = sluice_function_library(cfg_.key_prefix, cfg_.history.size, cfg_.history.ttl);
+    std::string lib = sluice_function_library(cfg_.key_prefix, cfg_.history.size, cfg_.history.ttl,
+                                              cfg_.history.positions_ttl);
     cmd_->command(function_load_argv(lib), [this](const RedisValue& reply) {
         if (reply.is_error()) {
             log::error("cannot load the sluice function library", log::field("error", reply.str));
@@ -107,7 +131,7 @@ void RedisFeed::load_functions() {
 
 void RedisFeed::maybe_ready() {
     if (caught_up_ || !functions_loaded_ || sub_->state() != LinkState::Ready) return;
-    if (subscribed_ < patterns_.size()) return;
+    if (subscribed_ < patterns_.size() + seq_patterns_.size()) return;
     catch_up();
 }
 
@@ -138,27 +162,36 @@ void RedisFeed::on_push(const RedisValue& push) {
     if (push.type != RedisValue::Type::Array || push.elements.empty()) return;
     const std::string& kind = push.elements[0].str;
     if (kind == "pmessage" && push.elements.size() == 4) {
-        on_message(push.elements[2].str, push.elements[3].str);
+        // Which pattern matched says which kind of message it is, not the bytes: a plain
+        // PUBLISH shaped like an envelope is still a plain payload (issue 8).
+        const std::string& pattern = push.elements[1].str;
+        bool sequenced =
+            std::find(seq_patterns_.begin(), seq_patterns_.end(), pattern) != seq_patterns_.end();
+        if (sequenced) on_sequenced_message(push.elements[2].str, push.elements[3].str);
+        else on_plain(push.elements[2].str, push.elements[3].str);
     } else if (kind == "message" && push.elements.size() == 3) {
-        on_message(push.elements[1].str, push.elements[2].str);
+        on_plain(push.elements[1].str, push.elements[2].str);
     } else if (kind == "psubscribe") {
         ++subscribed_;
         maybe_ready();
     }
 }
 
-void RedisFeed::on_message(const std::string& channel, const std::string& data) {
-    if (looks_like_envelope(data)) {
-        auto env = parse_envelope(data);
-        if (!env) {
-            metrics_.dropped_bad_envelope.add(1);
-            log::warn("malformed sluice envelope dropped", log::field("channel", channel));
-            return;
-        }
-        on_sequenced(channel, std::move(*env));
+void RedisFeed::on_sequenced_message(const std::string& seq_channel, const std::string& data) {
+    // The pattern matched, so the name starts with the prefix; checked anyway.
+    const std::string prefix = sequenced_channel(cfg_.key_prefix, "");
+    auto env = seq_channel.rfind(prefix, 0) == 0 ? parse_envelope(data) : std::nullopt;
+    if (!env) {
+        // Not what the function publishes: a malformed envelope, or a position out of
+        // range (above 2^53-1), which would wrap position arithmetic downstream.
+        metrics_.dropped_bad_envelope.add(1);
+        if (bad_envelopes_logged_++ < 10 || bad_envelopes_logged_ % 1000 == 0)
+            log::warn("malformed sluice envelope dropped",
+                      log::field("channel", seq_channel) + "," +
+                          log::field("reason", "not an envelope with a position in 1..2^53-1"));
         return;
     }
-    on_plain(channel, data);
+    on_sequenced(seq_channel.substr(prefix.size()), std::move(*env));
 }
 
 bool RedisFeed::acceptable(const std::string& channel, const std::string& payload) {
@@ -177,7 +210,9 @@ void RedisFeed::on_plain(const std::string& channel, const std::string& data) {
     // Bad data never gets a position: positions stay dense and clients see no gap.
     if (!acceptable(channel, data)) return;
     metrics_.messages_plain.add(1);
-    hub_.publish(channel, data, "");
+    if (hub_.publish(channel, data, "") == 0)
+        log::warn("redis message dropped", log::field("channel", channel) + "," +
+                                               log::field("reason", "channel has no positions left"));
 }
 
 void RedisFeed::on_sequenced(const std::string& channel, Envelope env) {

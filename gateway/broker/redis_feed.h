@@ -1,8 +1,9 @@
-// The process's one Redis subscription: PSUBSCRIBEs to every route's channel pattern,
-// turns each message into an event — plain PUBLISH gets the next position here, a
-// sluice_publish envelope carries its own — and feeds it to the MemoryHub, which hands
-// it to every worker loop in order. One subscriber per process keeps every loop's
-// positions for plain channels identical.
+// The process's one Redis subscription: PSUBSCRIBEs to every route's channel pattern and
+// to its sequenced twin (<prefix>seq:<pattern>), turns each message into an event — a
+// plain PUBLISH gets the next position here, whatever its bytes; an envelope on the
+// sequenced namespace carries its own — and feeds it to the MemoryHub, which hands it to
+// every worker loop in order. One subscriber per process keeps every loop's positions
+// for plain channels identical.
 //
 // Runs on the main thread's loop. After every (re)connect it resubscribes, (re)loads
 // the sluice function library, and reads from Redis history whatever sequenced events
@@ -47,7 +48,9 @@ class RedisFeed {
     void on_sub_ready();
     void on_down(const std::string& why);
     void on_push(const RedisValue& push);
-    void on_message(const std::string& channel, const std::string& data);
+    // Every pattern subscribed: the routes' and their sequenced twins.
+    std::vector<std::string> subscription() const;
+    void on_sequenced_message(const std::string& seq_channel, const std::string& data);
     // Payload rules (size, NUL, UTF-8); a rejected payload is counted and logged.
     bool acceptable(const std::string& channel, const std::string& payload);
     void on_plain(const std::string& channel, const std::string& data);
@@ -64,17 +67,19 @@ class RedisFeed {
     MemoryHub& hub_;
     config::BrokerConfig cfg_;
     uint64_t max_event_size_;
-    std::vector<std::string> patterns_;
+    std::vector<std::string> patterns_;       // the routes' channel patterns
+    std::vector<std::string> seq_patterns_;   // sequenced_pattern() of each
     admin::BrokerMetrics& metrics_;
     std::unique_ptr<RedisLink> sub_;
     std::unique_ptr<RedisLink> cmd_;
-    size_t subscribed_ = 0;        // PSUBSCRIBE acks since the last connect
+    size_t subscribed_ = 0;        // PSUBSCRIBE acks since the last connect (both kinds)
     bool functions_loaded_ = false;
     bool caught_up_ = false;
     bool connected_once_ = false;
     // Channels being repaired: live messages wait here until history is read.
     std::unordered_map<std::string, std::vector<Buffered>> repairing_;
     uint64_t dropped_logged_ = 0;
+    uint64_t bad_envelopes_logged_ = 0;
 };
 
 }  // namespace sluice::broker

@@ -18,14 +18,26 @@ namespace sluice::broker {
 inline constexpr const char* kFunctionLibrary = "sluice";
 inline constexpr const char* kPublishFunction = "sluice_publish";
 
-// The library, with key_prefix, history_size (XADD MAXLEN =) and ttl (PEXPIRE; 0 = keys
-// never expire) baked in. sluice_publish, atomically: INCR <prefix>{<channel>}:seq ->
-// pos; XADD <prefix>{<channel>}:log MAXLEN = size <pos>-0 p <payload> [e <event>];
-// PEXPIRE both keys; PUBLISH <channel> <envelope>; returns pos. When the counter starts
-// again at 1 (it expired or was lost), a leftover log is deleted first so XADD's IDs stay
-// increasing. Event names containing NUL, CR or LF are refused with an error reply.
+// The library, with key_prefix, history_size (XADD MAXLEN =), ttl (PEXPIRE of the log)
+// and positions_ttl (PEXPIRE of the counter; at least ttl) baked in; a ttl of 0 means
+// keys never expire. sluice_publish, atomically: INCR <prefix>{<channel>}:seq -> pos;
+// XADD <prefix>{<channel>}:log MAXLEN = size <pos>-0 p <payload> [e <event>]; PEXPIRE
+// the counter to positions_ttl and the log to ttl; PUBLISH <prefix>seq:<channel>
+// <envelope>; returns pos. When the counter starts again at 1 (it expired or was lost), a
+// leftover log is deleted first so XADD's IDs stay increasing. Event names containing
+// NUL, CR or LF are refused with an error reply, and so is a position past kMaxPosition
+// (the counter is put back).
 std::string sluice_function_library(const std::string& key_prefix, uint64_t history_size,
-                                    std::chrono::milliseconds ttl);
+                                    std::chrono::milliseconds ttl,
+                                    std::chrono::milliseconds positions_ttl);
+
+// Sequenced events travel on their own pub/sub namespace, "<prefix>seq:<channel>", which
+// only the function writes: a plain PUBLISH to <channel> can never pass for a sequenced
+// event (issue 8), and Redis ACLs can give plain publishers the channel without the
+// namespace. sequenced_pattern() is the PSUBSCRIBE pattern for a route's channel pattern
+// (glob characters of the prefix escaped).
+std::string sequenced_channel(const std::string& key_prefix, const std::string& channel);
+std::string sequenced_pattern(const std::string& key_prefix, const std::string& channel_pattern);
 
 // "<prefix>{<channel>}:seq" and "<prefix>{<channel>}:log"; the hash tag keeps both in
 // the channel's cluster slot.
@@ -41,8 +53,9 @@ struct Envelope {
 };
 std::string envelope_prefix();  // "\0sluice1\0" (9 bytes)
 bool looks_like_envelope(std::string_view message);
-// nullopt if malformed: position not a decimal number in 1..2^64-1, missing separator,
-// or an event name with CR or LF (it could not be written as an SSE field).
+// nullopt if malformed: position not a decimal number in 1..kMaxPosition (2^53-1; the
+// function refuses to count further), missing separator, or an event name with CR or LF (it could not be
+// written as an SSE field).
 std::optional<Envelope> parse_envelope(std::string_view message);
 // What the Lua function publishes (tests, and anything that must mimic it).
 std::string build_envelope(uint64_t position, std::string_view event, std::string_view payload);
@@ -66,8 +79,12 @@ struct LogEntry {
     std::string event;
     std::string payload;
 };
-// Entries of an XRANGE reply in order; entries that are malformed (ID not "<pos>-0",
-// no "p" field, odd field list) are skipped. A non-array reply gives an empty vector.
+// Entries of an XRANGE reply in order; entries that are malformed (ID not "<pos>-0" with
+// pos in 1..kMaxPosition, no "p" field, odd field list) are skipped. A non-array reply gives an empty vector.
 std::vector<LogEntry> parse_xrange_reply(const RedisValue& reply);
+
+// The counter from "GET <seq_key>": 0 for no key; nullopt for anything that is not a
+// position in 1..kMaxPosition (the key was written by something other than the function).
+std::optional<uint64_t> parse_seq_reply(const RedisValue& reply);
 
 }  // namespace sluice::broker

@@ -57,11 +57,13 @@ void load_key_prefix(const Value& v, Diagnostics& diag, std::string& out) {
     out = *s;
 }
 
-// Only size and ttl: the Redis function caps its stream by count and expires it by age.
+// Only size, ttl and positions_ttl: the Redis function caps its stream by count, expires
+// it by age, and keeps the position counter for positions_ttl.
 void load_redis_history(const Value& v, Diagnostics& diag, HistoryConfig& out) {
     MapReader r(v, diag);
     r.get_count("size", out.size, 1, UINT64_MAX);
     r.get_duration("ttl", out.ttl, Millis(1));
+    r.get_duration("positions_ttl", out.positions_ttl, Millis(1));
     r.finish();
 }
 

@@ -24,6 +24,9 @@ struct HistoryConfig {
     uint64_t size = 1000;            // max events kept per channel
     uint64_t max_bytes = 16 << 20;   // max encoded bytes kept per channel
     Millis ttl = std::chrono::hours(1);
+    // How long a channel's head (its last position) is remembered after its last event,
+    // so that positions are never reused; taken as at least ttl.
+    Millis positions_ttl = std::chrono::hours(24);
 };
 
 enum class HeartbeatMode { Comment, Data };

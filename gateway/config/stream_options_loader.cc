@@ -45,6 +45,7 @@ void load_history(const Value& v, Diagnostics& diag, HistoryConfig& out) {
     r.get_count("size", out.size, 1, UINT64_MAX);
     r.get_size("max_bytes", out.max_bytes);
     r.get_duration("ttl", out.ttl, Millis(1));
+    r.get_duration("positions_ttl", out.positions_ttl, Millis(1));
     r.finish();
 }
 

@@ -18,6 +18,9 @@ struct HistoryLimits {
     uint64_t max_events = 1000;
     uint64_t max_bytes = 16 << 20;
     std::chrono::milliseconds ttl = std::chrono::hours(1);
+    // How long the channel's head outlives its last event (never below ttl); used by
+    // the broker's process-wide head table, not by this ring.
+    std::chrono::milliseconds positions_ttl = std::chrono::hours(24);
 };
 
 struct StoredEvent {

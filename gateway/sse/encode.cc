@@ -73,9 +73,9 @@ std::string encode_event(uint64_t id, std::string_view event, std::string_view p
     return out;
 }
 
-std::string encode_gap(uint64_t from, uint64_t to) {
+std::string encode_gap(uint64_t from, uint64_t to, bool reset) {
     return "event: gap\ndata: {\"from\":" + std::to_string(from) + ",\"to\":" +
-           std::to_string(to) + "}\n\n";
+           std::to_string(to) + (reset ? ",\"reset\":true}\n\n" : "}\n\n");
 }
 
 std::string encode_heartbeat_comment() { return ": heartbeat\n\n"; }

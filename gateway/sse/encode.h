@@ -16,8 +16,9 @@ namespace sluice::sse {
 // validate names; this function drops any CR/LF it finds).
 std::string encode_event(uint64_t id, std::string_view event, std::string_view payload);
 
-// "event: gap\ndata: {\"from\":F,\"to\":T}\n\n" (no id: the client's Last-Event-ID stays).
-std::string encode_gap(uint64_t from, uint64_t to);
+// "event: gap\ndata: {\"from\":F,\"to\":T}\n\n" (no id: the client's Last-Event-ID stays);
+// with reset, {\"from\":F,\"to\":T,\"reset\":true}: the channel's positions started over.
+std::string encode_gap(uint64_t from, uint64_t to, bool reset = false);
 
 // ": heartbeat\n\n"  or  "data: {\"type\":\"heartbeat\"}\n\n" (no id).
 std::string encode_heartbeat_comment();

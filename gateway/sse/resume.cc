@@ -18,10 +18,13 @@ ResumeDecision decide_resume(const ResumeRequest& req, const ChannelWindow& wind
         return d;
     }
     const uint64_t n = *req.position;
-    // 3. The client claims more than the channel ever had (lost or reset history).
+    // 3. The client claims more than the channel has: its positions started over (the
+    //    broker lost the channel, or its head expired after positions_ttl). What the
+    //    client counted is void; it gets the new history from the oldest held event, so
+    //    the new 1..head are not skipped (issue 8).
     if (n > window.head) {
-        d.gap = Gap{window.head + 1, n};
-        d.next = window.head + 1;
+        d.gap = Gap{1, n, true};
+        d.next = window.oldest;
         return d;
     }
     // 4. History no longer holds N+1 .. oldest-1. Written as n < oldest - 1 so that a huge

@@ -21,9 +21,13 @@ struct ResumeRequest {
     Start start = Start::Earliest;     // used only when position is absent
 };
 
+// Two kinds: positions the channel had but history no longer holds ({N+1, M-1}), and a
+// reset ({1, N}, reset): the channel's positions started over below what the client
+// counted, so everything it counted is void and it starts again from the new history.
 struct Gap {
     uint64_t from = 0;
     uint64_t to = 0;
+    bool reset = false;
     bool operator==(const Gap&) const = default;
 };
 
@@ -34,10 +38,11 @@ struct ResumeDecision {
     uint64_t next = 1;       // first position to send
 };
 
-// Rules, in order:
+// Positions (N, head, oldest) are at most kMaxPosition (core/position.h), so N + 1 and
+// head + 1 cannot wrap. Rules, in order:
 // 1. terminal T set and position N >= T           -> NoContent.
 // 2. no position: Earliest -> next = oldest (no gap); Latest -> next = head + 1.
-// 3. N > head                                     -> gap {head+1, N}, next = head + 1.
+// 3. N > head (positions started over)            -> reset gap {1, N}, next = oldest.
 // 4. N + 1 < oldest                               -> gap {N+1, oldest-1}, next = oldest.
 // 5. otherwise                                    -> next = N + 1.
 ResumeDecision decide_resume(const ResumeRequest& req, const ChannelWindow& window);

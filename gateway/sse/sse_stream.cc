@@ -56,15 +56,16 @@ void SseStream::start(Channel& channel, const ResumeDecision& decision) {
     next_ = decision.next;
     channel.subscribe(*this);
     arm_heartbeat(static_cast<uint64_t>(settings_.route->heartbeat.interval.count()));
-    // A gap that ends at or below the head means history was evicted (not a position
-    // ahead of the channel): a broker that keeps history may still hold those events.
-    // "At": when the whole local history expired, the gap reaches the head itself.
-    bool older_than_window = decision.gap && decision.gap->to <= channel.history().head();
+    // An evicted-history gap (not a reset), including one that reaches the head because
+    // the whole local history expired: a broker that keeps history may still hold those
+    // events.
+    bool older_than_window = decision.gap && !decision.gap->reset;
     if (older_than_window && settings_.older && settings_.older->can_fetch()) {
+        next_ = decision.gap->from;  // what the client has + 1, until the backfill lands
         fetch_older(decision.gap->from, decision.gap->to);
         return;
     }
-    if (decision.gap) send_gap(decision.gap->from, decision.gap->to);
+    if (decision.gap) send_gap(decision.gap->from, decision.gap->to, decision.gap->reset);
     pump();
 }
 
@@ -164,8 +165,8 @@ bool SseStream::deliver(const history::StoredEvent& ev) {
     return true;
 }
 
-void SseStream::send_gap(uint64_t from, uint64_t to) {
-    sink_.send(encode_gap(from, to));
+void SseStream::send_gap(uint64_t from, uint64_t to, bool reset) {
+    sink_.send(encode_gap(from, to, reset));
     last_write_ms_ = sink_.now_ms();
     counters_.on_gap();
 }
@@ -217,8 +218,14 @@ bool SseStream::check_slow() {
 }
 
 void SseStream::on_channel_reset(Channel&) {
-    if (ended_ || backfilling_) return;
-    if (next_ > 1) send_gap(1, next_ - 1);
+    if (ended_) return;
+    if (backfilling_) {
+        // The reply would carry the previous life's events: let it find this stream gone.
+        *alive_ = false;
+        alive_ = std::make_shared<bool>(true);
+        backfilling_ = false;
+    }
+    if (next_ > 1) send_gap(1, next_ - 1, true);
     next_ = 1;
     live_ = true;  // the channel is empty now: the next event is position 1
 }

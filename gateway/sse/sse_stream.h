@@ -70,9 +70,11 @@ class SseStream final : public Subscriber {
     void detach();
 
     void on_channel_event(Channel& channel, const history::StoredEvent& ev) override;
-    // Positions restarted: the client is told that what it has (up to next-1) no longer
-    // exists — a gap {1, next-1}, as a resume ahead of the head would be — and the
-    // stream continues from position 1.
+    // Positions restarted: the client is told that what it counted (up to next-1) is
+    // void — a reset gap {1, next-1, reset}, as a resume ahead of the head gets — and
+    // the stream continues from position 1 (the channel is empty at this point, so the
+    // new events are all delivered). A backfill under way is abandoned: it would deliver
+    // events of the channel's previous life.
     void on_channel_reset(Channel& channel) override;
 
     uint64_t events_sent() const { return events_sent_; }
@@ -85,7 +87,7 @@ class SseStream final : public Subscriber {
     void on_backfill(uint64_t from, uint64_t to, std::vector<history::StoredEvent> events);
     // Writes one event; returns false if the stream ended.
     bool deliver(const history::StoredEvent& ev);
-    void send_gap(uint64_t from, uint64_t to);
+    void send_gap(uint64_t from, uint64_t to, bool reset = false);
     // Live delivery only: false if the client stayed over client_buffer for kSlowGraceMs
     // and was disconnected.
     bool check_slow();

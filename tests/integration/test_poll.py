@@ -86,11 +86,20 @@ class PollTest(GatewayTestCase):
         self.assertEqual([e["id"] for e in doc["events"]], [8, 9, 10])
         self.assertEqual(doc["position"], 10)
 
-    def test_gap_ahead_of_head(self):
+    def test_reset_gap_ahead_of_head(self):
+        # The channel's positions started over below 10: the client's count is void and
+        # it gets the new history from its oldest event, and polls on from there.
         ch = self.seed(["a", "b", "c"])
         doc = self.poll(f"/p/{ch}?position=10")
-        self.assertEqual(doc["gap"], {"from": 4, "to": 10})
-        self.assertEqual(doc["events"], [])
+        self.assertEqual(doc["gap"], {"from": 1, "to": 10, "reset": True})
+        self.assertEqual([e["id"] for e in doc["events"]], [1, 2, 3])
+        self.assertEqual([e["data"] for e in doc["events"]], ["a", "b", "c"])
+        self.assertEqual(doc["position"], 3)
+
+    def test_reset_gap_on_empty_channel_restarts_the_count(self):
+        doc = self.poll(f"/p/{self.channel_id()}?position=4")
+        self.assertEqual(doc["gap"], {"from": 1, "to": 4, "reset": True})
+        self.assertEqual((doc["events"], doc["position"]), ([], 0))
 
     def test_done_with_terminal_event(self):
         ch = self.seed(['{"type":"chunk"}', '{"type":"done"}'])

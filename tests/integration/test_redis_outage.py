@@ -131,7 +131,7 @@ class RedisOutageTest(unittest.TestCase):
         gap, event = client.read_events(2)
         self.assertEqual(gap["event"], "gap")
         self.assertIsNone(gap["id"])
-        self.assertEqual(json.loads(gap["data"]), {"from": 1, "to": 3})
+        self.assertEqual(json.loads(gap["data"]), {"from": 1, "to": 3, "reset": True})
         self.assert_events([event], 1, 1)
         self.assertEqual(self.redis.fcall_publish(CHANNEL, "e2"), 2)
         self.assert_events(client.read_events(1), 2, 2)

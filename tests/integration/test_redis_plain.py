@@ -34,8 +34,9 @@ class RedisPlainTest(RedisGatewayTestCase):
         return client
 
     def test_route_pattern_is_subscribed(self):
-        # One pattern per route channel template (c:{id} -> c:*), on one connection.
-        self.assertEqual(self.redis.cmd("PUBSUB", "NUMPAT"), 1)
+        # One pattern per route channel template (c:{id} -> c:*), and its twin on the
+        # sequenced namespace (sluice:seq:c:*), on one connection.
+        self.assertEqual(self.redis.cmd("PUBSUB", "NUMPAT"), 2)
         self.assertEqual(self.redis.publish(f"c:{self.channel_id()}", "x"), 1)
         self.assertEqual(self.redis.publish(f"other:{self.channel_id()}", "x"), 0)
         self.assertGreaterEqual(metric_sum(metrics(self.port), "sluice_broker_subscriptions"), 1)
@@ -94,12 +95,13 @@ class RedisPlainTest(RedisGatewayTestCase):
         client = self.open_stream(ch)
         m = metrics(self.port)
         dropped = {r: metric_sum(m, "sluice_broker_messages_dropped_total", reason=r)
-                   for r in ("too_large", "invalid_utf8", "nul", "bad_envelope")}
+                   for r in ("too_large", "invalid_utf8", "nul")}
         bad = {
             "too_large": [b"x" * (MAX_EVENT + 1)],
             "invalid_utf8": [b"\xff", b"abc\xe2\x82", b"\xc0\xaf"],
-            "nul": [b"a\x00b", b"\x00"],
-            "bad_envelope": [b"\x00sluice1\x00notanumber\x00\x00payload"],
+            # A plain message shaped like a sequenced envelope is just a plain payload.
+            "nul": [b"a\x00b", b"\x00", b"\x00sluice1\x00notanumber\x00\x00payload",
+                    b"\x00sluice1\x005\x00\x00payload"],
         }
         self.redis.publish(f"c:{ch}", "good1")
         for payloads in bad.values():
@@ -137,9 +139,10 @@ class RedisPlainTest(RedisGatewayTestCase):
         self.assertEqual(self.redis.entries(f"c:{ch}"),
                          [(1, {b"p": b'{"n":1}'}), (2, {b"p": b'{"n":2}', b"e": b"tick"})])
         self.assertEqual(self.redis.cmd("GET", seq_key(f"c:{ch}")), b"2")
-        for key in (seq_key(f"c:{ch}"), log_key(f"c:{ch}")):
+        # The log lives for broker.history.ttl (1h), the counter for positions_ttl (24h).
+        for key, limit in ((log_key(f"c:{ch}"), 3600 * 1000), (seq_key(f"c:{ch}"), 86400 * 1000)):
             ttl = self.redis.cmd("PTTL", key)
-            self.assertTrue(0 < ttl <= 3600 * 1000, f"{key} PTTL {ttl}: history ttl not set")
+            self.assertTrue(limit - 60_000 < ttl <= limit, f"{key} PTTL {ttl}: ttl not set")
         wait_metric(self.port, "sluice_broker_messages_total", lambda v: v >= 2,
                     "the sequenced messages to be counted", mode="sequenced")
 

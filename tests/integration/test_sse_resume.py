@@ -31,10 +31,13 @@ class SseResumeTest(GatewayTestCase):
         publish_many(self.port, f"{prefix}:{ch}", [f"p{i}" for i in range(1, n + 1)])
         return ch
 
-    def assert_gap(self, event, first, last):
+    def assert_gap(self, event, first, last, reset=False):
         self.assertEqual(event["event"], "gap")
         self.assertIsNone(event["id"], "a gap event must not carry an id")
-        self.assertEqual(json.loads(event["data"]), {"from": first, "to": last})
+        want = {"from": first, "to": last}
+        if reset:
+            want["reset"] = True
+        self.assertEqual(json.loads(event["data"]), want)
 
     def test_position_query_resumes_after_n(self):
         ch = self.seed("c", 5)
@@ -125,19 +128,24 @@ class SseResumeTest(GatewayTestCase):
         events = self.sse(f"/small/{ch}?position=7").read_events(3)
         self.assertEqual(ids(events), [8, 9, 10])
 
-    def test_gap_ahead_of_head(self):
+    def test_reset_gap_ahead_of_head(self):
+        # Claiming 10 of a channel whose head is 3: its positions started over, so the
+        # client's count is void (reset gap 1..10) and it gets the new 1..3, then live.
         ch = self.seed("c", 3)
         client = self.sse(f"/s/{ch}?position=10")
-        self.assert_gap(client.read_events(1)[0], 4, 10)
+        gap, *events = client.read_events(4)
+        self.assert_gap(gap, 1, 10, reset=True)
+        self.assertEqual(ids(events), [1, 2, 3])
+        self.assertEqual([e["data"] for e in events], ["p1", "p2", "p3"])
         self.assertIsNone(client.next_event(0.3))
         publish_many(self.port, f"c:{ch}", ["p4", "p5"])
         events = client.read_events(2)
         self.assertEqual(ids(events), [4, 5])
         self.assertEqual(events[0]["data"], "p4")
 
-    def test_gap_ahead_of_empty_channel(self):
+    def test_reset_gap_ahead_of_empty_channel(self):
         client = self.sse(f"/s/{self.channel_id()}?position=5")
-        self.assert_gap(client.read_events(1)[0], 1, 5)
+        self.assert_gap(client.read_events(1)[0], 1, 5, reset=True)
         publish_position(self.port, f"c:{self.channel_id()}", "first")
         self.assertEqual(ids(client.read_events(1)), [1])
 

@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "gateway/broker/memory_hub.h"
+#include "gateway/core/position.h"
 
 using namespace sluice::broker;
 
@@ -23,7 +24,7 @@ struct TestInbox {
 }  // namespace
 
 TEST_CASE("publish assigns dense positions per channel and reaches every inbox", "[broker][hub]") {
-    MemoryHub hub(std::chrono::seconds(1));
+    MemoryHub hub;
     TestInbox a, b;
     hub.attach(&a.inbox);
     hub.attach(&b.inbox);
@@ -43,7 +44,7 @@ TEST_CASE("publish assigns dense positions per channel and reaches every inbox",
 }
 
 TEST_CASE("positions stay in order per inbox under concurrent publishers", "[broker][hub]") {
-    MemoryHub hub(std::chrono::seconds(1));
+    MemoryHub hub;
     TestInbox a;
     hub.attach(&a.inbox);
     auto worker = [&] {
@@ -59,7 +60,7 @@ TEST_CASE("positions stay in order per inbox under concurrent publishers", "[bro
 }
 
 TEST_CASE("sequenced delivery keeps Redis positions and drops duplicates", "[broker][hub]") {
-    MemoryHub hub(std::chrono::seconds(1));
+    MemoryHub hub;
     TestInbox a;
     hub.attach(&a.inbox);
     CHECK(hub.deliver_sequenced("s", 5, "five", ""));
@@ -80,7 +81,7 @@ TEST_CASE("sequenced delivery keeps Redis positions and drops duplicates", "[bro
 }
 
 TEST_CASE("readiness changes travel in order with the events", "[broker][hub]") {
-    MemoryHub hub(std::chrono::seconds(1));
+    MemoryHub hub;
     TestInbox a;
     hub.attach(&a.inbox);
     hub.set_ready(false);
@@ -96,15 +97,126 @@ TEST_CASE("readiness changes travel in order with the events", "[broker][hub]") 
     hub.detach(&a.inbox);
 }
 
-TEST_CASE("a head is forgotten only when no loop holds the channel", "[broker][hub]") {
-    MemoryHub hub(std::chrono::milliseconds(0));
+namespace {
+
+// A clock the test moves by hand.
+struct FakeClock {
+    MemoryHub::Clock::time_point t{std::chrono::hours(1000)};
+    MemoryHub::NowFn fn() {
+        return [this] { return t; };
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a head outlives its events for positions_ttl: the count continues",
+          "[broker][hub]") {
+    FakeClock clock;
+    MemoryHub hub(std::chrono::hours(24), clock.fn());
+    TestInbox a;
+    hub.attach(&a.inbox);
+    for (int i = 0; i < 3; ++i) hub.publish("x", "p", "");
+    // Long after any history ttl, and with no loop holding the channel, the next event
+    // is 4: a position is never given twice (issue 8).
+    clock.t += std::chrono::hours(23);
+    CHECK(hub.head("x") == 3);
+    CHECK(hub.publish("x", "p", "") == 4);
+    // Each event restarts the positions_ttl.
+    clock.t += std::chrono::hours(23);
+    CHECK(hub.publish("x", "p", "") == 5);
+    auto got = a.take();
+    REQUIRE(got.size() == 5);
+    for (const auto& m : got) CHECK_FALSE(m->reset);  // one count throughout
+    hub.detach(&a.inbox);
+}
+
+TEST_CASE("after positions_ttl the count starts again, marked as a reset", "[broker][hub]") {
+    FakeClock clock;
+    MemoryHub hub(std::chrono::hours(24), clock.fn());
+    TestInbox a;
+    hub.attach(&a.inbox);
     hub.publish("x", "p", "");
-    hub.channel_opened("x");
-    hub.channel_opened("x");
-    hub.channel_closed("x");
-    CHECK(hub.head("x") == 1);  // one loop still holds it
-    hub.channel_closed("x");
-    CHECK(hub.head("x") == 0);  // idle and unheld: positions may start again
+    hub.publish("x", "p", "");
+    clock.t += std::chrono::hours(24);
+    CHECK(hub.head("x") == 0);
+    CHECK(hub.head("x") == 0);  // looking does not change anything
+    CHECK(hub.publish("x", "again", "") == 1);
+    auto got = a.take();
+    REQUIRE(got.size() == 3);
+    CHECK(got[2]->position == 1);
+    CHECK(got[2]->reset);  // loops still holding 1..2 forget them first
+    hub.detach(&a.inbox);
+}
+
+TEST_CASE("positions_ttl is per channel and follows a reload at the next event",
+          "[broker][hub]") {
+    FakeClock clock;
+    MemoryHub hub(std::chrono::hours(24), clock.fn());
+    hub.set_positions_ttl([](const std::string& ch) {
+        return ch == "short" ? std::chrono::milliseconds(2000) : std::chrono::milliseconds(60000);
+    });
+    hub.publish("short", "p", "");
+    hub.publish("long", "p", "");
+    clock.t += std::chrono::seconds(3);
+    CHECK(hub.head("short") == 0);
+    CHECK(hub.head("long") == 1);
+    hub.set_positions_ttl([](const std::string&) { return std::chrono::milliseconds(1000); });
+    CHECK(hub.head("long") == 1);  // the old ttl holds until the next event
+    hub.publish("long", "p", "");
+    clock.t += std::chrono::seconds(1);
+    CHECK(hub.head("long") == 0);
+}
+
+TEST_CASE("sequenced heads expire too, and a restart at 1 is a reset", "[broker][hub]") {
+    FakeClock clock;
+    MemoryHub hub(std::chrono::hours(1), clock.fn());
+    TestInbox a;
+    hub.attach(&a.inbox);
+    CHECK(hub.deliver_sequenced("s", 7, "seven", ""));
+    CHECK(hub.sequenced_heads().size() == 1);
+    clock.t += std::chrono::hours(1);
+    CHECK(hub.sequenced_heads().empty());
+    CHECK(hub.head("s") == 0);
+    CHECK(hub.deliver_sequenced("s", 1, "one", ""));
+    CHECK(hub.deliver_sequenced("t", 1, "first ever", ""));
+    auto got = a.take();
+    REQUIRE(got.size() == 3);
+    CHECK_FALSE(got[0]->reset);
+    CHECK(got[1]->reset);        // Redis restarted the count after the head expired
+    CHECK_FALSE(got[2]->reset);  // a new channel's first event is not a reset
+    hub.detach(&a.inbox);
+}
+
+TEST_CASE("expired heads are forgotten as new channels arrive, without a timer",
+          "[broker][hub]") {
+    FakeClock clock;
+    MemoryHub hub(std::chrono::seconds(10), clock.fn());
+    for (int i = 0; i < 1000; ++i) hub.publish("old" + std::to_string(i), "p", "");
+    CHECK(hub.channel_count() == 1000);
+    clock.t += std::chrono::seconds(10);
+    // New channels sweep a few buckets each: the table does not keep growing with
+    // channels nobody will see again.
+    for (int i = 0; i < 2000; ++i) hub.publish("new" + std::to_string(i), "p", "");
+    CHECK(hub.channel_count() < 2600);
+    clock.t += std::chrono::seconds(10);
+    hub.sweep();
+    CHECK(hub.channel_count() == 0);
+}
+
+TEST_CASE("positions stay within 1..2^53-1", "[broker][hub]") {
+    MemoryHub hub;
+    TestInbox a;
+    hub.attach(&a.inbox);
+    CHECK_FALSE(hub.deliver_sequenced("s", sluice::kMaxPosition + 1, "over", ""));
+    CHECK_FALSE(hub.deliver_sequenced("s", UINT64_MAX, "forged", ""));
+    CHECK_FALSE(hub.deliver_sequenced("s", 0, "zero", ""));
+    hub.note_sequenced_head("s", UINT64_MAX);  // ignored
+    CHECK(hub.head("s") == 0);
+    CHECK(hub.deliver_sequenced("s", sluice::kMaxPosition, "last", ""));
+    CHECK(hub.publish("s", "no room", "") == 0);  // no position left: refused, not wrapped
+    CHECK(hub.head("s") == sluice::kMaxPosition);
+    CHECK(a.take().size() == 1);
+    hub.detach(&a.inbox);
 }
 
 TEST_CASE("a head read from Redis does not overtake events pub/sub is still delivering",

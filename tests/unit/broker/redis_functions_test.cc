@@ -35,19 +35,68 @@ RedisValue entry(std::string id, std::vector<std::string> fields) {
 
 TEST_CASE("the function library names itself sluice and bakes in its settings",
           "[broker][redis_functions]") {
-    std::string lib = sluice_function_library("app:", 250, 90s);
+    std::string lib = sluice_function_library("app:", 250, 90s, 24h);
     CHECK(lib.rfind("#!lua name=sluice\n", 0) == 0);
     CHECK(lib.find("function_name = 'sluice_publish'") != std::string::npos);
     CHECK(lib.find("local prefix = 'app:'") != std::string::npos);
     CHECK(lib.find("local history_size = '250'") != std::string::npos);
     CHECK(lib.find("local ttl_ms = '90000'") != std::string::npos);
+    CHECK(lib.find("local positions_ttl_ms = '86400000'") != std::string::npos);
+    CHECK(lib.find("redis.call('PEXPIRE', seq_key, positions_ttl_ms)") != std::string::npos);
+    CHECK(lib.find("redis.call('PEXPIRE', log_key, ttl_ms)") != std::string::npos);
+    CHECK(lib.find("redis.call('PUBLISH', prefix .. 'seq:' .. channel,") != std::string::npos);
     CHECK(lib.find("no-writes") == std::string::npos);
 }
 
 TEST_CASE("the key prefix is quoted safely into the Lua source", "[broker][redis_functions]") {
-    std::string lib = sluice_function_library(std::string("a'b\\c\n\0", 7), 1, 1s);
+    std::string lib = sluice_function_library(std::string("a'b\\c\n\0", 7), 1, 1s, 1s);
     CHECK(lib.find("local prefix = 'a\\039b\\092c\\010\\000'") != std::string::npos);
-    CHECK(sluice_function_library("p", 1, -5s).find("local ttl_ms = '0'") != std::string::npos);
+    CHECK(sluice_function_library("p", 1, -5s, 1s).find("local ttl_ms = '0'") != std::string::npos);
+}
+
+TEST_CASE("the counter never expires before the log, and huge ttls are capped",
+          "[broker][redis_functions]") {
+    // positions_ttl below ttl is raised to ttl; no expiry for the log means none for
+    // the counter either.
+    CHECK(sluice_function_library("p", 1, 10s, 1s).find("local positions_ttl_ms = '10000'") !=
+          std::string::npos);
+    CHECK(sluice_function_library("p", 1, 0s, 1s).find("local positions_ttl_ms = '0'") !=
+          std::string::npos);
+    // A century at most: Redis refuses a PEXPIRE past its clock's range.
+    auto huge = std::chrono::hours(24LL * 365 * 1000000);
+    CHECK(sluice_function_library("p", 1, huge, huge).find("local ttl_ms = '3153600000000'") !=
+          std::string::npos);
+}
+
+TEST_CASE("sequenced events have their own channel namespace", "[broker][redis_functions]") {
+    CHECK(sequenced_channel("sluice:", "analysis:42") == "sluice:seq:analysis:42");
+    CHECK(sequenced_pattern("sluice:", "analysis:*") == "sluice:seq:analysis:*");
+    // Glob characters in the prefix are literal in the pattern.
+    CHECK(sequenced_pattern("a*b?[c]\\:", "x:*") == "a\\*b\\?\\[c\\]\\\\:seq:x:*");
+}
+
+TEST_CASE("positions from Redis above 2^53-1 are refused", "[broker][redis_functions]") {
+    CHECK(parse_envelope(build_envelope(9007199254740991ULL, "", "p"))->position ==
+          9007199254740991ULL);
+    CHECK_FALSE(parse_envelope(build_envelope(9007199254740992ULL, "", "p")));
+    CHECK_FALSE(parse_envelope(build_envelope(9223372036854775808ULL, "", "p")));
+    CHECK_FALSE(parse_envelope(build_envelope(UINT64_MAX, "", "p")));
+    RedisValue seq;
+    seq.type = RedisValue::Type::String;
+    seq.str = "9007199254740991";
+    CHECK(parse_seq_reply(seq) == 9007199254740991ULL);
+    seq.str = "9007199254740992";
+    CHECK_FALSE(parse_seq_reply(seq));
+    seq.str = "18446744073709551615";
+    CHECK_FALSE(parse_seq_reply(seq));
+    seq.str = "12abc";
+    CHECK_FALSE(parse_seq_reply(seq));
+    CHECK(parse_seq_reply(RedisValue{}) == 0u);  // no key: a channel Redis never saw
+    RedisValue entries = arr({entry("9007199254740991-0", {"p", "max"}),
+                              entry("9007199254740992-0", {"p", "over"})});
+    auto parsed = parse_xrange_reply(entries);
+    REQUIRE(parsed.size() == 1);
+    CHECK(parsed[0].payload == "max");
 }
 
 TEST_CASE("seq and log keys carry the channel as hash tag", "[broker][redis_functions]") {
@@ -73,9 +122,11 @@ TEST_CASE("envelope round trip, payload with NUL and newlines", "[broker][redis_
     CHECK(plain->event.empty());
     CHECK(plain->payload.empty());
 
-    auto big = parse_envelope(build_envelope(std::numeric_limits<uint64_t>::max(), "e", "{}"));
+    // The largest position; anything above is refused (issue 8).
+    auto big = parse_envelope(build_envelope(9007199254740991ULL, "e", "{}"));
     REQUIRE(big);
-    CHECK(big->position == std::numeric_limits<uint64_t>::max());
+    CHECK(big->position == 9007199254740991ULL);
+    CHECK_FALSE(parse_envelope(build_envelope(std::numeric_limits<uint64_t>::max(), "e", "{}")));
 }
 
 TEST_CASE("plain payloads do not look like envelopes", "[broker][redis_functions]") {

@@ -718,22 +718,24 @@ TEST_CASE("sluice_publish sequences, stores, caps, expires and publishes envelop
     RedisLink* sub_raw = nullptr;
     sub_cb.on_ready = [&] {
         ++sub_ev.ready;
-        CHECK(sub_raw->subscribe_command({"PSUBSCRIBE", "news:*"}));
+        CHECK(sub_raw->subscribe_command({"PSUBSCRIBE", "news:*", "t:seq:news:*"}));
     };
     auto sub = std::make_unique<RedisLink>(loop.get(), unix_endpoint(server.socket_path()),
                                            kFast, "sub", sub_cb);
     sub_raw = sub.get();
     link->start();
     sub->start();
-    REQUIRE(loop.run_until([&] { return link->ready() && sub_ev.pushes.size() == 1; }));
-    // The PSUBSCRIBE acknowledgement comes through on_push.
+    REQUIRE(loop.run_until([&] { return link->ready() && sub_ev.pushes.size() == 2; }));
+    // The PSUBSCRIBE acknowledgements (one per pattern) come through on_push.
     REQUIRE(sub_ev.pushes[0].elements.size() == 3);
     CHECK(sub_ev.pushes[0].elements[0].str == "psubscribe");
     CHECK(sub_ev.pushes[0].elements[1].str == "news:*");
+    CHECK(sub_ev.pushes[1].elements[1].str == "t:seq:news:*");
+    sub_ev.pushes.erase(sub_ev.pushes.begin());  // the rest counts from one ack, as before
 
     const std::string prefix = "t:";
     RedisValue loaded =
-        run(loop, *link, function_load_argv(sluice_function_library(prefix, 3, 60s)));
+        run(loop, *link, function_load_argv(sluice_function_library(prefix, 3, 60s, 120s)));
     INFO(loaded.str);
     REQUIRE(loaded.type == RedisValue::Type::String);
     CHECK(loaded.str == "sluice");
@@ -760,14 +762,23 @@ TEST_CASE("sluice_publish sequences, stores, caps, expires and publishes envelop
     CHECK(entries[0].event.empty());
     CHECK(entries[1].event == "chunk");
 
-    // The subscriber saw every publish, in order, as envelopes.
+    // The counter lives for positions_ttl, the log for ttl.
+    long long seq_ttl = run(loop, *link, {"PTTL", seq_key(prefix, "news:1")}).integer;
+    long long log_ttl = run(loop, *link, {"PTTL", log_key(prefix, "news:1")}).integer;
+    CHECK(seq_ttl > 60000);
+    CHECK(seq_ttl <= 120000);
+    CHECK(log_ttl > 0);
+    CHECK(log_ttl <= 60000);
+
+    // The subscriber saw every publish, in order, as envelopes on the sequenced
+    // namespace only (never on the plain channel).
     REQUIRE(loop.run_until([&] { return sub_ev.pushes.size() == 4; }));
     for (size_t i = 1; i <= 3; ++i) {
         const RedisValue& m = sub_ev.pushes[i];
         REQUIRE(m.elements.size() == 4);
         CHECK(m.elements[0].str == "pmessage");
-        CHECK(m.elements[1].str == "news:*");
-        CHECK(m.elements[2].str == "news:1");
+        CHECK(m.elements[1].str == "t:seq:news:*");
+        CHECK(m.elements[2].str == "t:seq:news:1");
         REQUIRE(looks_like_envelope(m.elements[3].str));
         auto env = parse_envelope(m.elements[3].str);
         REQUIRE(env);
@@ -779,6 +790,7 @@ TEST_CASE("sluice_publish sequences, stores, caps, expires and publishes envelop
     REQUIRE(loop.run_until([&] { return sub_ev.pushes.size() == 4; }));
     run(loop, *link, {"PUBLISH", "news:1", R"({"type":"plain"})"});
     REQUIRE(loop.run_until([&] { return sub_ev.pushes.size() == 5; }));
+    CHECK(sub_ev.pushes[4].elements[1].str == "news:*");
     CHECK(sub_ev.pushes[4].elements[3].str == R"({"type":"plain"})");
     CHECK_FALSE(looks_like_envelope(sub_ev.pushes[4].elements[3].str));
 
@@ -799,13 +811,12 @@ TEST_CASE("sluice_publish sequences, stores, caps, expires and publishes envelop
     REQUIRE(entries.size() == 2);
     CHECK(entries[0].position == 3);
 
-    // Both keys expire after the ttl (refreshed per publish).
-    for (const auto& key : {seq_key(prefix, "news:1"), log_key(prefix, "news:1")}) {
-        RedisValue ttl = run(loop, *link, {"PTTL", key});
-        INFO(key);
-        CHECK(ttl.integer > 0);
-        CHECK(ttl.integer <= 60000);
-    }
+    // Both keys expire, refreshed per publish: the log after the ttl, the counter after
+    // positions_ttl (positions are never reused while it lives).
+    CHECK(run(loop, *link, {"PTTL", log_key(prefix, "news:1")}).integer > 0);
+    CHECK(run(loop, *link, {"PTTL", log_key(prefix, "news:1")}).integer <= 60000);
+    CHECK(run(loop, *link, {"PTTL", seq_key(prefix, "news:1")}).integer > 60000);
+    CHECK(run(loop, *link, {"PTTL", seq_key(prefix, "news:1")}).integer <= 120000);
 
     // The envelope of a binary payload survives PUBLISH.
     REQUIRE(loop.run_until([&] { return sub_ev.pushes.size() == 7; }));
@@ -835,11 +846,12 @@ TEST_CASE("sluice_publish sequences, stores, caps, expires and publishes envelop
 
     // The subscriber comes back after a drop and resubscribes from on_ready.
     sub->force_disconnect_for_test();
-    REQUIRE(loop.run_until([&] { return sub_ev.ready == 2 && sub_ev.pushes.size() == 9; }));
+    REQUIRE(loop.run_until([&] { return sub_ev.ready == 2 && sub_ev.pushes.size() == 10; }));
     CHECK(sub_ev.pushes[8].elements[0].str == "psubscribe");
+    CHECK(sub_ev.pushes[9].elements[0].str == "psubscribe");  // both patterns again
     CHECK(run(loop, *link, fcall_publish_argv("news:1", "again", "")).integer == 2);
-    REQUIRE(loop.run_until([&] { return sub_ev.pushes.size() == 10; }));
-    env = parse_envelope(sub_ev.pushes[9].elements[3].str);
+    REQUIRE(loop.run_until([&] { return sub_ev.pushes.size() == 11; }));
+    env = parse_envelope(sub_ev.pushes[10].elements[3].str);
     REQUIRE(env);
     CHECK(env->position == 2);
     CHECK(env->payload == "again");
@@ -862,7 +874,7 @@ TEST_CASE("a library loaded with ttl 0 leaves the keys without expiry",
                                             kFast, "cmd", record(ev));
     link->start();
     REQUIRE(loop.run_until([&] { return link->ready(); }));
-    CHECK(run(loop, *link, function_load_argv(sluice_function_library("z:", 10, 0ms))).str ==
+    CHECK(run(loop, *link, function_load_argv(sluice_function_library("z:", 10, 0ms, 0ms))).str ==
           "sluice");
     CHECK(run(loop, *link, fcall_publish_argv("c", "x", "")).integer == 1);
     CHECK(run(loop, *link, {"PTTL", seq_key("z:", "c")}).integer == -1);

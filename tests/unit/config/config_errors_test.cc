@@ -196,6 +196,19 @@ TEST_CASE("ranges: workers, heartbeat interval, history size, listen", "[config]
           Lines{"t.yaml:2:23: defaults.heartbeat: must be at least 100ms, got 50ms"});
     CHECK(errors_of(kRedis + "defaults: {history: {size: 0}}\n") ==
           Lines{"t.yaml:2:28: defaults.history.size: must be at least 1, got 0"});
+    CHECK(errors_of(kRedis + "defaults: {history: {positions_ttl: 0s}}\n") ==
+          Lines{"t.yaml:2:37: defaults.history.positions_ttl: must be greater than 0, got 0s"});
+    CHECK(errors_of(kRedis +
+                    "routes:\n"
+                    "  - path: /a\n"
+                    "    sse:\n"
+                    "      channel: a\n"
+                    "      history: {positions_ttl: 24}\n") ==
+          Lines{"t.yaml:6:32: routes[0].sse.history.positions_ttl: expected a duration like "
+                "30s (units ms, s, m, h), got '24'"});
+    CHECK(errors_of("broker:\n  type: redis\n  history: {positions_ttl: 1d}\n") ==
+          Lines{"t.yaml:3:28: broker.history.positions_ttl: expected a duration like 30s "
+                "(units ms, s, m, h), got '1d'"});
     CHECK(errors_of(kRedis + "listen: \"::1:8080\"\n") ==
           Lines{"t.yaml:2:9: listen: an IPv6 address needs brackets, like [::1]:8080"});
     CHECK(errors_of(kRedis + "listen: [\"127.0.0.1:8080\", \"127.0.0.1:70000\"]\n") ==

@@ -180,6 +180,32 @@ TEST_CASE("sse routes fall back to the defaults section, field by field", "[conf
     CHECK(partial.retry == 250ms);
 }
 
+TEST_CASE("history.positions_ttl: default 24h, set per route, in defaults and for Redis",
+          "[config]") {
+    auto c = load_ok(
+        "broker:\n"
+        "  type: redis\n"
+        "  history: {ttl: 1m, positions_ttl: 2h}\n"
+        "defaults:\n"
+        "  history: {positions_ttl: 3h}\n"
+        "routes:\n"
+        "  - path: /a\n"
+        "    sse: {channel: a}\n"
+        "  - path: /b\n"
+        "    sse:\n"
+        "      channel: b\n"
+        "      history: {ttl: 1s, positions_ttl: 90s}\n");
+    CHECK(c->broker.history.ttl == 1min);
+    CHECK(c->broker.history.positions_ttl == 2h);
+    CHECK(c->defaults.history.positions_ttl == 3h);
+    CHECK(c->routes[0].sse->history.positions_ttl == 3h);  // from defaults
+    CHECK(c->routes[1].sse->history.positions_ttl == 90s);
+    CHECK(c->routes[1].sse->history.ttl == 1s);
+    auto d = load_ok(kRedisOnly);
+    CHECK(d->broker.history.positions_ttl == 24h);
+    CHECK(d->defaults.history.positions_ttl == 24h);
+}
+
 TEST_CASE("defaults may come after the routes that use them", "[config]") {
     auto c = load_ok(
         "broker: {type: redis}\n"

@@ -67,6 +67,8 @@ TEST_CASE("encode_event sizes its buffer once, exactly", "[sse]") {
 
 TEST_CASE("fixed SSE frames", "[sse]") {
     CHECK(encode_gap(5, 9) == "event: gap\ndata: {\"from\":5,\"to\":9}\n\n");
+    CHECK(encode_gap(1, 9, true) ==
+          "event: gap\ndata: {\"from\":1,\"to\":9,\"reset\":true}\n\n");
     CHECK(encode_heartbeat_comment() == ": heartbeat\n\n");
     CHECK(encode_heartbeat_data() == "data: {\"type\":\"heartbeat\"}\n\n");
     CHECK(encode_retry(2000) == "retry: 2000\n\n");

@@ -1,6 +1,7 @@
 // decide_resume, one test per case of the rules in resume.h / SPEC.md section 5.
 #include <catch2/catch.hpp>
 
+#include "gateway/core/position.h"
 #include "gateway/sse/resume.h"
 
 using namespace sluice::sse;
@@ -84,19 +85,50 @@ TEST_CASE("resume: history empty after eviction, N < head -> gap N+1..head", "[s
     CHECK(d.next == 11);
 }
 
-TEST_CASE("resume: N > head -> gap head+1..N, continue from head+1", "[sse]") {
+TEST_CASE("resume: N > head -> reset gap 1..N, then the new history from its oldest",
+          "[sse]") {
+    // The channel started over (lost, or its head expired): it now has 1..10 of which
+    // 4..10 are held. The client's count is void; the new events are not skipped.
     auto d = decide_resume(at(15), window(10, 4));
     CHECK(d.action == Action::Stream);
     REQUIRE(d.gap);
-    CHECK(*d.gap == Gap{11, 15});
-    CHECK(d.next == 11);
+    CHECK(*d.gap == Gap{1, 15, true});
+    CHECK(d.next == 4);
+
+    d = decide_resume(at(15), window(3, 1));  // the whole new history 1..3 is held
+    REQUIRE(d.gap);
+    CHECK(*d.gap == Gap{1, 15, true});
+    CHECK(d.next == 1);
 }
 
-TEST_CASE("resume: head 0 and N > 0 (lost history) -> gap 1..N", "[sse]") {
+TEST_CASE("resume: N == head + 1 is already a reset", "[sse]") {
+    auto d = decide_resume(at(4), window(3, 1));
+    REQUIRE(d.gap);
+    CHECK(*d.gap == Gap{1, 4, true});
+    CHECK(d.next == 1);
+}
+
+TEST_CASE("resume: head 0 and N > 0 (lost history) -> reset gap 1..N", "[sse]") {
     auto d = decide_resume(at(7), window(0, 1));
     REQUIRE(d.gap);
-    CHECK(*d.gap == Gap{1, 7});
+    CHECK(*d.gap == Gap{1, 7, true});
     CHECK(d.next == 1);
+}
+
+TEST_CASE("resume: an evicted-history gap is not a reset", "[sse]") {
+    auto d = decide_resume(at(1), window(10, 4));
+    REQUIRE(d.gap);
+    CHECK_FALSE(d.gap->reset);
+    d = decide_resume(at(5), window(10, 11));  // everything expired: {N+1, head}
+    REQUIRE(d.gap);
+    CHECK(*d.gap == Gap{6, 10, false});
+}
+
+TEST_CASE("resume: 204 comes before the reset gap", "[sse]") {
+    // The channel ended at 3 (its head); a client claiming 9 gets 204, not a reset.
+    auto d = decide_resume(at(9), window(3, 1, 3));
+    CHECK(d.action == Action::NoContent);
+    CHECK_FALSE(d.gap);
 }
 
 TEST_CASE("resume: terminal T and N == T -> 204", "[sse]") {
@@ -131,10 +163,20 @@ TEST_CASE("resume: terminal and no position -> stream from oldest", "[sse]") {
     CHECK(d.next == 4);
 }
 
-TEST_CASE("resume: a huge position does not wrap", "[sse]") {
-    const uint64_t max = UINT64_MAX;
+TEST_CASE("resume: positions at the top of the range do not wrap", "[sse]") {
+    const uint64_t max = sluice::kMaxPosition;
     auto d = decide_resume(at(max), window(10, 4));
     REQUIRE(d.gap);
-    CHECK(*d.gap == Gap{11, max});
-    CHECK(d.next == 11);
+    CHECK(*d.gap == Gap{1, max, true});
+    CHECK(d.next == 4);
+    // A channel whose head is the largest position: N + 1 and head + 1 stay in range.
+    d = decide_resume(at(max), window(max, max));
+    CHECK_FALSE(d.gap);
+    CHECK(d.next == max + 1);
+    d = decide_resume(at(max - 5), window(max, max));
+    REQUIRE(d.gap);
+    CHECK(*d.gap == Gap{max - 4, max - 1});
+    CHECK(d.next == max);
+    d = decide_resume(fresh(Start::Latest), window(max, max + 1));
+    CHECK(d.next == max + 1);
 }

@@ -233,6 +233,14 @@ struct DeferredHistory : sse::HistorySource {
         asked.push_back({{from, to}, std::move(cb)});
     }
 };
+
+// A broker history that answers only when the test says so.
+struct HeldSource : sse::HistorySource {
+    FetchFn pending;
+    bool can_fetch() const override { return true; }
+    void fetch(const std::string&, uint64_t, uint64_t, FetchFn cb) override { pending = std::move(cb); }
+};
+
 }  // namespace
 
 TEST_CASE("events the ring evicted during a broker fetch are fetched too, not a gap",
@@ -275,4 +283,52 @@ TEST_CASE("a hole inside the ring stays a gap even when the broker keeps history
     CHECK(broker.asked.empty());
     CHECK(f.counters.gaps == 1);
     CHECK(f.sink.written.find("event: gap\ndata: {\"from\":2,\"to\":2}") != std::string::npos);
+
+TEST_CASE("a live reset tells the client its count is void, then delivers the new events",
+          "[sse][stream]") {
+    Fixture f;
+    for (uint64_t i = 1; i <= 3; ++i) f.channel.publish(event(i, "old" + std::to_string(i)));
+    sse::SseStream s(f.sink, f.wheel, f.counters, f.settings);
+    s.start(f.channel, sse::ResumeDecision{sse::ResumeDecision::Action::Stream, std::nullopt, 1});
+    f.sink.written.clear();
+    f.channel.reset();  // the broker restarted the channel's positions
+    f.channel.publish(event(1, "new1"));
+    f.channel.publish(event(2, "new2"));
+    CHECK(f.sink.written ==
+          "event: gap\ndata: {\"from\":1,\"to\":3,\"reset\":true}\n\n"
+          "id: 1\ndata: new1\n\nid: 2\ndata: new2\n\n");
+    CHECK(s.next_position() == 3);
+}
+
+TEST_CASE("a resume reset replays the new history from its oldest event", "[sse][stream]") {
+    Fixture f;
+    for (uint64_t i = 1; i <= 2; ++i) f.channel.publish(event(i, "new" + std::to_string(i)));
+    sse::SseStream s(f.sink, f.wheel, f.counters, f.settings);
+    // The client claims 5; the channel restarted and has 1..2.
+    s.start(f.channel, sse::decide_resume(sse::ResumeRequest{5}, f.channel.window(f.route.terminal)));
+    CHECK(f.sink.written ==
+          "event: gap\ndata: {\"from\":1,\"to\":5,\"reset\":true}\n\n"
+          "id: 1\ndata: new1\n\nid: 2\ndata: new2\n\n");
+    f.channel.publish(event(3, "new3"));
+    CHECK(f.sink.written.find("id: 3\ndata: new3") != std::string::npos);
+}
+
+TEST_CASE("a reset during a backfill drops the previous life's events", "[sse][stream]") {
+    Fixture f;
+    HeldSource source;
+    f.settings.older = &source;
+    for (uint64_t i = 8; i <= 10; ++i) f.channel.publish(event(i, "e" + std::to_string(i)));
+    sse::SseStream s(f.sink, f.wheel, f.counters, f.settings);
+    // Positions 3..7 are older than local history: asked of the broker.
+    s.start(f.channel, sse::decide_resume(sse::ResumeRequest{2}, f.channel.window(f.route.terminal)));
+    REQUIRE(source.pending);
+    CHECK(f.sink.written.empty());
+    f.channel.reset();
+    f.channel.publish(event(1, "new1"));
+    std::vector<history::StoredEvent> old;
+    old.push_back(event(3, "old3"));
+    source.pending(std::move(old));  // arrives after the reset: ignored
+    CHECK(f.sink.written ==
+          "event: gap\ndata: {\"from\":1,\"to\":2,\"reset\":true}\n\n"
+          "id: 1\ndata: new1\n\n");
 }
