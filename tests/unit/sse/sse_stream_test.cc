@@ -283,6 +283,7 @@ TEST_CASE("a hole inside the ring stays a gap even when the broker keeps history
     CHECK(broker.asked.empty());
     CHECK(f.counters.gaps == 1);
     CHECK(f.sink.written.find("event: gap\ndata: {\"from\":2,\"to\":2}") != std::string::npos);
+}
 
 TEST_CASE("a live reset tells the client its count is void, then delivers the new events",
           "[sse][stream]") {
