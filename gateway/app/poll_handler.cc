@@ -157,10 +157,6 @@ void handle_poll(Connection& conn, const router::Match& m) {
     conn.begin_async(10000);
     w.with_channel(*channel_name, [=, &w, name = *channel_name](sse::Channel* ch) {
         if (!*alive) return;
-        if (!ch) {
-            c->respond_error(503, "too many channels");
-            return;
-        }
         sse::ResumeRequest rr;
         rr.position = position;
         sse::ResumeDecision d = sse::decide_resume(rr, ch->window(r->terminal));
@@ -169,12 +165,13 @@ void handle_poll(Connection& conn, const router::Match& m) {
             uint64_t to = std::min(d.gap->to, d.gap->from + r->max_events - 1);
             w.fetch(name, d.gap->from, to, [=, &w](std::vector<history::StoredEvent> older) {
                 if (!*alive) return;
-                sse::Channel* again = w.find_channel(name);  // may have been evicted meanwhile
-                if (!again) {
-                    c->respond_error(503, "channel unavailable, retry");
-                    return;
-                }
-                c->respond(200, build_poll_answer(*again, *r, position, &older).body);
+                // No reader holds the channel while the broker answers, so the loop may
+                // have let it go meanwhile: look it up (or load it) again.
+                auto shared = std::make_shared<std::vector<history::StoredEvent>>(std::move(older));
+                w.with_channel(name, [=](sse::Channel* again) {
+                    if (!*alive) return;
+                    c->respond(200, build_poll_answer(*again, *r, position, shared.get()).body);
+                });
             });
             return;
         }

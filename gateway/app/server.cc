@@ -153,7 +153,7 @@ int Server::run() {
 
     // Channel heads outlive a loop's idle channel by a second: long enough that no
     // event can still be in flight to a loop when the last one lets the channel go.
-    hub_ = std::make_unique<broker::MemoryHub>(std::chrono::seconds(1));
+    hub_ = std::make_unique<broker::MemoryHub>(std::chrono::seconds(1), cfg.limits.max_channels);
     if (cfg.broker.type == config::BrokerType::Redis) {
         // Subscribed before any client is served, so events published between a
         // session's start and its browser's connect are kept (SPEC section 4).
@@ -213,6 +213,10 @@ std::string Server::render_metrics() const {
         g = global_;
     }
     g.broker_up = ready();
+    if (hub_) {
+        g.channels_stored = hub_->stored_channels();
+        g.dropped_max_channels = hub_->dropped_at_cap();
+    }
     g.broker_kind = feed_ ? "redis" : "memory";  // fixed before the workers start
     if (feed_) g.broker = &broker_metrics_;
     return admin::render_prometheus(ms, g);
@@ -264,6 +268,7 @@ void Server::reload() {
     if (!log::set_access_log(new_cfg.access_log))
         log::error("cannot open access log; keeping the previous one", log::field("path", new_cfg.access_log));
     runtime_ = next;
+    hub_->set_max_channels(new_cfg.limits.max_channels);
     if (feed_) feed_->set_patterns(redis_patterns(*next));
     for (auto& w : workers_) w->post([next](Worker& wk) { wk.set_runtime(next); });
     {

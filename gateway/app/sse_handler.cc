@@ -71,11 +71,6 @@ void handle_sse(Connection& conn, const router::Match& m) {
         if (!*alive) return;
         *answered = true;
         sse::SseStream* held = c->stream();  // held until now: 200 is already out
-        if (!ch) {
-            if (held) c->abort(sse::CloseReason::Error);
-            else c->respond_error(503, "too many channels");
-            return;
-        }
         sse::ResumeDecision d = decide(*r, position, *ch);
         if (held) {
             if (d.action == sse::ResumeDecision::Action::NoContent) held->end_now();

@@ -23,7 +23,12 @@ class MemoryBroker final : public Broker {
     void on_loop_turn() override { inbox_.drain_local(); }
     void publish(const std::string& channel, const std::string& payload,
                  const std::string& event, PublishCallback cb) override {
-        cb(Result<uint64_t>(inbox_.publish_local(channel, payload, event)));
+        uint64_t position = inbox_.publish_local(channel, payload, event);
+        if (position == 0) {
+            cb(Result<uint64_t>(Error{Errc::Overloaded, "channel limit reached"}));
+            return;
+        }
+        cb(Result<uint64_t>(position));
     }
     void open_channel(const std::string& channel, std::function<void(ChannelSeed)> cb) override {
         ChannelSeed seed;
@@ -37,6 +42,10 @@ class MemoryBroker final : public Broker {
     }
     void channel_opened(const std::string& channel) override { inbox_.hub().channel_opened(channel); }
     void channel_closed(const std::string& channel) override { inbox_.hub().channel_closed(channel); }
+    void history_emptied(const std::string& channel, uint64_t head) override {
+        inbox_.report_emptied(channel, head);
+    }
+    bool may_keep_history(const std::string& channel) override { return inbox_.adopt(channel); }
     const char* kind() const override { return "memory"; }
 
   private:

@@ -34,6 +34,10 @@ class RedisBroker final : public Broker {
                      std::function<void(std::vector<Message>)> cb) override;
     void channel_opened(const std::string& channel) override { inbox_.hub().channel_opened(channel); }
     void channel_closed(const std::string& channel) override { inbox_.hub().channel_closed(channel); }
+    void history_emptied(const std::string& channel, uint64_t head) override {
+        inbox_.report_emptied(channel, head);
+    }
+    bool may_keep_history(const std::string& channel) override { return inbox_.adopt(channel); }
     const char* kind() const override { return "redis"; }
 
   private:

@@ -173,7 +173,9 @@ void RedisFeed::on_plain(const std::string& channel, const std::string& data) {
     // Bad data never gets a position: positions stay dense and clients see no gap.
     if (!acceptable(channel, data)) return;
     metrics_.messages_plain.add(1);
-    hub_.publish(channel, data, "");
+    // At the channel limit the hub drops it (counted, logged) but uses up its position,
+    // so readers see a gap rather than nothing.
+    hub_.publish(channel, data, "", nullptr, MemoryHub::AtCap::Skip);
 }
 
 void RedisFeed::on_sequenced(const std::string& channel, Envelope env) {

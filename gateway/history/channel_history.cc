@@ -19,7 +19,7 @@ size_t ChannelHistory::append(StoredEvent ev) {
     // already have) is ignored rather than breaking the ordering binary search relies on.
     if (ev.position <= head_) return 0;
     head_ = ev.position;
-    bytes_ += size_of(ev);
+    add_bytes(size_of(ev));
     events_.push_back(std::move(ev));
     size_t evicted = 0;
     while (!events_.empty() &&
@@ -68,7 +68,7 @@ size_t ChannelHistory::prepend_older(std::vector<StoredEvent> events) {
         if (it->position >= oldest()) continue;
         if (events_.size() >= limits_.max_events || bytes_ + size > limits_.max_bytes) break;
         if (it->position > head_) head_ = it->position;
-        bytes_ += size;
+        add_bytes(size);
         events_.push_front(std::move(*it));
         ++kept;
     }
@@ -82,16 +82,33 @@ void ChannelHistory::reset() {
 
 void ChannelHistory::clear() {
     events_.clear();
-    bytes_ = 0;
+    sub_bytes(bytes_);
 }
 
 void ChannelHistory::advance_head(uint64_t head) {
     if (head > head_) head_ = head;
 }
 
+uint64_t ChannelHistory::drop_oldest() {
+    if (events_.empty()) return 0;
+    uint64_t size = size_of(events_.front());
+    evict_front();
+    return size;
+}
+
 void ChannelHistory::evict_front() {
-    bytes_ -= size_of(events_.front());
+    sub_bytes(size_of(events_.front()));
     events_.pop_front();
+}
+
+void ChannelHistory::add_bytes(uint64_t n) {
+    bytes_ += n;
+    if (ledger_) *ledger_ += n;
+}
+
+void ChannelHistory::sub_bytes(uint64_t n) {
+    bytes_ -= n;
+    if (ledger_) *ledger_ -= n;
 }
 
 }  // namespace sluice::history
