@@ -81,7 +81,7 @@ struct WorkerMetrics {
     Cell channels;                        // channel objects this loop holds (readers included)
     Cell history_bytes;                   // this loop's history bytes (its budget share)
     Cell history_budget_evicted_idle;     // events: whole histories of idle channels
-    Cell history_budget_evicted_oldest;   // events: oldest events of channels with readers
+    Cell history_budget_evicted_oldest;   // events: oldest events of busy (or the written) channels
     Cell rejected_connections;
     RouteStats routes;
     UpstreamStats upstreams;

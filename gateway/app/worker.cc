@@ -17,9 +17,8 @@ constexpr size_t kReadBufferSize = 64 * 1024;
 
 // Every loop keeps its own copy of each channel's history, so the process budget is
 // shared out evenly: together the loops stay within limits.max_history_bytes.
-uint64_t history_budget_share(const config::Config& cfg) {
-    unsigned loops = cfg.workers > 0 ? cfg.workers : 1;
-    uint64_t share = cfg.limits.max_history_bytes / loops;
+uint64_t history_budget_share(const config::Config& cfg, unsigned loops) {
+    uint64_t share = cfg.limits.max_history_bytes / (loops > 0 ? loops : 1);
     return share > 0 ? share : 1;
 }
 
@@ -61,7 +60,8 @@ struct WorkerCallbacks {
 };
 
 Worker::Worker(Server& server, unsigned index, RuntimePtr runtime)
-    : server_(server), index_(index), runtime_(std::move(runtime)) {
+    : server_(server), index_(index), runtime_(std::move(runtime)),
+      loops_(runtime_->config->workers) {
     uv_loop_init(&loop_);
     uv_update_time(&loop_);
     wheel_ = std::make_unique<TimerWheel>(kTickMs, uv_now(&loop_));
@@ -72,7 +72,7 @@ Worker::Worker(Server& server, unsigned index, RuntimePtr runtime)
         broker_->history_emptied(name, head);
     };
     channels_ = std::make_unique<sse::ChannelStore>(std::move(hooks),
-                                                    history_budget_share(*runtime_->config));
+                                                    history_budget_share(*runtime_->config, loops_));
 }
 
 Worker::~Worker() = default;
@@ -323,7 +323,7 @@ void Worker::close_listeners() {
 
 void Worker::set_runtime(RuntimePtr rt) {
     runtime_ = std::move(rt);
-    channels_->set_budget(history_budget_share(*runtime_->config));
+    channels_->set_budget(history_budget_share(*runtime_->config, loops_));
     sync_channel_metrics();
     proxy_->sync(runtime_->config->upstreams, runtime_->generation);
 }

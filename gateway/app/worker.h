@@ -113,6 +113,7 @@ class Worker final : public broker::Listener,
     Server& server_;
     unsigned index_;
     RuntimePtr runtime_;
+    unsigned loops_;  // worker loops in this process (a reload does not change it)
     uv_loop_t loop_;
     std::thread thread_;
     std::vector<uv_tcp_t*> listeners_;

@@ -56,6 +56,7 @@ void Channel::subscribe(Subscriber& s) {
     subscribers_.push_back(&s);
     ++live_subscribers_;
     last_activity_ = std::chrono::steady_clock::now();
+    if (live_subscribers_ == 1 && owner_) owner_->sync_lru(*this);  // no longer idle
 }
 
 void Channel::unsubscribe(Subscriber& s) {
@@ -66,7 +67,10 @@ void Channel::unsubscribe(Subscriber& s) {
     s.slot_ = SIZE_MAX;
     --live_subscribers_;
     last_activity_ = std::chrono::steady_clock::now();
-    if (live_subscribers_ == 0 && owner_) owner_->note_unused(*this);
+    if (live_subscribers_ == 0 && owner_) {
+        owner_->note_unused(*this);
+        owner_->sync_lru(*this);  // idle now: first to lose history to the budget
+    }
     if (fanning_out_ > 0) {
         subscribers_[slot] = nullptr;
         has_holes_ = true;
@@ -116,18 +120,16 @@ Channel& ChannelStore::open(const std::string& name, const history::HistoryLimit
 }
 
 void ChannelStore::touch(Channel& ch) {
-    if (ch.in_lru_) lru_.splice(lru_.end(), lru_, ch.lru_pos_);
+    if (ch.lru_) ch.lru_->splice(ch.lru_->end(), *ch.lru_, ch.lru_pos_);
 }
 
 void ChannelStore::sync_lru(Channel& ch) {
-    bool holds = !ch.history().empty();
-    if (holds && !ch.in_lru_) {
-        ch.lru_pos_ = lru_.insert(lru_.end(), &ch);
-        ch.in_lru_ = true;
-    } else if (!holds && ch.in_lru_) {
-        lru_.erase(ch.lru_pos_);
-        ch.in_lru_ = false;
-    }
+    std::list<Channel*>* want = nullptr;
+    if (!ch.history().empty()) want = ch.subscriber_count() > 0 ? &busy_lru_ : &idle_lru_;
+    if (want == ch.lru_) return;
+    if (ch.lru_) ch.lru_->erase(ch.lru_pos_);
+    if (want) ch.lru_pos_ = want->insert(want->end(), &ch);
+    ch.lru_ = want;
 }
 
 void ChannelStore::report_if_empty(Channel& ch) {
@@ -155,27 +157,32 @@ void ChannelStore::enforce_budget(Channel* keep) {
     // 1. Whole histories of idle channels (no stream, no waiting poll), least recently
     //    used first. Their heads stay, so positions are never reused; a reader that
     //    resumes into them later gets a gap (or a backfill from Redis).
-    for (auto it = lru_.begin(); it != lru_.end() && bytes_ > budget_;) {
-        Channel* ch = *it++;
-        if (ch == keep || ch->subscriber_count() > 0) continue;
+    for (auto it = idle_lru_.begin(); it != idle_lru_.end() && bytes_ > budget_;) {
+        Channel* ch = *it++;  // advanced first: sync_lru unlists ch
+        if (ch == keep) continue;
         evictions_.idle_channel += ch->history().size();
         ch->history().clear();
         sync_lru(*ch);
         report_if_empty(*ch);
     }
-    // 2. Still over: the oldest events of the least recently used channels, readers or
-    //    not. The event just stored on `keep` stays, so a publish that was answered as
-    //    stored is in history when its answer leaves.
-    for (auto it = lru_.begin(); it != lru_.end() && bytes_ > budget_;) {
+    // 2. Still over: the oldest events of the least recently used channels with readers
+    //    (their streams get a gap if they still needed them), then of `keep` itself,
+    //    whose newest event stays: a publish answered as stored is in history when its
+    //    answer leaves.
+    for (auto it = busy_lru_.begin(); it != busy_lru_.end() && bytes_ > budget_;) {
         Channel* ch = *it++;
-        size_t floor = ch == keep ? 1 : 0;
-        while (bytes_ > budget_ && ch->history().size() > floor) {
-            ch->history().drop_oldest();
-            ++evictions_.oldest;
-        }
-        sync_lru(*ch);
-        report_if_empty(*ch);
+        if (ch != keep) trim_oldest(*ch, 0);
     }
+    if (keep && bytes_ > budget_) trim_oldest(*keep, 1);
+}
+
+void ChannelStore::trim_oldest(Channel& ch, size_t floor) {
+    while (bytes_ > budget_ && ch.history().size() > floor) {
+        ch.history().drop_oldest();
+        ++evictions_.oldest;
+    }
+    sync_lru(ch);
+    report_if_empty(ch);
 }
 
 void ChannelStore::note_unused(Channel& ch) {
@@ -203,9 +210,9 @@ size_t ChannelStore::drop_unused() {
 void ChannelStore::drop(std::unordered_map<std::string, std::unique_ptr<Channel>>::iterator it) {
     Channel& ch = *it->second;
     report_if_empty(ch);
-    if (ch.in_lru_) {
-        lru_.erase(ch.lru_pos_);
-        ch.in_lru_ = false;
+    if (ch.lru_) {
+        ch.lru_->erase(ch.lru_pos_);
+        ch.lru_ = nullptr;
     }
     ch.history().clear();  // settles the ledger
     ch.history().set_ledger(nullptr);

@@ -101,7 +101,7 @@ class Channel {
 
     // Bookkeeping of the owning ChannelStore (none for a channel made on its own).
     ChannelStore* owner_ = nullptr;
-    bool in_lru_ = false;           // holds events: listed in the store's LRU order
+    std::list<Channel*>* lru_ = nullptr;  // the store's idle or busy LRU list, if it holds events
     std::list<Channel*>::iterator lru_pos_;
     bool held_events_ = false;      // has held events in this loop (then the TTL rule applies)
     bool unused_noted_ = false;     // queued for the end-of-turn drop check
@@ -156,20 +156,26 @@ class ChannelStore {
 
     void set_budget(uint64_t budget_bytes);
     size_t size() const { return channels_.size(); }
-    size_t holding_events() const { return lru_.size(); }
+    size_t holding_events() const { return idle_lru_.size() + busy_lru_.size(); }
     uint64_t bytes() const { return bytes_; }
     const BudgetEvictions& budget_evictions() const { return evictions_; }
 
   private:
     friend class Channel;
     void note_unused(Channel& ch);
-    void sync_lru(Channel& ch);     // lists or unlists ch after its history changed
+    // Puts ch in the LRU list its state calls for (idle, busy, or none when it holds no
+    // events); a channel that changes list becomes the most recently used of the new one.
+    void sync_lru(Channel& ch);
     void report_if_empty(Channel& ch);
     void enforce_budget(Channel* keep);
+    void trim_oldest(Channel& ch, size_t floor);
     void drop(std::unordered_map<std::string, std::unique_ptr<Channel>>::iterator it);
 
     std::unordered_map<std::string, std::unique_ptr<Channel>> channels_;
-    std::list<Channel*> lru_;       // channels holding events, least recently used first
+    // Channels holding events, least recently used first: without subscribers (idle)
+    // and with. Two lists, so that eviction finds idle channels without walking busy ones.
+    std::list<Channel*> idle_lru_;
+    std::list<Channel*> busy_lru_;
     std::vector<std::string> unused_;
     Hooks hooks_;
     uint64_t budget_;
