@@ -20,6 +20,8 @@ class RedisChannelCapTest(RedisGatewayTestCase):
         super().setUpClass()
         # The one channel this process may hold events for.
         assert publish_position(cls.port, "c:holder", "first") == 1
+        # It counts once it is back from Redis over the subscription.
+        wait_metric(cls.port, "sluice_channels_stored", lambda v: v == 1)
 
     def dropped(self):
         return metric_sum(metrics(self.port), DROPPED, reason="max_channels")
@@ -67,7 +69,8 @@ class RedisChannelCapTest(RedisGatewayTestCase):
 
     def test_channel_holding_events_still_takes_publishes(self):
         self.assertGreaterEqual(publish_position(self.port, "c:holder", "more"), 2)
-        self.assertEqual(metric_sum(metrics(self.port), "sluice_channels_stored"), 1)
+        # The FCALL answers before the event comes back over the subscription: wait.
+        wait_metric(self.port, "sluice_channels_stored", lambda v: v == 1)
 
 
 if __name__ == "__main__":
