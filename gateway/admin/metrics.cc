@@ -120,8 +120,30 @@ std::string render_prometheus(const std::vector<const WorkerMetrics*>& ws,
     w.summed("sluice_history_evicted_total", "counter",
              "Events dropped from history by size, bytes or TTL.", ws,
              [](const M& m) -> const Cell& { return m.history_evicted; });
-    w.summed("sluice_channels", "gauge", "Channels held, summed over worker loops.", ws,
+    w.summed("sluice_channels", "gauge",
+             "Channel states held, summed over worker loops (readers' channels included).", ws,
              [](const M& m) -> const Cell& { return m.channels; });
+    w.help("sluice_channels_stored", "gauge",
+           "Channels holding events in this process (what limits.max_channels counts).");
+    w.sample("sluice_channels_stored", static_cast<double>(global.channels_stored));
+    w.summed("sluice_history_bytes", "gauge",
+             "History bytes held, summed over worker loops (limits.max_history_bytes).", ws,
+             [](const M& m) -> const Cell& { return m.history_bytes; });
+    {
+        int64_t idle = 0, oldest = 0;
+        for (const auto* m : ws) {
+            idle += m->history_budget_evicted_idle.get();
+            oldest += m->history_budget_evicted_oldest.get();
+        }
+        w.help("sluice_history_evictions_total", "counter",
+               "Events evicted to stay within limits.max_history_bytes, by reason.");
+        w.sample("sluice_history_evictions_total{reason=\"idle_channel\"}", static_cast<double>(idle));
+        w.sample("sluice_history_evictions_total{reason=\"oldest_events\"}", static_cast<double>(oldest));
+    }
+    w.help("sluice_events_dropped_total", "counter",
+           "Events from Redis that could not be stored, by reason (readers see a gap).");
+    w.sample("sluice_events_dropped_total{reason=\"max_channels\"}",
+             static_cast<double>(global.dropped_max_channels));
 
     w.help("sluice_worker_connections_open", "gauge", "Open connections per worker loop.");
     for (size_t i = 0; i < ws.size(); ++i) {

@@ -78,7 +78,10 @@ struct WorkerMetrics {
     Cell slow_disconnects;
     Cell gaps;
     Cell history_evicted;
-    Cell channels;
+    Cell channels;                        // channel objects this loop holds (readers included)
+    Cell history_bytes;                   // this loop's history bytes (its budget share)
+    Cell history_budget_evicted_idle;     // events: whole histories of idle channels
+    Cell history_budget_evicted_oldest;   // events: oldest events of busy (or the written) channels
     Cell rejected_connections;
     RouteStats routes;
     UpstreamStats upstreams;
@@ -116,6 +119,8 @@ struct GlobalState {
     const char* broker_kind = "memory";
     uint64_t reloads = 0;
     uint64_t reload_failures = 0;
+    uint64_t channels_stored = 0;        // channels holding events (limits.max_channels)
+    uint64_t dropped_max_channels = 0;   // Redis events dropped at limits.max_channels
 };
 
 std::string render_prometheus(const std::vector<const WorkerMetrics*>& workers,

@@ -198,10 +198,6 @@ void handle_poll(Connection& conn, const router::Match& m) {
     conn.begin_async(10000);
     w.with_channel(*channel_name, [=, &w, name = *channel_name](sse::Channel* ch) {
         if (!*alive) return;
-        if (!ch) {
-            c->respond_error(503, "too many channels");
-            return;
-        }
         sse::ResumeRequest rr;
         rr.position = position;
         sse::ResumeDecision d = sse::decide_resume(rr, ch->window(r->terminal));
@@ -214,21 +210,22 @@ void handle_poll(Connection& conn, const router::Match& m) {
             uint64_t n = *position;
             w.fetch(name, n, n, [=, &w](std::vector<history::StoredEvent> at_n) {
                 if (!*alive) return;
-                sse::Channel* again = w.find_channel(name);
-                if (!again) {
-                    c->respond_error(503, "channel unavailable, retry");
-                    return;
-                }
-                auto behind = sse::resume_when_loop_behind(n, at_n, r->terminal);
-                if (!behind || again->history().head() >= n) {
-                    answer_or_wait(*c, w, *again, *r, position, wait_ms);
-                } else if (behind->action == sse::ResumeDecision::Action::NoContent) {
-                    c->respond(200, empty_poll_answer(n, true).body);
-                } else if (wait_ms == 0 || w.draining()) {
-                    c->respond(200, empty_poll_answer(n).body);
-                } else {
-                    c->begin_wait(std::make_unique<PollWaiter>(*c, *again, *r, position), wait_ms);
-                }
+                // No reader holds the channel while the broker answers, so the loop may
+                // have let it go meanwhile: look it up (or load it) again.
+                auto held_n = std::make_shared<std::vector<history::StoredEvent>>(std::move(at_n));
+                w.with_channel(name, [=, &w](sse::Channel* again) {
+                    if (!*alive) return;
+                    auto behind = sse::resume_when_loop_behind(n, *held_n, r->terminal);
+                    if (!behind || again->history().head() >= n) {
+                        answer_or_wait(*c, w, *again, *r, position, wait_ms);
+                    } else if (behind->action == sse::ResumeDecision::Action::NoContent) {
+                        c->respond(200, empty_poll_answer(n, true).body);
+                    } else if (wait_ms == 0 || w.draining()) {
+                        c->respond(200, empty_poll_answer(n).body);
+                    } else {
+                        c->begin_wait(std::make_unique<PollWaiter>(*c, *again, *r, position), wait_ms);
+                    }
+                });
             });
             return;
         }
@@ -240,12 +237,13 @@ void handle_poll(Connection& conn, const router::Match& m) {
             uint64_t to = span < r->max_events ? d.gap->to : d.gap->from + (r->max_events - 1);
             w.fetch(name, d.gap->from, to, [=, &w](std::vector<history::StoredEvent> older) {
                 if (!*alive) return;
-                sse::Channel* again = w.find_channel(name);  // may have been evicted meanwhile
-                if (!again) {
-                    c->respond_error(503, "channel unavailable, retry");
-                    return;
-                }
-                c->respond(200, build_poll_answer(*again, *r, position, &older).body);
+                // No reader holds the channel while the broker answers, so the loop may
+                // have let it go meanwhile: look it up (or load it) again.
+                auto shared = std::make_shared<std::vector<history::StoredEvent>>(std::move(older));
+                w.with_channel(name, [=](sse::Channel* again) {
+                    if (!*alive) return;
+                    c->respond(200, build_poll_answer(*again, *r, position, shared.get()).body);
+                });
             });
             return;
         }

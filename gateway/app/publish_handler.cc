@@ -103,8 +103,15 @@ bool handle_publish(Connection& conn) {
     // connection is held (Waiting) until it does.
     auto alive = conn.alive();
     conn.begin_async(kBrokerTimeoutMs);
-    w.broker().publish(channel, body, event_name, [&conn, &w, alive](Result<uint64_t> pos) {
+    w.broker().publish(channel, body, event_name, [&conn, &w, alive, channel](Result<uint64_t> pos) {
         if (!*alive) return;  // the client left before the broker answered
+        if (!pos && pos.error().code == Errc::Overloaded) {
+            // Not stored, so not acknowledged: a 200 always means the event is in history.
+            log::warn("publish refused: channel limit reached (limits.max_channels)",
+                      log::field("channel", channel));
+            conn.respond_error(503, "channel limit reached (limits.max_channels); event not stored");
+            return;
+        }
         if (!pos) {
             log::error("publish failed", log::field("error", pos.error().detail));
             conn.respond_error(503, "publish failed");

@@ -153,9 +153,10 @@ int Server::run() {
     workers_async_.data = this;
 
     // Channel heads live for their route's history.positions_ttl after the last event,
-    // so positions are never reused (issue 8).
+    // so positions are never reused (issue 8); the hub also decides limits.max_channels.
     hub_ = std::make_unique<broker::MemoryHub>();
     hub_->set_positions_ttl(positions_ttl_fn(runtime_));
+    hub_->set_max_channels(cfg.limits.max_channels);
     if (cfg.broker.type == config::BrokerType::Redis) {
         // Subscribed before any client is served, so events published between a
         // session's start and its browser's connect are kept (SPEC section 4).
@@ -215,6 +216,10 @@ std::string Server::render_metrics() const {
         g = global_;
     }
     g.broker_up = ready();
+    if (hub_) {
+        g.channels_stored = hub_->stored_channels();
+        g.dropped_max_channels = hub_->dropped_at_cap();
+    }
     g.broker_kind = feed_ ? "redis" : "memory";  // fixed before the workers start
     if (feed_) g.broker = &broker_metrics_;
     return admin::render_prometheus(ms, g);
@@ -273,6 +278,7 @@ void Server::reload() {
         log::error("cannot open access log; keeping the previous one", log::field("path", new_cfg.access_log));
     runtime_ = next;
     hub_->set_positions_ttl(positions_ttl_fn(next));
+    hub_->set_max_channels(new_cfg.limits.max_channels);
     if (feed_) feed_->set_patterns(redis_patterns(*next));
     for (auto& w : workers_) w->post([next](Worker& wk) { wk.set_runtime(next); });
     {

@@ -88,11 +88,6 @@ void handle_sse(Connection& conn, const router::Match& m) {
     w.with_channel(*channel_name, [=, &w, name = *channel_name](sse::Channel* ch) {
         if (!*alive) return;
         *answered = true;
-        if (!ch) {
-            if (c->stream()) c->abort(sse::CloseReason::Error);
-            else c->respond_error(503, "too many channels");
-            return;
-        }
         sse::ResumeDecision d = decide(*r, position, *ch);
         bool ahead = position && *position > ch->history().head() &&
                      d.action == sse::ResumeDecision::Action::Stream;
@@ -107,14 +102,14 @@ void handle_sse(Connection& conn, const router::Match& m) {
         uint64_t n = *position;
         w.fetch(name, n, n, [=, &w](std::vector<history::StoredEvent> at_n) {
             if (!*alive) return;
-            sse::Channel* again = w.find_channel(name);  // may have been evicted meanwhile
-            if (!again) {
-                if (c->stream()) c->abort(sse::CloseReason::Error);
-                else c->respond_error(503, "channel unavailable, retry");
-                return;
-            }
-            auto behind = sse::resume_when_loop_behind(n, at_n, r->terminal);
-            begin(*again, behind ? *behind : decide(*r, position, *again), name);
+            // No reader holds the channel while the broker answers, so the loop may have
+            // let it go meanwhile: look it up (or load it) again.
+            auto held_n = std::make_shared<std::vector<history::StoredEvent>>(std::move(at_n));
+            w.with_channel(name, [=](sse::Channel* again) {
+                if (!*alive) return;
+                auto behind = sse::resume_when_loop_behind(n, *held_n, r->terminal);
+                begin(*again, behind ? *behind : decide(*r, position, *again), name);
+            });
         });
     });
     if (*answered || !*alive) return;

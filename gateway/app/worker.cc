@@ -16,6 +16,13 @@ constexpr uint64_t kSweepEveryMs = 1000;   // history TTL and idle channel evict
 constexpr size_t kReadBufferSize = 64 * 1024;
 constexpr int kFlushRounds = 4;            // flush passes per loop turn (on_check)
 
+// Every loop keeps its own copy of each channel's history, so the process budget is
+// shared out evenly: together the loops stay within limits.max_history_bytes.
+uint64_t history_budget_share(const config::Config& cfg, unsigned loops) {
+    uint64_t share = cfg.limits.max_history_bytes / (loops > 0 ? loops : 1);
+    return share > 0 ? share : 1;
+}
+
 history::StoredEvent encode_stored(const broker::Message& msg) {
     history::StoredEvent ev;
     ev.position = msg.position;
@@ -54,14 +61,19 @@ struct WorkerCallbacks {
 };
 
 Worker::Worker(Server& server, unsigned index, RuntimePtr runtime)
-    : server_(server), index_(index), runtime_(std::move(runtime)) {
+    : server_(server), index_(index), runtime_(std::move(runtime)),
+      loops_(runtime_->config->workers) {
     uv_loop_init(&loop_);
     uv_update_time(&loop_);
     wheel_ = std::make_unique<TimerWheel>(kTickMs, uv_now(&loop_));
     read_buf_.reset(new char[kReadBufferSize]);
-    channels_ = std::make_unique<sse::ChannelStore>(
-        [this](const std::string& name) { broker_->channel_closed(name); },
-        runtime_->config->limits.max_channels);
+    sse::ChannelStore::Hooks hooks;
+    hooks.on_drop = [this](const std::string& name) { broker_->channel_closed(name); };
+    hooks.on_emptied = [this](const std::string& name, uint64_t head) {
+        broker_->history_emptied(name, head);
+    };
+    channels_ = std::make_unique<sse::ChannelStore>(std::move(hooks),
+                                                    history_budget_share(*runtime_->config, loops_));
 }
 
 Worker::~Worker() = default;
@@ -158,6 +170,8 @@ void Worker::mark_dirty(Connection* c) {
 void Worker::on_check() {
     // Events this loop published itself are taken in now, so they go out this turn.
     if (broker_) broker_->on_loop_turn();
+    // Channels made for readers who did not stay go now: reading leaves no state.
+    if (channels_->drop_unused() > 0) sync_channel_metrics();
     // One flush per dirty connection per loop turn: events queued during this turn
     // leave in a single writev. Closed connections are still alive here (their close
     // callbacks run later in this iteration).
@@ -181,8 +195,23 @@ void Worker::on_tick() {
         last_sweep_ms_ = now;
         size_t expired = channels_->sweep(std::chrono::steady_clock::now());
         metrics_.history_evicted.add(static_cast<int64_t>(expired));
-        metrics_.channels.set(static_cast<int64_t>(channels_->size()));
+        sync_channel_metrics();
     }
+}
+
+void Worker::sync_channel_metrics() {
+    metrics_.channels.set(static_cast<int64_t>(channels_->size()));
+    metrics_.history_bytes.set(static_cast<int64_t>(channels_->bytes()));
+    const auto& ev = channels_->budget_evictions();
+    metrics_.history_budget_evicted_idle.set(static_cast<int64_t>(ev.idle_channel));
+    metrics_.history_budget_evicted_oldest.set(static_cast<int64_t>(ev.oldest));
+}
+
+sse::Channel& Worker::open_local(const std::string& name) {
+    if (sse::Channel* ch = channels_->find(name)) return *ch;
+    sse::Channel& ch = channels_->open(name, history_limits_for(*runtime_, name));
+    broker_->channel_opened(name);
+    return ch;
 }
 
 sse::Channel* Worker::find_channel(const std::string& name) { return channels_->find(name); }
@@ -191,6 +220,7 @@ void Worker::with_channel(const std::string& name, ChannelFn cb) {
     bool ready = broker_->ready();
     if (ready) {
         if (sse::Channel* ch = channels_->find(name)) {
+            channels_->touch(*ch);
             cb(ch);
             return;
         }
@@ -219,12 +249,10 @@ void Worker::apply_seed(const std::string& name, broker::ChannelSeed seed) {
     if (it == opening_.end()) return;
     std::vector<ChannelFn> waiting = std::move(it->second);
     opening_.erase(it);
-    sse::Channel* ch = channels_->find(name);
-    if (!ch) {
-        ch = channels_->create(name, history_limits_for(*runtime_, name));
-        if (ch) broker_->channel_opened(name);
-    }
-    if (ch) {
+    // A channel made here for readers holds nothing of its own: if none of them stays
+    // attached, it is dropped at the end of this loop turn.
+    sse::Channel* ch = &open_local(name);
+    if (!seed.recent.empty() && broker_->may_keep_history(name)) {
         // Older events the broker still holds go in front of what live delivery may
         // already have added while the seed was loading; newer ones are appended.
         std::vector<history::StoredEvent> older;
@@ -235,9 +263,13 @@ void Worker::apply_seed(const std::string& name, broker::ChannelSeed seed) {
         }
         if (!older.empty()) ch->history().prepend_older(std::move(older));
         ch->history().advance_head(seed.head);
+        channels_->after_event(*ch);  // budget, and the process hears if it stays empty
     } else {
-        log::warn("channel limit reached", log::field("channel", name));
+        // At the channel limit the recent events stay in the broker (readers fetch them
+        // from there); the head is still exact.
+        ch->history().advance_head(seed.head);
     }
+    sync_channel_metrics();
     for (auto& fn : waiting) fn(ch);
 }
 
@@ -254,26 +286,27 @@ void Worker::fetch(const std::string& channel, uint64_t from, uint64_t to, Fetch
 
 void Worker::on_broker_message(const broker::Message& msg) {
     metrics_.events_received.add(1);
-    sse::Channel* ch = channels_->find(msg.channel);
-    if (!ch) {
-        ch = channels_->create(msg.channel, history_limits_for(*runtime_, msg.channel));
-        if (!ch) {
-            log::warn("channel limit reached; event not kept", log::field("channel", msg.channel));
-            return;
-        }
-        broker_->channel_opened(msg.channel);
-    }
+    // The hub let this event through only if the process may hold its channel
+    // (limits.max_channels), so the loop always keeps it.
+    sse::Channel& ch = open_local(msg.channel);
     // A count that started again (issue 8): the broker says so, or position 1 arrives
     // while this loop holds a later head but not position 1 itself (the hub forgot the
     // channel after positions_ttl, when its events here had expired too).
-    const history::ChannelHistory& h = ch->history();
+    const history::ChannelHistory& h = ch.history();
     bool stale = msg.position == 1 && h.head() >= 1 && (h.empty() || h.oldest() > 1);
-    if (msg.reset || stale) ch->reset();
-    if (msg.position <= ch->history().head()) return;  // already have it
-    size_t before = ch->history().size();
-    ch->publish(encode_stored(msg));
-    size_t after = ch->history().size();
-    if (after <= before) metrics_.history_evicted.add(static_cast<int64_t>(before + 1 - after));
+    if (msg.reset || stale) ch.reset();
+    if (msg.position > ch.history().head()) {  // else: already have it
+        size_t before = ch.history().size();
+        ch.publish(encode_stored(msg));
+        size_t after = ch.history().size();
+        if (after <= before) metrics_.history_evicted.add(static_cast<int64_t>(before + 1 - after));
+    }
+    // Budget, LRU order, and the report of a copy that holds nothing (even when this
+    // event was not kept): the process counts the channel until every loop reports.
+    // The fan-out above may have unsubscribed readers: nothing is dropped before the
+    // end of the turn.
+    channels_->after_event(ch);
+    sync_channel_metrics();
 }
 
 void Worker::on_broker_ready(bool ready) {
@@ -300,6 +333,8 @@ void Worker::close_listeners() {
 
 void Worker::set_runtime(RuntimePtr rt) {
     runtime_ = std::move(rt);
+    channels_->set_budget(history_budget_share(*runtime_->config, loops_));
+    sync_channel_metrics();
     proxy_->sync(runtime_->config->upstreams, runtime_->generation);
 }
 

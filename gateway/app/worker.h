@@ -63,7 +63,9 @@ class Worker final : public broker::Listener,
     uv_buf_t read_buffer();
 
     // Finds or creates the loop's state for a channel a client asked for and passes it
-    // to cb (nullptr when the channel limit is reached). cb runs synchronously when the
+    // to cb (never nullptr: a channel made for readers is dropped at the end of the loop
+    // turn in which its last reader leaves, so it needs no cap of its own beyond
+    // max_connections). cb runs synchronously when the
     // loop holds the channel or the broker answers at once (memory); otherwise later —
     // after the broker has loaded the channel, and never before the broker is ready — so
     // callers must check that whatever they captured is still alive.
@@ -102,12 +104,16 @@ class Worker final : public broker::Listener,
     void close_listeners();
     void open_channel(const std::string& name);
     void apply_seed(const std::string& name, broker::ChannelSeed seed);
+    // The loop's state for a channel, created (and the broker told) if it has none.
+    sse::Channel& open_local(const std::string& name);
+    void sync_channel_metrics();
 
     friend struct WorkerCallbacks;
 
     Server& server_;
     unsigned index_;
     RuntimePtr runtime_;
+    unsigned loops_;  // worker loops in this process (a reload does not change it)
     uv_loop_t loop_;
     std::thread thread_;
     std::vector<uv_tcp_t*> listeners_;

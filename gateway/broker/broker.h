@@ -78,6 +78,13 @@ class Broker {
     virtual void channel_opened(const std::string& channel) = 0;
     virtual void channel_closed(const std::string& channel) = 0;
 
+    // The loop's copy of the channel holds no events any more (head = the copy's head):
+    // the process may stop counting it against limits.max_channels.
+    virtual void history_emptied(const std::string& /*channel*/, uint64_t /*head*/) {}
+    // May the loop keep events of this channel that it read from the broker for a
+    // reader (ChannelSeed::recent)? False at the channel limit: it then keeps none.
+    virtual bool may_keep_history(const std::string& /*channel*/) { return true; }
+
     virtual const char* kind() const = 0;
 };
 

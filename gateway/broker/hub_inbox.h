@@ -33,6 +33,12 @@ class HubInbox {
                            const std::string& event);
     void drain_local();
 
+    // Channel limit bookkeeping for this loop (see MemoryHub::copy_emptied / adopt).
+    void report_emptied(const std::string& channel, uint64_t head) {
+        hub_.copy_emptied(channel, &inbox_, head);
+    }
+    bool adopt(const std::string& channel) { return hub_.adopt(channel, &inbox_); }
+
     MemoryHub& hub() { return hub_; }
     const MemoryHub& hub() const { return hub_; }
 

@@ -25,7 +25,11 @@ class MemoryBroker final : public Broker {
                  const std::string& event, PublishCallback cb) override {
         uint64_t position = inbox_.publish_local(channel, payload, event);
         if (position == 0) {
-            cb(Result<uint64_t>(Error{Errc::Unavailable, "channel has no positions left"}));
+            // 0 means one of two refusals; the channel limit is the common one.
+            if (!inbox_.hub().admits(channel))
+                cb(Result<uint64_t>(Error{Errc::Overloaded, "channel limit reached"}));
+            else
+                cb(Result<uint64_t>(Error{Errc::Unavailable, "channel has no positions left"}));
             return;
         }
         cb(Result<uint64_t>(position));
@@ -43,6 +47,10 @@ class MemoryBroker final : public Broker {
     // The hub keeps a channel's head for positions_ttl whether or not loops hold it.
     void channel_opened(const std::string&) override {}
     void channel_closed(const std::string&) override {}
+    void history_emptied(const std::string& channel, uint64_t head) override {
+        inbox_.report_emptied(channel, head);
+    }
+    bool may_keep_history(const std::string& channel) override { return inbox_.adopt(channel); }
     const char* kind() const override { return "memory"; }
 
   private:

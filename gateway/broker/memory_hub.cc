@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "gateway/core/log.h"
 #include "gateway/core/position.h"
 
 namespace sluice::broker {
@@ -76,6 +77,7 @@ MemoryHub::Head& MemoryHub::get_locked(const std::string& channel, Clock::time_p
     if (it != heads_.end()) {
         if (now >= it->second.expires) {
             // positions_ttl has passed: the count starts again, and loops are told.
+            if (it->second.stored) --stored_channels_;
             it->second = Head{};
             if (restarted) *restarted = true;
             touch_locked(channel, it->second, now);
@@ -105,37 +107,90 @@ void MemoryHub::sweep_some_locked(Clock::time_point now) {
             auto it = std::find_if(heads_.begin(b), heads_.end(b),
                                    [now](const auto& kv) { return now >= kv.second.expires; });
             if (it == heads_.end(b)) break;
-            std::string key = it->first;  // erase by a copy, not by the node's own key
-            heads_.erase(key);
+            erase_locked(heads_.find(it->first));  // a map iterator, not the bucket's
         }
     }
     sweep_cursor_ %= buckets;
 }
 
+void MemoryHub::erase_locked(Heads::iterator it) {
+    if (it->second.stored) --stored_channels_;
+    heads_.erase(it);
+}
+
+bool MemoryHub::admit_locked(Head& head) {
+    if (head.stored) return true;
+    if (stored_channels_ >= max_channels_) return false;
+    head.stored = true;
+    head.emptied.clear();
+    ++stored_channels_;
+    return true;
+}
+
+void MemoryHub::queued_locked(Head& head, uint64_t position) {
+    head.last_queued = position;
+    head.emptied.clear();
+}
+
+void MemoryHub::note_dropped(const std::string& channel, uint64_t position) {
+    uint64_t n = dropped_at_cap_.fetch_add(1, std::memory_order_relaxed);
+    // The first few and then every 1000th: a flood of new channels cannot flood the log.
+    if (n < 10 || n % 1000 == 0)
+        log::warn("channel limit reached (limits.max_channels); event from redis dropped",
+                  log::field("channel", channel) + "," +
+                      log::field("position", static_cast<long long>(position)) + "," +
+                      log::field("dropped_total", static_cast<long long>(n + 1)));
+}
+
 uint64_t MemoryHub::publish(const std::string& channel, const std::string& payload,
-                            const std::string& event, Inbox* self) {
+                            const std::string& event, Inbox* self, AtCap at_cap) {
     std::vector<Inbox*> to_wake;
     uint64_t position = 0;
+    bool admitted = false;
     {
         std::lock_guard<std::mutex> lock(mutex_);
         Clock::time_point t = now();
+        // A refused publish to an unknown channel leaves no trace.
+        if (at_cap == AtCap::Refuse && stored_channels_ >= max_channels_) {
+            Head* known = find_locked(channel, t);
+            if (!known || !known->stored) return 0;
+        }
         bool restarted = false;
         Head& head = get_locked(channel, t, &restarted);
         if (head.position >= kMaxPosition) return 0;  // no position left to give
+        admitted = admit_locked(head);
+        if (!admitted && at_cap == AtCap::Refuse) return 0;
+        // Skip: the event existed (in Redis), so even when it is dropped its position
+        // is used up and readers see a gap there.
         position = ++head.position;
         touch_locked(channel, head, t);
-        to_wake = enqueue_locked(std::make_shared<const Message>(
-                                     make_message(channel, position, event, payload, restarted)),
-                                 self);
+        if (admitted) {
+            queued_locked(head, position);
+            to_wake = enqueue_locked(std::make_shared<const Message>(make_message(
+                                         channel, position, event, payload, restarted)),
+                                     self);
+        }
+    }
+    if (!admitted) {
+        note_dropped(channel, position);
+        return 0;
     }
     wake(to_wake);
     return position;
+}
+
+bool MemoryHub::admits(const std::string& channel) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stored_channels_ < max_channels_) return true;
+    Head* h = find_locked(channel, now());
+    return h && h->stored;
 }
 
 bool MemoryHub::deliver_sequenced(const std::string& channel, uint64_t position,
                                   const std::string& payload, const std::string& event) {
     if (!valid_position(position)) return false;
     std::vector<Inbox*> to_wake;
+    bool admitted = false;
     {
         std::lock_guard<std::mutex> lock(mutex_);
         Clock::time_point t = now();
@@ -143,12 +198,22 @@ bool MemoryHub::deliver_sequenced(const std::string& channel, uint64_t position,
         Head& head = get_locked(channel, t, &restarted);
         head.sequenced = true;
         if (position <= head.position) return false;
+        // Dropped or not, the head moves past it (like a skipped event): later events
+        // are not taken for a jump to repair, and loops see the hole as a gap.
         head.position = position;
         touch_locked(channel, head, t);
-        // Redis started the count again too (its counter lives as long): a reset.
-        bool reset = restarted && position == 1;
-        to_wake = enqueue_locked(std::make_shared<const Message>(
-            make_message(channel, position, event, payload, reset)));
+        admitted = admit_locked(head);
+        if (admitted) {
+            queued_locked(head, position);
+            // Redis started the count again too (its counter lives as long): a reset.
+            bool reset = restarted && position == 1;
+            to_wake = enqueue_locked(std::make_shared<const Message>(
+                make_message(channel, position, event, payload, reset)));
+        }
+    }
+    if (!admitted) {
+        note_dropped(channel, position);
+        return false;
     }
     wake(to_wake);
     return true;
@@ -176,6 +241,13 @@ void MemoryHub::reset_sequenced(const std::string& channel, const std::string& p
         head.sequenced = true;
         head.position = 1;
         touch_locked(channel, head, t);
+        // A reset is delivered even at the channel limit: loops holding the old
+        // positions must forget them. It may exceed max_channels by this channel.
+        if (!head.stored) {
+            head.stored = true;
+            ++stored_channels_;
+        }
+        queued_locked(head, 1);
         to_wake = enqueue_locked(
             std::make_shared<const Message>(make_message(channel, 1, event, payload, true)));
     }
@@ -236,6 +308,7 @@ size_t MemoryHub::sweep() {
     size_t forgotten = 0;
     for (auto it = heads_.begin(); it != heads_.end();) {
         if (t >= it->second.expires) {
+            if (it->second.stored) --stored_channels_;
             it = heads_.erase(it);
             ++forgotten;
         } else {
@@ -243,6 +316,44 @@ size_t MemoryHub::sweep() {
         }
     }
     return forgotten;
+}
+
+void MemoryHub::copy_emptied(const std::string& channel, const Inbox* inbox, uint64_t head) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Head* h = find_locked(channel, now());
+    if (!h || !h->stored) return;
+    if (head < h->last_queued) return;  // a newer event is still on its way to that loop
+    if (std::find(h->emptied.begin(), h->emptied.end(), inbox) == h->emptied.end())
+        h->emptied.push_back(inbox);
+    if (h->emptied.size() < inboxes_.size()) return;
+    h->stored = false;
+    h->emptied.clear();
+    --stored_channels_;
+}
+
+bool MemoryHub::adopt(const std::string& channel, const Inbox* inbox) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Head& h = get_locked(channel, now());
+    bool was_stored = h.stored;
+    if (!admit_locked(h)) return false;
+    if (was_stored) {
+        h.emptied.erase(std::remove(h.emptied.begin(), h.emptied.end(), inbox), h.emptied.end());
+    } else {
+        // Only this loop will hold events of it: the others count as empty already.
+        for (const Inbox* other : inboxes_)
+            if (other != inbox) h.emptied.push_back(other);
+    }
+    return true;
+}
+
+void MemoryHub::set_max_channels(uint64_t max_channels) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    max_channels_ = max_channels;
+}
+
+size_t MemoryHub::stored_channels() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return stored_channels_;
 }
 
 size_t MemoryHub::channel_count() {

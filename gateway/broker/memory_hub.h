@@ -7,6 +7,12 @@
 // never reused (issue 8); after it, the count starts again at 1, and that first event is
 // marked as a reset (when the expired head is still in the table) so loops still holding
 // the old positions forget them.
+//
+// The hub is also where limits.max_channels is decided, because only it sees every event
+// before any loop does: a channel "holds events" from the moment the hub lets an event
+// through until every loop has reported its copy empty; an event for a new channel
+// beyond the cap is refused here (an HTTP publish answers 503) or, when it comes from
+// Redis, dropped, counted and logged with its position skipped (readers see a gap).
 #pragma once
 
 #include <atomic>
@@ -49,16 +55,30 @@ class MemoryHub {
     void attach(Inbox* inbox);
     void detach(Inbox* inbox);
 
+    // What publish() does with an event for a new channel when max_channels channels
+    // already hold events.
+    enum class AtCap {
+        Refuse,  // nothing happens: the caller answers that it was not stored (HTTP 503)
+        Skip,    // the position is used up without an event (Redis PUBLISH): counted,
+                 // logged, and seen by readers as a gap
+    };
     // Assigns the channel's next position and queues the event on every inbox. The
     // inbox of the publishing loop itself (`self`) is not woken: that loop drains it at
     // the end of its current turn, which saves an eventfd round trip per publish.
-    // Returns 0 (and queues nothing) when the head is at kMaxPosition.
+    // Returns the position; 0 (and queues nothing) when the head is at kMaxPosition or
+    // the channel limit kept the event out (see at_capacity()).
     uint64_t publish(const std::string& channel, const std::string& payload,
-                     const std::string& event, Inbox* self = nullptr);
+                     const std::string& event, Inbox* self = nullptr, AtCap at_cap = AtCap::Refuse);
+
+    // Would an event for this channel be let through now (it holds events already, or
+    // there is room for one more)? For publishers that must answer before the event
+    // comes back through the hub (FCALL over Redis), and to tell why publish() gave 0.
+    bool admits(const std::string& channel);
 
     // Queues an event whose position was assigned elsewhere (Redis). Returns false (and
-    // queues nothing) if position is not above the channel's head (a duplicate) or is
-    // out of range.
+    // queues nothing) if position is not above the channel's head (a duplicate), is out of
+    // range, or the channel limit keeps it out: then the head moves past it (counted,
+    // logged; the event stays in Redis history and readers see a gap or a backfill).
     bool deliver_sequenced(const std::string& channel, uint64_t position,
                            const std::string& payload, const std::string& event);
 
@@ -94,6 +114,20 @@ class MemoryHub {
 
     size_t channel_count();
 
+    // A loop's copy of the channel holds no events any more; `head` is that copy's head
+    // (a report older than the newest queued event is ignored: that event is on its way).
+    void copy_emptied(const std::string& channel, const Inbox* inbox, uint64_t head);
+    // A loop is about to keep events for the channel that did not come through the hub
+    // (recent history read from Redis for a reader). False when the channel limit does
+    // not allow it: the loop then keeps none (readers fetch them from Redis).
+    bool adopt(const std::string& channel, const Inbox* inbox);
+
+    void set_max_channels(uint64_t max_channels);
+    // Channels holding events now (what max_channels counts).
+    size_t stored_channels();
+    // Events from Redis dropped because of max_channels.
+    uint64_t dropped_at_cap() const { return dropped_at_cap_.load(std::memory_order_relaxed); }
+
   private:
     // One channel with no events held here: name (the map key), head, expiry.
     struct Head {
@@ -102,6 +136,11 @@ class MemoryHub {
         Millis ttl{0};
         uint32_t ttl_generation = 0;  // ttl_fn_ generation the ttl was taken from
         bool sequenced = false;       // positions come from Redis
+        // Channel limit bookkeeping: may some loop hold events of it, the last position
+        // queued to the loops, and the loops that reported their copy empty since.
+        bool stored = false;
+        uint64_t last_queued = 0;
+        std::vector<const Inbox*> emptied;
     };
     using Heads = std::unordered_map<std::string, Head>;
 
@@ -114,6 +153,13 @@ class MemoryHub {
     // The channel had an event (or Redis vouched for its head): keep it positions_ttl.
     void touch_locked(const std::string& channel, Head& head, Clock::time_point now);
     void sweep_some_locked(Clock::time_point now);
+    // Forgets a head (expired), keeping the count of channels that hold events right.
+    void erase_locked(Heads::iterator it);
+    // Marks the channel as holding events if it does or the cap allows; call with mutex_.
+    bool admit_locked(Head& head);
+    // The event at `position` passes to the loops: they hold events of the channel again.
+    void queued_locked(Head& head, uint64_t position);
+    void note_dropped(const std::string& channel, uint64_t position);
     // Queues msg on every inbox; call with mutex_ held. Returns the inboxes to wake.
     std::vector<Inbox*> enqueue_locked(const MessagePtr& msg, Inbox* self = nullptr);
     static void wake(const std::vector<Inbox*>& inboxes);
@@ -127,6 +173,9 @@ class MemoryHub {
     uint32_t ttl_generation_ = 1;
     NowFn now_;
     std::atomic<bool> ready_{true};
+    uint64_t max_channels_ = UINT64_MAX;
+    size_t stored_channels_ = 0;  // heads with stored == true
+    std::atomic<uint64_t> dropped_at_cap_{0};
 };
 
 }  // namespace sluice::broker

@@ -76,6 +76,13 @@ bool RedisBroker::ready() const { return inbox_.hub().ready(); }
 
 void RedisBroker::publish(const std::string& channel, const std::string& payload,
                           const std::string& event, PublishCallback cb) {
+    // Answered before Redis stores anything: an event this process could not keep is
+    // refused rather than acknowledged. (A channel that fills up while the FCALL is on
+    // its way still has the event in Redis history: readers get it by backfill.)
+    if (!inbox_.hub().admits(channel)) {
+        cb(Result<uint64_t>(Error{Errc::Overloaded, "channel limit reached"}));
+        return;
+    }
     auto alive = alive_;
     cmd_->command(fcall_publish_argv(channel, payload, event), [this, alive, cb](const RedisValue& reply) {
         // Redis integers are signed 64-bit, so any positive one is within kMaxPosition;

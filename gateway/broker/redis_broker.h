@@ -35,6 +35,10 @@ class RedisBroker final : public Broker {
     // The hub keeps a channel's head for positions_ttl whether or not loops hold it.
     void channel_opened(const std::string&) override {}
     void channel_closed(const std::string&) override {}
+    void history_emptied(const std::string& channel, uint64_t head) override {
+        inbox_.report_emptied(channel, head);
+    }
+    bool may_keep_history(const std::string& channel) override { return inbox_.adopt(channel); }
     const char* kind() const override { return "redis"; }
 
   private:

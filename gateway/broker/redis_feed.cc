@@ -210,7 +210,9 @@ void RedisFeed::on_plain(const std::string& channel, const std::string& data) {
     // Bad data never gets a position: positions stay dense and clients see no gap.
     if (!acceptable(channel, data)) return;
     metrics_.messages_plain.add(1);
-    if (hub_.publish(channel, data, "") == 0)
+    // At the channel limit the hub drops it (counted, logged) but uses up its position,
+    // so readers see a gap rather than nothing. 0 with room left: no positions left.
+    if (hub_.publish(channel, data, "", nullptr, MemoryHub::AtCap::Skip) == 0 && hub_.admits(channel))
         log::warn("redis message dropped", log::field("channel", channel) + "," +
                                                log::field("reason", "channel has no positions left"));
 }

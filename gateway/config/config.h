@@ -147,7 +147,8 @@ struct Limits {
     uint64_t max_event_size = 1024 * 1024;    // publish payload; over -> 413
     uint64_t max_body_size = 1024 * 1024;     // other request bodies; over -> 413
     uint64_t client_buffer = 256 * 1024;      // per-connection output budget (live events)
-    uint64_t max_channels = 1000000;          // channels kept per worker
+    uint64_t max_channels = 1000000;          // channels holding events, per process
+    uint64_t max_history_bytes = 256ull << 20;  // history bytes per process (all loops)
 };
 
 struct Defaults {

@@ -120,6 +120,17 @@ void load_limits(const Value& v, Diagnostics& diag, Limits& out) {
     r.get_size("max_body_size", out.max_body_size);
     r.get_size("client_buffer", out.client_buffer);
     r.get_count("max_channels", out.max_channels, 1, UINT64_MAX);
+    if (r.get_size("max_history_bytes", out.max_history_bytes) &&
+        out.max_history_bytes < out.max_event_size) {
+        // The budget must hold at least the largest event a publish may store.
+        // Points at the budget, or at max_event_size when only that was raised.
+        auto at = r.find("max_history_bytes");
+        if (!at) at = r.find("max_event_size");
+        diag.error(at ? at->mark : YAML::Mark(),
+                   "limits.max_history_bytes: must be at least limits.max_event_size (" +
+                       std::to_string(out.max_event_size) + "), got " +
+                       std::to_string(out.max_history_bytes));
+    }
     r.finish();
 }
 

@@ -20,7 +20,7 @@ size_t ChannelHistory::append(StoredEvent ev) {
     if (ev.position <= head_) return 0;
     head_ = ev.position;
     head_type_ = ev.type;
-    bytes_ += size_of(ev);
+    add_bytes(size_of(ev));
     events_.push_back(std::move(ev));
     size_t evicted = 0;
     while (!events_.empty() &&
@@ -72,7 +72,7 @@ size_t ChannelHistory::prepend_older(std::vector<StoredEvent> events) {
             head_ = it->position;
             head_type_ = it->type;
         }
-        bytes_ += size;
+        add_bytes(size);
         events_.push_front(std::move(*it));
         ++kept;
     }
@@ -87,7 +87,7 @@ void ChannelHistory::reset() {
 
 void ChannelHistory::clear() {
     events_.clear();
-    bytes_ = 0;
+    sub_bytes(bytes_);
 }
 
 void ChannelHistory::advance_head(uint64_t head) {
@@ -97,9 +97,26 @@ void ChannelHistory::advance_head(uint64_t head) {
     }
 }
 
+uint64_t ChannelHistory::drop_oldest() {
+    if (events_.empty()) return 0;
+    uint64_t size = size_of(events_.front());
+    evict_front();
+    return size;
+}
+
 void ChannelHistory::evict_front() {
-    bytes_ -= size_of(events_.front());
+    sub_bytes(size_of(events_.front()));
     events_.pop_front();
+}
+
+void ChannelHistory::add_bytes(uint64_t n) {
+    bytes_ += n;
+    if (ledger_) *ledger_ += n;
+}
+
+void ChannelHistory::sub_bytes(uint64_t n) {
+    bytes_ -= n;
+    if (ledger_) *ledger_ -= n;
 }
 
 }  // namespace sluice::history

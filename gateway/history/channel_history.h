@@ -73,14 +73,25 @@ class ChannelHistory {
     void clear();
     // Set head without an event (e.g. a broker reported the channel's position).
     void advance_head(uint64_t head);
+    // Drops the oldest held event (head is kept, so its position is never reused).
+    // Returns the bytes freed, 0 when nothing is held.
+    uint64_t drop_oldest();
+
+    // Every later change of bytes() is also applied to *ledger (a loop's total over all
+    // its channels, for the history budget); nullptr detaches. The caller owns the
+    // ledger and subtracts what is still held before it lets the history go.
+    void set_ledger(uint64_t* ledger) { ledger_ = ledger; }
 
   private:
     void evict_front();
+    void add_bytes(uint64_t n);
+    void sub_bytes(uint64_t n);
     HistoryLimits limits_;
     std::deque<StoredEvent> events_;
     uint64_t head_ = 0;
     uint64_t bytes_ = 0;
     std::string head_type_;
+    uint64_t* ledger_ = nullptr;
 };
 
 }  // namespace sluice::history

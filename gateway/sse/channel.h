@@ -1,11 +1,14 @@
 // A channel as one worker loop sees it: its history ring, its subscribers (SSE streams
 // and waiting long-polls) and the fan-out of each new event to them. ChannelStore owns
-// every channel of the loop and evicts idle ones. Pure: no libuv, no sockets.
+// every channel of the loop, keeps the loop's history within its byte budget (least
+// recently used idle channels first) and lets go of channels nobody reads and that hold
+// nothing. Pure: no libuv, no sockets.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <list>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -17,6 +20,7 @@
 namespace sluice::sse {
 
 class Channel;
+class ChannelStore;
 
 // True if `type` is one of the terminal types.
 bool is_terminal(const std::vector<std::string>& terminal, const std::string& type);
@@ -35,6 +39,7 @@ class Subscriber {
 
   private:
     friend class Channel;
+class ChannelStore;
     size_t slot_ = SIZE_MAX;  // index in the channel's subscriber vector
 };
 
@@ -53,7 +58,9 @@ class Channel {
     void reset();
 
     void subscribe(Subscriber& s);
-    void unsubscribe(Subscriber& s);  // no-op if not subscribed
+    // No-op if not subscribed. When the last subscriber leaves, the owning store may drop
+    // the channel at the end of the loop turn (never during this call).
+    void unsubscribe(Subscriber& s);
     size_t subscriber_count() const { return live_subscribers_; }
 
     // The window the resume decision needs, with `terminal` naming the route's
@@ -77,6 +84,7 @@ class Channel {
     std::chrono::milliseconds history_ttl() const { return ttl_; }
 
   private:
+    friend class ChannelStore;
     void compact();  // drops the holes unsubscribe() left during a fan-out
 
     std::string name_;
@@ -90,28 +98,89 @@ class Channel {
     const std::vector<std::string>* cache_list_ = nullptr;
     uint64_t cache_position_ = 0;
     bool cache_value_ = false;
+
+    // Bookkeeping of the owning ChannelStore (none for a channel made on its own).
+    ChannelStore* owner_ = nullptr;
+    std::list<Channel*>* lru_ = nullptr;  // the store's idle or busy LRU list, if it holds events
+    std::list<Channel*>::iterator lru_pos_;
+    bool held_events_ = false;      // has held events in this loop (then the TTL rule applies)
+    bool unused_noted_ = false;     // queued for the end-of-turn drop check
+    bool empty_reported_ = true;    // nothing to tell the process about an empty copy
 };
 
 class ChannelStore {
   public:
-    // Called when a channel is dropped (the broker is told the loop no longer holds it).
-    using EvictFn = std::function<void(const std::string& name)>;
-    explicit ChannelStore(EvictFn on_evict, size_t max_channels);
+    struct Hooks {
+        // The loop dropped its state for the channel (the broker is told it no longer
+        // holds it).
+        std::function<void(const std::string& name)> on_drop;
+        // The loop's copy holds no events any more, after the broker handed it one (kept
+        // or not) or after it held some: the process may stop counting the channel
+        // against limits.max_channels. `head` is the copy's head.
+        std::function<void(const std::string& name, uint64_t head)> on_emptied;
+    };
+    // Events dropped to keep the loop's history within its byte budget.
+    struct BudgetEvictions {
+        uint64_t idle_channel = 0;  // whole history of an idle channel (no subscribers)
+        uint64_t oldest = 0;        // oldest events of a channel that still has readers
+    };
+
+    // budget_bytes: the most history bytes this store keeps (0 = no budget).
+    ChannelStore(Hooks hooks, uint64_t budget_bytes);
+    ~ChannelStore();
+    ChannelStore(const ChannelStore&) = delete;
+    ChannelStore& operator=(const ChannelStore&) = delete;
 
     Channel* find(const std::string& name);
-    // Creates the channel; returns nullptr when max_channels would be exceeded.
-    Channel* create(const std::string& name, const history::HistoryLimits& limits);
+    // Finds or creates the channel. Never refuses: which channels may hold events is
+    // decided process-wide before an event reaches a loop, and a channel created for a
+    // reader lives only while a reader is attached (see drop_unused).
+    Channel& open(const std::string& name, const history::HistoryLimits& limits);
+    // A reader used the channel: it becomes the most recently used.
+    void touch(Channel& ch);
 
-    // Expires old events everywhere and drops channels that have no subscribers, no
-    // events left and no activity for their TTL. Returns events expired.
+    // Call after the broker handed ch an event (whether it was kept or not) or after
+    // history was added to it: keeps the budget (never evicting ch's newest event) and
+    // reports an empty copy.
+    void after_event(Channel& ch);
+
+    // Drops channels that were created for readers, never held events and have no
+    // reader left. Call at the end of a loop turn, when no fan-out is running.
+    // Returns the number dropped.
+    size_t drop_unused();
+
+    // Expires old events everywhere and drops channels that have no subscribers and no
+    // events left (a channel that held events: once idle for its TTL). Returns events
+    // expired.
     size_t sweep(std::chrono::steady_clock::time_point now);
 
+    void set_budget(uint64_t budget_bytes);
     size_t size() const { return channels_.size(); }
+    size_t holding_events() const { return idle_lru_.size() + busy_lru_.size(); }
+    uint64_t bytes() const { return bytes_; }
+    const BudgetEvictions& budget_evictions() const { return evictions_; }
 
   private:
+    friend class Channel;
+    void note_unused(Channel& ch);
+    // Puts ch in the LRU list its state calls for (idle, busy, or none when it holds no
+    // events); a channel that changes list becomes the most recently used of the new one.
+    void sync_lru(Channel& ch);
+    void report_if_empty(Channel& ch);
+    void enforce_budget(Channel* keep);
+    void trim_oldest(Channel& ch, size_t floor);
+    void drop(std::unordered_map<std::string, std::unique_ptr<Channel>>::iterator it);
+
     std::unordered_map<std::string, std::unique_ptr<Channel>> channels_;
-    EvictFn on_evict_;
-    size_t max_channels_;
+    // Channels holding events, least recently used first: without subscribers (idle)
+    // and with. Two lists, so that eviction finds idle channels without walking busy ones.
+    std::list<Channel*> idle_lru_;
+    std::list<Channel*> busy_lru_;
+    std::vector<std::string> unused_;
+    Hooks hooks_;
+    uint64_t budget_;
+    uint64_t bytes_ = 0;            // ledger of every channel's history bytes
+    BudgetEvictions evictions_;
 };
 
 }  // namespace sluice::sse

@@ -238,3 +238,112 @@ TEST_CASE("a head read from Redis does not overtake events pub/sub is still deli
     CHECK(hub.head("t") == 7);
     CHECK_FALSE(hub.deliver_sequenced("t", 7, "dup", ""));
 }
+
+// limits.max_channels is decided in the hub (issue 8, "Exactness"): nothing is
+// acknowledged that is not stored, and channels stop counting once every loop's copy is
+// empty.
+TEST_CASE("at max_channels a publish to a new channel is refused and leaves no trace",
+          "[broker][hub][cap]") {
+    MemoryHub hub(std::chrono::seconds(1), 2);
+    TestInbox a, b;
+    hub.attach(&a.inbox);
+    hub.attach(&b.inbox);
+    CHECK(hub.publish("one", "p", "") == 1);
+    CHECK(hub.publish("two", "p", "") == 1);
+    CHECK(hub.stored_channels() == 2);
+    CHECK_FALSE(hub.admits("three"));
+    CHECK(hub.admits("one"));
+    CHECK(hub.publish("three", "p", "") == 0);
+    CHECK(hub.channel_count() == 2);         // no head was created for it
+    CHECK(hub.publish("one", "q", "") == 2);  // channels that hold events go on
+    CHECK(a.take().size() == 3);
+    CHECK(b.take().size() == 3);
+    CHECK(hub.dropped_at_cap() == 0);  // refused, not dropped: the publisher was told
+    hub.detach(&a.inbox);
+    hub.detach(&b.inbox);
+}
+
+TEST_CASE("a channel stops counting once every loop reported its copy empty",
+          "[broker][hub][cap]") {
+    MemoryHub hub(std::chrono::seconds(1), 1);
+    TestInbox a, b;
+    hub.attach(&a.inbox);
+    hub.attach(&b.inbox);
+    CHECK(hub.publish("one", "p", "") == 1);
+    hub.copy_emptied("one", &a.inbox, 1);
+    CHECK(hub.stored_channels() == 1);  // loop b may still hold it
+    CHECK(hub.publish("two", "p", "") == 0);
+    hub.copy_emptied("one", &a.inbox, 1);  // twice is once
+    CHECK(hub.stored_channels() == 1);
+    hub.copy_emptied("one", &b.inbox, 1);
+    CHECK(hub.stored_channels() == 0);
+    CHECK(hub.publish("two", "p", "") == 1);
+    // A report older than the newest queued event does not count: it is on its way.
+    CHECK(hub.publish("two", "p", "") == 2);
+    hub.copy_emptied("two", &a.inbox, 1);
+    hub.copy_emptied("two", &b.inbox, 1);
+    CHECK(hub.stored_channels() == 1);
+    hub.copy_emptied("two", &a.inbox, 2);
+    hub.copy_emptied("two", &b.inbox, 2);
+    CHECK(hub.stored_channels() == 0);
+    // The head outlives the events: the next event continues the count.
+    CHECK(hub.publish("two", "p", "") == 3);
+    hub.detach(&a.inbox);
+    hub.detach(&b.inbox);
+}
+
+TEST_CASE("a Redis PUBLISH at the cap is dropped, counted, and uses up its position",
+          "[broker][hub][cap]") {
+    MemoryHub hub(std::chrono::seconds(1), 1);
+    TestInbox a;
+    hub.attach(&a.inbox);
+    CHECK(hub.publish("one", "p", "", nullptr, MemoryHub::AtCap::Skip) == 1);
+    CHECK(hub.publish("two", "p", "", nullptr, MemoryHub::AtCap::Skip) == 0);
+    CHECK(hub.dropped_at_cap() == 1);
+    CHECK(hub.head("two") == 1);  // a reader resuming on "two" sees a gap at 1
+    hub.copy_emptied("one", &a.inbox, 1);
+    CHECK(hub.publish("two", "p", "", nullptr, MemoryHub::AtCap::Skip) == 2);
+    auto got = a.take();
+    REQUIRE(got.size() == 2);
+    CHECK(got[1]->channel == "two");
+    CHECK(got[1]->position == 2);
+    hub.detach(&a.inbox);
+}
+
+TEST_CASE("a sequenced event at the cap moves the head past it and is counted",
+          "[broker][hub][cap]") {
+    MemoryHub hub(std::chrono::seconds(1), 1);
+    TestInbox a;
+    hub.attach(&a.inbox);
+    CHECK(hub.deliver_sequenced("one", 1, "p", ""));
+    CHECK_FALSE(hub.deliver_sequenced("two", 4, "p", ""));
+    CHECK(hub.head("two") == 4);
+    CHECK(hub.dropped_at_cap() == 1);
+    CHECK(a.take().size() == 1);
+    hub.detach(&a.inbox);
+}
+
+TEST_CASE("a loop keeps Redis history for a reader only within the cap", "[broker][hub][cap]") {
+    MemoryHub hub(std::chrono::seconds(1), 1);
+    TestInbox a, b;
+    hub.attach(&a.inbox);
+    hub.attach(&b.inbox);
+    CHECK(hub.adopt("seeded", &a.inbox));
+    CHECK(hub.stored_channels() == 1);
+    CHECK_FALSE(hub.adopt("other", &b.inbox));
+    // Only loop a holds it: its report alone frees the slot.
+    hub.copy_emptied("seeded", &a.inbox, 0);
+    CHECK(hub.stored_channels() == 0);
+    CHECK(hub.adopt("other", &b.inbox));
+    hub.detach(&a.inbox);
+    hub.detach(&b.inbox);
+}
+
+TEST_CASE("a channel a reader opened that never had an event is forgotten when it closes",
+          "[broker][hub][cap]") {
+    MemoryHub hub(std::chrono::hours(1));
+    hub.channel_opened("nobody-publishes");
+    CHECK(hub.channel_count() == 1);
+    hub.channel_closed("nobody-publishes");
+    CHECK(hub.channel_count() == 0);
+}

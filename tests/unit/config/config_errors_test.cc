@@ -58,6 +58,19 @@ TEST_CASE("a bad size points at the value", "[config]") {
                 "got '64 KiB'"});
     CHECK(errors_of(kRedis + "limits:\n  max_event_size: 0\n") ==
           Lines{"t.yaml:3:19: limits.max_event_size: must be greater than 0, got 0"});
+    CHECK(errors_of(kRedis + "limits:\n  max_history_bytes: lots\n") ==
+          Lines{"t.yaml:3:22: limits.max_history_bytes: expected a size like 512, 64KiB or 1MiB, "
+                "got 'lots'"});
+}
+
+TEST_CASE("the history budget must hold the largest event", "[config]") {
+    CHECK(errors_of(kRedis + "limits:\n  max_event_size: 2MiB\n  max_history_bytes: 1MiB\n") ==
+          Lines{"t.yaml:4:22: limits.max_history_bytes: must be at least limits.max_event_size "
+                "(2097152), got 1048576"});
+    CHECK(errors_of(kRedis + "limits:\n  max_event_size: 512MiB\n") ==
+          Lines{"t.yaml:3:19: limits.max_history_bytes: must be at least limits.max_event_size "
+                "(536870912), got 268435456"});
+    CHECK(errors_of(kRedis + "limits:\n  max_history_bytes: 1MiB\n").empty());
 }
 
 TEST_CASE("a value of the wrong shape names what was expected", "[config]") {

@@ -278,7 +278,8 @@ TEST_CASE("every top-level scalar and every limit is read", "[config]") {
         "  max_event_size: 64KiB\n"
         "  max_body_size: 2MiB\n"
         "  client_buffer: 512KiB\n"
-        "  max_channels: 1000\n");
+        "  max_channels: 1000\n"
+        "  max_history_bytes: 64MiB\n");
     REQUIRE(c->listen.size() == 3);
     CHECK(c->listen[0].host == "0.0.0.0");
     CHECK(c->listen[0].port == 80);
@@ -302,6 +303,7 @@ TEST_CASE("every top-level scalar and every limit is read", "[config]") {
     CHECK(l.max_body_size == 2 * 1024 * 1024);
     CHECK(l.client_buffer == 512 * 1024);
     CHECK(l.max_channels == 1000);
+    CHECK(l.max_history_bytes == 64ull << 20);
 }
 
 TEST_CASE("redis broker settings: key prefix, history in Redis, reconnect backoff",

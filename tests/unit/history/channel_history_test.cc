@@ -223,3 +223,27 @@ TEST_CASE("history keeps the head's type after the head event is evicted", "[his
     h.reset();
     CHECK(h.head_type().empty());
 }
+
+TEST_CASE("the ledger mirrors every byte change and drop_oldest keeps the head", "[history]") {
+    uint64_t ledger = 0;
+    history::HistoryLimits limits;
+    limits.max_events = 3;
+    history::ChannelHistory h(limits);
+    h.set_ledger(&ledger);
+    for (uint64_t p = 1; p <= 5; ++p) {
+        history::StoredEvent ev;
+        ev.position = p;
+        ev.encoded = make_shared_bytes(std::string(10 * p, 'x'));
+        ev.at = history::Clock::now();
+        h.append(std::move(ev));
+        CHECK(ledger == h.bytes());
+    }
+    CHECK(h.drop_oldest() == 30);
+    CHECK(ledger == h.bytes());
+    CHECK(h.head() == 5);
+    CHECK(h.oldest() == 4);
+    h.clear();
+    CHECK(ledger == 0);
+    CHECK(h.head() == 5);
+    CHECK(h.drop_oldest() == 0);
+}
