@@ -112,6 +112,11 @@ struct ResponseParser::Impl {
         head.version_minor = parser.http_minor;
         head.keep_alive = llhttp_should_keep_alive(&parser) != 0;
         headers_done = true;
+        // llhttp takes any three digits. Below 100 there is no such status (RFC 9110 15),
+        // and llhttp would still read a Content-Length body that `bodiless` below says is
+        // not there: the caller would get Body pieces for a head framed as None (found by
+        // tests/fuzz/response_parser_fuzz.cc).
+        if (head.status < 100) return fail("invalid status code from upstream");
         if (head.status == 101) return fail("upstream switched protocols (101)");
         const std::string* te = head.header("transfer-encoding");
         if (te) {
@@ -136,9 +141,14 @@ struct ResponseParser::Impl {
             head.framing = BodyFraming::UntilClose;
             head.keep_alive = false;
         }
-        // 1 tells llhttp that no body follows (HEAD); it then completes the message at
-        // once and the pause happens in on_message_complete instead.
-        if (no_body) return 1;
+        // 1 tells llhttp that no body follows; it then completes the message at once and
+        // the pause happens in on_message_complete instead. Not only for HEAD: llhttp skips
+        // the body of a 1xx, 204 or 304 by itself only when it has no Content-Length. With
+        // one (a 304 may carry the length of the representation, RFC 9110 8.6) llhttp would
+        // wait for that many bytes, stalling the exchange until read_timeout or taking the
+        // next response on the connection as this one's body (found by
+        // tests/fuzz/response_parser_fuzz.cc).
+        if (bodiless) return 1;
         return HPE_PAUSED;
     }
 
