@@ -82,7 +82,10 @@ void replace_all(std::string& s, std::string_view from, const std::string& to) {
         s.replace(at, from.size(), to);
 }
 
-// Decimal digits only, 1..2^64-1.
+// Decimal digits only, 1..2^64-2. 2^64-1 is refused: a channel whose head were that
+// position would have no next one (head + 1 wraps to 0 in the resume decision and the
+// history window); Redis's own counter (INCR) stops at 2^63-1, so only a hand-made
+// message could carry it (found by tests/fuzz/redis_envelope_fuzz.cc).
 std::optional<uint64_t> parse_position(std::string_view s) {
     if (s.empty() || s.size() > 20) return std::nullopt;
     for (char c : s)
@@ -90,6 +93,7 @@ std::optional<uint64_t> parse_position(std::string_view s) {
     uint64_t v = 0;
     auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (ec != std::errc() || ptr != s.data() + s.size() || v == 0) return std::nullopt;
+    if (v == std::numeric_limits<uint64_t>::max()) return std::nullopt;
     return v;
 }
 

@@ -41,7 +41,7 @@ struct Envelope {
 };
 std::string envelope_prefix();  // "\0sluice1\0" (9 bytes)
 bool looks_like_envelope(std::string_view message);
-// nullopt if malformed: position not a decimal number in 1..2^64-1, missing separator,
+// nullopt if malformed: position not a decimal number in 1..2^64-2, missing separator,
 // or an event name with CR or LF (it could not be written as an SSE field).
 std::optional<Envelope> parse_envelope(std::string_view message);
 // What the Lua function publishes (tests, and anything that must mimic it).

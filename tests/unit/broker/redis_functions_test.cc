@@ -73,9 +73,9 @@ TEST_CASE("envelope round trip, payload with NUL and newlines", "[broker][redis_
     CHECK(plain->event.empty());
     CHECK(plain->payload.empty());
 
-    auto big = parse_envelope(build_envelope(std::numeric_limits<uint64_t>::max(), "e", "{}"));
+    auto big = parse_envelope(build_envelope(std::numeric_limits<uint64_t>::max() - 1, "e", "{}"));
     REQUIRE(big);
-    CHECK(big->position == std::numeric_limits<uint64_t>::max());
+    CHECK(big->position == std::numeric_limits<uint64_t>::max() - 1);
 }
 
 TEST_CASE("plain payloads do not look like envelopes", "[broker][redis_functions]") {
@@ -98,6 +98,8 @@ TEST_CASE("malformed envelopes are rejected", "[broker][redis_functions]") {
              p + std::string("+1\0\0x", 5),              // sign
              p + std::string("1x\0\0x", 5),              // not a number
              p + std::string("18446744073709551616\0\0x", 23),  // 2^64
+             // 2^64-1: no next position after it (found by tests/fuzz/redis_envelope_fuzz.cc)
+             p + std::string("18446744073709551615\0\0x", 23),
              p + std::string("1\0a\nb\0x", 7),           // LF in the event name
              p + std::string("1\0a\rb\0x", 7),           // CR in the event name
          }) {
@@ -128,6 +130,7 @@ TEST_CASE("parse_xrange_reply reads entries and skips malformed ones",
         entry("5-1", {"p", "bad seq"}),
         entry("x-0", {"p", "bad id"}),
         entry("0-0", {"p", "position 0"}),
+        entry("18446744073709551615-0", {"p", "no next position"}),
         entry("6-0", {"e", "no payload"}),
         entry("7-0", {"p"}),
         str("not an entry"),
