@@ -17,6 +17,10 @@ fi
 if [ "${1:-}" = "--test" ]; then
   packages+=(chromium chromium-driver)
 fi
+# The fuzz targets (tests/fuzz) build with clang 14 and link its libFuzzer runtime.
+if [ "${1:-}" = "--test" ]; then
+  packages+=(clang-14 libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # README command 2: install what the tests need, build sluice twice (normal, and with
-# AddressSanitizer + UndefinedBehaviorSanitizer), and run every test against both.
-# Exits non-zero if any test fails.
+# AddressSanitizer + UndefinedBehaviorSanitizer), and run every test against both; then
+# build the libFuzzer targets with clang and run each for a bounded time.
+# Exits non-zero if any test fails or any fuzz target crashes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./deploy/install-deps.sh --test
@@ -28,6 +29,25 @@ run_suite normal build
 if [ "${SLUICE_SKIP_ASAN:-0}" != 1 ]; then
   run_suite "asan+ubsan" build-asan -DSLUICE_SANITIZE=ON
 fi
+
+# --- Fuzzing (libFuzzer, clang 14; tests/fuzz/README.md) ---------------------------------
+# Builds only the fuzz targets, with ASan+UBSan, in build-fuzz, replays their committed seeds
+# and regressions, then fuzzes each for SLUICE_FUZZ_SECONDS (default 20; 0 skips this stage).
+# A crash, hang or sanitizer report fails the run.
+fuzz_seconds=${SLUICE_FUZZ_SECONDS:-20}
+if [ "$fuzz_seconds" != 0 ]; then
+  echo "=== fuzz build (build-fuzz) ==="
+  if cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_TESTS=OFF -DSLUICE_FUZZ=ON \
+       -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 >/dev/null &&
+     cmake --build build-fuzz -j"$jobs" --target sluice_fuzz_targets; then
+    echo "=== fuzz runs (${fuzz_seconds}s per target) ==="
+    tests/fuzz/run_all.sh build-fuzz/fuzz "$fuzz_seconds" || status=1
+  else
+    echo "fuzz build failed"
+    status=1
+  fi
+fi
+
 if [ $status -ne 0 ]; then
   echo "SOME TESTS FAILED"
 else

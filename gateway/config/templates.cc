@@ -111,6 +111,12 @@ std::string check_channel_template(std::string_view text,
                 return "invalid placeholder name '" + std::string(name) +
                        "' (use letters, digits and _, like {id})";
             }
+            // The router refuses a repeated placeholder; saying so here points at the
+            // value instead of failing later without a column (found by
+            // tests/fuzz/router_fuzz.cc).
+            if (std::find(placeholders.begin(), placeholders.end(), name) != placeholders.end()) {
+                return "placeholder {" + std::string(name) + "} appears twice";
+            }
             placeholders.emplace_back(name);
             i = close;
         } else if (c == '}') {

@@ -36,16 +36,44 @@ std::string or_list(std::initializer_list<std::string_view> items) {
     return out;
 }
 
+// Messages quote config values, and a YAML value can hold line breaks (a quoted "a\nb", or
+// a plain scalar running over a blank line). --check prints one line per error, so control
+// characters are written as escapes (found by tests/fuzz/config_fuzz.cc).
+std::string one_line(std::string message) {
+    if (std::none_of(message.begin(), message.end(), [](char c) {
+            return (static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f;
+        })) {
+        return message;
+    }
+    static const char* hex = "0123456789abcdef";
+    std::string out;
+    for (char c : message) {
+        auto u = static_cast<unsigned char>(c);
+        if (c == '\n') {
+            out += "\\n";
+        } else if (c == '\r') {
+            out += "\\r";
+        } else if ((u < 0x20 && c != '\t') || u == 0x7f) {
+            out += "\\x";
+            out += hex[u >> 4];
+            out += hex[u & 15];
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
 void Diagnostics::error(const YAML::Mark& at, std::string message) {
     int line = at.line < 0 ? 1 : at.line + 1;
     int column = at.column < 0 ? 1 : at.column + 1;
-    errors_.push_back(ConfigError{file_, line, column, std::move(message)});
+    errors_.push_back(ConfigError{file_, line, column, one_line(std::move(message))});
 }
 
 void Diagnostics::error_without_position(std::string message) {
-    errors_.push_back(ConfigError{file_, 0, 0, std::move(message)});
+    errors_.push_back(ConfigError{file_, 0, 0, one_line(std::move(message))});
 }
 
 std::vector<ConfigError> Diagnostics::take() {

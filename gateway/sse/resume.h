@@ -9,7 +9,8 @@
 namespace sluice::sse {
 
 struct ChannelWindow {
-    uint64_t head = 0;    // last position ever assigned on the channel (0 = none)
+    uint64_t head = 0;    // last position ever assigned on the channel (0 = none); at
+                          // most 2^64-2 (broker::parse_envelope caps), so head + 1 exists
     uint64_t oldest = 1;  // oldest position history still holds; head + 1 when empty
     std::optional<uint64_t> terminal;  // position of a terminal event that is the head
 };

@@ -86,6 +86,16 @@ TEST_CASE("a value of the wrong shape names what was expected", "[config]") {
           Lines{"t.yaml:2:12: log_level: expected debug, info, warn or error, got 'verbose'"});
 }
 
+// Found by tests/fuzz/config_fuzz.cc: a value with a line break made a two-line message.
+TEST_CASE("a quoted value with control characters stays on one line", "[config]") {
+    CHECK(errors_of(kRedis + "log_level: \"a\\nb\\r\\x01\"\n") ==
+          Lines{"t.yaml:2:12: log_level: expected debug, info, warn or error, "
+                "got 'a\\nb\\r\\x01'"});
+    CHECK(errors_of(kRedis + "log_level: one\n\n  two\n") ==
+          Lines{"t.yaml:2:12: log_level: expected debug, info, warn or error, "
+                "got 'one\\ntwo'"});
+}
+
 TEST_CASE("a missing required key is reported at its parent map", "[config]") {
     CHECK(errors_of(kRedis +
                     "routes:\n"

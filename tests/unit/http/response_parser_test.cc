@@ -137,6 +137,42 @@ TEST_CASE("204 and 304 have no body", "[http][response]") {
     }
 }
 
+// Found by tests/fuzz/response_parser_fuzz.cc: llhttp read a Content-Length body after these
+// heads, which the parser had framed as bodiless, so the next response became "body".
+TEST_CASE("1xx, 204 and 304 have no body even with a Content-Length", "[http][response]") {
+    for (std::string status : {"100 Continue", "204 No Content", "304 Not Modified"}) {
+        ResponseParser p;
+        std::string in = "HTTP/1.1 " + status +
+                         "\r\nContent-Length: 27\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+        for (size_t step : {SIZE_MAX, size_t{1}}) {
+            p.reset();
+            auto c = run(p, in, step);
+            INFO(status << " step " << step);
+            CHECK_FALSE(c.error);
+            CHECK(c.heads == 2);
+            CHECK(c.completes == 2);
+            CHECK(p.head().status == 200);
+            CHECK(c.body == "ok");
+        }
+        ResponseParser alone;  // a lone head with a length is complete without more bytes
+        auto c = run(alone, "HTTP/1.1 " + status + "\r\nContent-Length: 27\r\n\r\n");
+        CHECK(c.heads == 1);
+        CHECK(c.completes == 1);
+        CHECK(alone.head().framing == BodyFraming::None);
+    }
+}
+
+// Found by tests/fuzz/response_parser_fuzz.cc: "000" was taken for an interim status.
+TEST_CASE("a status code below 100 is an error", "[http][response]") {
+    for (std::string status : {"000 OK", "099 X"}) {
+        ResponseParser p;
+        auto c = run(p, "HTTP/1.1 " + status + "\r\nContent-Length: 5\r\n\r\nshort");
+        CHECK(c.error);
+        CHECK(c.reason == "invalid status code from upstream");
+        CHECK(c.body.empty());
+    }
+}
+
 TEST_CASE("an interim 100 response comes before the final one", "[http][response]") {
     ResponseParser p;
     std::string in =
