@@ -112,6 +112,10 @@ struct ResponseParser::Impl {
         head.version_minor = parser.http_minor;
         head.keep_alive = llhttp_should_keep_alive(&parser) != 0;
         headers_done = true;
+        // llhttp takes any three digits. Below 100 there is no such status (RFC 9110 15),
+        // and llhttp would still read a Content-Length body that the bodiless rule says is
+        // not there (found by tests/fuzz/response_parser_fuzz.cc).
+        if (head.status < 100) return fail("invalid status code from upstream");
         if (head.status == 101) return fail("upstream switched protocols (101)");
         // RFC 9110 6.4.1: these never carry a body, whatever Content-Length or
         // Transfer-Encoding say (a 304 may repeat the length of the representation).
