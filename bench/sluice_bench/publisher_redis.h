@@ -1,6 +1,6 @@
 // Redis transport of the publisher: one connection, commands pipelined over it in RESP, one
 // reply expected per command. Mode redis sends PUBLISH <channel> <payload>; mode fcall sends
-// FCALL sluice_publish 1 <channel> <payload> (sluice's sequenced publish, SPEC.md section 4).
+// FCALL sluice_publish 1 <channel> <payload> (sluice's sequenced publish, docs/publishing.md).
 // No AUTH: the target is a local test Redis.
 #pragma once
 

@@ -1,6 +1,6 @@
 // Metrics: each worker owns a WorkerMetrics and is its only writer (relaxed atomics, no
 // read-modify-write contention); a scrape on any worker sums all of them into the
-// Prometheus text format (SPEC.md section 9).
+// Prometheus text format (docs/operations.md lists every series).
 #pragma once
 
 #include <atomic>

@@ -1,4 +1,4 @@
-// /_sluice/health, /_sluice/ready and /_sluice/metrics (SPEC.md section 9).
+// /_sluice/health, /_sluice/ready and /_sluice/metrics (docs/operations.md).
 #include "gateway/app/connection.h"
 #include "gateway/app/dispatch.h"
 #include "gateway/app/server.h"

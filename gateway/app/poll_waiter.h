@@ -1,4 +1,4 @@
-// A long-poll held on a channel (SPEC.md section 6): answered by the next event or
+// A long-poll held on a channel (docs/protocol.md): answered by the next event or
 // when its wait expires. Owned by the Connection while it is in the Waiting state.
 #pragma once
 

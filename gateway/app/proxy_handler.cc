@@ -1,4 +1,4 @@
-// Proxy routes (SPEC.md section 7): the bridge between a client Connection and a
+// Proxy routes (docs/proxy.md): the bridge between a client Connection and a
 // proxy::ProxyExchange. The per-loop pools and health checks belong to the Worker.
 #include "gateway/app/connection.h"
 #include "gateway/app/dispatch.h"

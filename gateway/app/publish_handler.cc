@@ -1,4 +1,4 @@
-// The HTTP publish endpoint (SPEC.md section 4): POST {publish.path} with a bearer token.
+// The HTTP publish endpoint (docs/publishing.md): POST {publish.path} with a bearer token.
 #include <cstring>
 
 #include "gateway/app/connection.h"

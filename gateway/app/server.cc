@@ -159,7 +159,7 @@ int Server::run() {
     hub_->set_max_channels(cfg.limits.max_channels);
     if (cfg.broker.type == config::BrokerType::Redis) {
         // Subscribed before any client is served, so events published between a
-        // session's start and its browser's connect are kept (SPEC section 4).
+        // session's start and its browser's connect are kept (docs/publishing.md).
         feed_ = std::make_unique<broker::RedisFeed>(&loop_, *hub_, cfg.broker, cfg.limits.max_event_size,
                                                     redis_patterns(*runtime_), broker_metrics_);
         feed_->start();

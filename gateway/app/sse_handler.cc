@@ -1,5 +1,5 @@
 // GET on an sse route: resolve the channel and resume point, then hand the connection
-// to an SseStream (SPEC.md section 5). While the broker is not ready, or the channel is
+// to an SseStream (docs/protocol.md). While the broker is not ready, or the channel is
 // loading from it, the client is answered 200 at once and held with heartbeats.
 #include "gateway/app/connection.h"
 #include "gateway/app/dispatch.h"
@@ -50,7 +50,7 @@ void handle_sse(Connection& conn, const router::Match& m) {
     }
     Worker& w = conn.worker();
     if (!w.broker_ready() && route.on_broker_down == config::BrokerDownPolicy::Pending) {
-        // Clients that watch for this switch to polling (SPEC section 5).
+        // Clients that watch for this switch to polling (docs/protocol.md).
         static const std::string pending = "data: {\"type\":\"pending\",\"message\":\"Use polling\"}\n\n";
         conn.respond_raw(200, stream_head() + pending, false);
         return;

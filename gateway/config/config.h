@@ -1,6 +1,6 @@
 // The typed, validated configuration. Built once from YAML by load_config() and then
 // shared read-only (std::shared_ptr<const Config>) by every worker; hot paths never
-// look at YAML. SPEC.md section 3 and docs/configuration.md describe every key.
+// look at YAML. docs/configuration.md describes every key.
 #pragma once
 
 #include <chrono>

@@ -1,4 +1,4 @@
-// SSE wire encoding (SPEC.md section 5). Pure functions: each event is encoded once
+// SSE wire encoding (docs/protocol.md). Pure functions: each event is encoded once
 // and the bytes are shared by every subscriber.
 #pragma once
 

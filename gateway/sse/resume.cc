@@ -7,7 +7,7 @@ namespace sluice::sse {
 ResumeDecision decide_resume(const ResumeRequest& req, const ChannelWindow& window) {
     ResumeDecision d;
     // 1. The channel ended at T and the client already has T: tell EventSource to stop.
-    //    This precedes the gap rule (SPEC.md section 5).
+    //    This precedes the gap rule (docs/protocol.md).
     if (window.terminal && req.position && *req.position >= *window.terminal) {
         d.action = ResumeDecision::Action::NoContent;
         return d;

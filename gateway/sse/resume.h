@@ -1,4 +1,4 @@
-// The resume decision (SPEC.md section 5): where a new stream or poll starts, and which
+// The resume decision (docs/protocol.md): where a new stream or poll starts, and which
 // gap (if any) it must report first. A pure function of the request and the channel's
 // window, unit-tested case by case.
 #pragma once

@@ -1,4 +1,4 @@
-// decide_resume, one test per case of the rules in resume.h / SPEC.md section 5.
+// decide_resume, one test per case of the rules in resume.h / docs/protocol.md.
 #include <catch2/catch.hpp>
 
 #include "gateway/core/position.h"
