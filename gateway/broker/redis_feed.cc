@@ -139,9 +139,12 @@ void RedisFeed::catch_up() {
     caught_up_ = true;  // guards against a second catch-up starting while this one runs
     auto heads = hub_.sequenced_heads();
     // Channels whose jump arrived before catch-up are repaired with the others.
-    for (const auto& [channel, buffered] : repairing_)
+    // (No structured binding here: clang 14 cannot capture one in the lambda.)
+    for (const auto& entry : repairing_) {
+        const std::string& channel = entry.first;
         if (std::none_of(heads.begin(), heads.end(), [&](const auto& h) { return h.first == channel; }))
             heads.emplace_back(channel, 0);
+    }
     if (heads.empty()) {
         hub_.set_ready(true);
         log::info("redis ready", log::field("patterns", static_cast<long long>(patterns_.size())));

@@ -19,13 +19,16 @@
 
 #include "gateway/broker/payload_rules.h"
 #include "gateway/broker/redis_functions.h"
+#include "gateway/core/position.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {
 
 using namespace sluice::broker;
 
-constexpr uint64_t kMaxPosition = std::numeric_limits<uint64_t>::max() - 1;
+// Positions are 1..sluice::kMaxPosition (2^53-1, gateway/core/position.h) wherever they
+// enter: the decoder must refuse everything else.
+using sluice::kMaxPosition;
 
 void check_raw(std::string_view message) {
     auto env = parse_envelope(message);

@@ -80,10 +80,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const uint64_t n = *req.position;
     if (!d.gap) {
         RESUME_CHECK(n < kMax && d.next == n + 1);
-    } else if (n > w.head) {  // the channel started over: what the client counted is void
-        RESUME_CHECK(d.gap->to == n && d.next == w.head + 1);
+    } else if (n > w.head) {  // the channel started over: what the client counted is void,
+        // and the channel's new history is replayed from its oldest held event
+        RESUME_CHECK(d.gap->reset && d.gap->from == 1 && d.gap->to == n && d.next == w.oldest);
     } else {  // history moved past the client
-        RESUME_CHECK(d.gap->from == n + 1 && d.gap->to == d.next - 1 && d.next == w.oldest);
+        RESUME_CHECK(!d.gap->reset && d.gap->from == n + 1 && d.gap->to == d.next - 1 &&
+                     d.next == w.oldest);
     }
     return 0;
 }
