@@ -170,8 +170,15 @@ void RedisFeed::on_push(const RedisValue& push) {
         const std::string& pattern = push.elements[1].str;
         bool sequenced =
             std::find(seq_patterns_.begin(), seq_patterns_.end(), pattern) != seq_patterns_.end();
-        if (sequenced) on_sequenced_message(push.elements[2].str, push.elements[3].str);
-        else on_plain(push.elements[2].str, push.elements[3].str);
+        if (sequenced) {
+            on_sequenced_message(push.elements[2].str, push.elements[3].str);
+        } else if (push.elements[2].str.rfind(sequenced_channel(cfg_.key_prefix, ""), 0) == 0) {
+            // A route pattern wide enough to cover the sequenced namespace (channel "{id}"
+            // is "*") also hears the function's envelopes; their sequenced twin pattern
+            // delivers them, so this copy is not a bad plain payload.
+        } else {
+            on_plain(push.elements[2].str, push.elements[3].str);
+        }
     } else if (kind == "message" && push.elements.size() == 3) {
         on_plain(push.elements[1].str, push.elements[2].str);
     } else if (kind == "psubscribe") {

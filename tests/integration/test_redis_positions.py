@@ -210,5 +210,24 @@ class RedisPositionsTtlTest(PositionsCase):
         self.assertEqual(ids(client.read_events(1)), [3])
 
 
+class SequencedNamespaceOverlapTest(PositionsCase):
+    # channel "{id}" subscribes to "*", which also covers sluice:seq:*.
+    ROUTES = """
+- path: /any/{id}
+  sse:
+    channel: "{id}"
+"""
+
+    def test_a_pattern_covering_the_sequenced_namespace_takes_each_event_once(self):
+        ch = self.channel_id()
+        client = self.stream(f"/any/{ch}")
+        dropped = self.count("sluice_broker_messages_dropped_total")
+        self.assertEqual(self.redis.fcall_publish(ch, "one"), 1)
+        self.assertEqual([(e["id"], e["data"]) for e in client.read_events(1)], [("1", "one")])
+        self.assertIsNone(client.next_event(0.3))
+        self.assertEqual(self.count("sluice_broker_messages_dropped_total"), dropped)
+        self.assertFalse(any(l.get("msg") == "redis message dropped" for l in self.gw.error_log_json()))
+
+
 if __name__ == "__main__":
     unittest.main()
