@@ -1,4 +1,4 @@
-"""Issue 8: client_buffer bounds what the kernel would not take, not what one loop turn
+"""client_buffer bounds what the kernel would not take, not what one loop turn
 queued. Events larger than the buffer (600 KiB and 1 MiB against the default 256 KiB) and a
 2.5 MiB burst published to Redis in one pipeline reach every reading client whole, and
 nobody who reads is cut; a client that never reads (small SO_RCVBUF) is still cut as slow
@@ -7,7 +7,7 @@ once its refused bytes stay over the buffer (metric and access-log reason "slow"
 import unittest
 
 from harness import SseClient, metric_sum, metrics, wait_metric, wait_until
-from redis_harness import RedisServer, redis_config, start_gateway
+from redis_harness import RedisGatewayTestCase
 
 SLOW_METRIC = "sluice_sse_slow_disconnects_total"
 ROUTES = """
@@ -25,31 +25,9 @@ def payload(tag, size):
     return head + "x" * (size - len(head))
 
 
-class Issue8Test(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.redis = RedisServer().start()
-        try:
-            cls.gw = start_gateway(redis_config(cls.redis.port, routes=ROUTES, limits=LIMITS),
-                                   cls.redis)
-        except BaseException:
-            cls.redis.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.gw.stop()
-        finally:
-            cls.gw.cleanup()
-            cls.redis.cleanup()
-
-    def run(self, result=None):
-        before = len(result.failures) + len(result.errors) if result else 0
-        out = super().run(result)
-        if result and len(result.failures) + len(result.errors) > before:
-            self.gw.dump_logs()
-        return out
+class SlowBurstTest(RedisGatewayTestCase):
+    ROUTES = ROUTES
+    LIMITS = LIMITS
 
     def client(self, path, **kw):
         c = SseClient(self.gw.port, path, timeout=10, **kw)
