@@ -106,7 +106,9 @@ void Pool::forget(UpstreamConn* c) {
 }
 
 void Pool::report_failure(size_t i) {
-    if (cfg_.max_fails == 0) return;
+    // A lone server is never taken out (as in nginx): with nothing to fail over to, a
+    // time-out would only turn the next requests into 502s after the server is back.
+    if (cfg_.max_fails == 0 || servers_.size() == 1) return;
     Server& s = servers_[i];
     if (++s.fails < cfg_.max_fails) return;
     s.fails = 0;

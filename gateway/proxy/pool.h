@@ -1,6 +1,6 @@
 // One upstream (a named group of servers) as seen by one worker loop: round-robin choice
 // of a server, passive health (max_fails failures in a row take a server out for
-// fail_timeout), the result of active health checks, and a pool of idle keep-alive
+// fail_timeout; never the only server of an upstream), the result of active health checks, and a pool of idle keep-alive
 // connections per server. Shared (shared_ptr) by the LoopProxy and by every exchange and
 // connection using it, so a pool replaced on reload lives until its last connection closes.
 #pragma once

@@ -178,17 +178,43 @@ class HealthTest(FailureCase):
                         l.get("server") == bad.address)
 
     def test_passive_health_gives_a_server_another_chance_after_fail_timeout(self):
-        gw = self.gateway(config([f"127.0.0.1:{unused_port()}"],
+        # Two servers: a lone server is never marked down (the next test).
+        gw = self.gateway(config([f"127.0.0.1:{unused_port()}", f"127.0.0.1:{unused_port()}"],
                                  "    max_fails: 1\n    fail_timeout: 500ms\n"))
         status, _, body = http_request(gw.port, "GET", "/api/echo")
         self.assertEqual(json.loads(body)["error"], "upstream refused the connection")
-        # Marked down: answered at once, without trying the server.
+        # Both marked down: answered at once, without trying either server.
         status, _, body = http_request(gw.port, "GET", "/api/echo")
         self.assert_error(status, body, 502)
         self.assertIn("no healthy upstream", json.loads(body)["error"])
-        time.sleep(0.7)  # after fail_timeout the server is tried (and refused) again
+        time.sleep(0.7)  # after fail_timeout the servers are tried (and refused) again
         status, _, body = http_request(gw.port, "GET", "/api/echo")
         self.assertEqual(json.loads(body)["error"], "upstream refused the connection")
+
+    def test_a_lone_server_is_never_marked_down(self):
+        # As in nginx: with no other server to send requests to, a refused connect must
+        # not turn the requests after the server is back into 502s for fail_timeout.
+        up = UpstreamServer("a").start()
+        port = up.port
+        # max_idle 0: no pooled connection to the old process survives its stop.
+        gw = self.gateway(config([up.address],
+                                 "    max_fails: 1\n    fail_timeout: 1h\n    max_idle: 0\n"))
+        try:
+            self.assertEqual(http_request(gw.port, "GET", "/api/echo")[0], 200)
+        finally:
+            up.stop()
+        status, _, body = http_request(gw.port, "GET", "/api/echo")
+        self.assert_error(status, body, 502)
+        self.assertEqual(json.loads(body)["error"], "upstream refused the connection")
+        with UpstreamServer("b", port=port) as again:
+            status, headers, body = http_request(gw.port, "GET", "/api/echo")
+            self.assertEqual(status, 200, body)
+            self.assertEqual(headers["x-upstream"], "b")
+            self.assertEqual(again.paths(), ["/api/echo"])
+        self.assertFalse([l for l in gw.error_log_json()
+                          if l.get("msg") == "upstream server marked down"])
+        self.assertEqual(metric_sum(metrics(gw.port), "sluice_upstream_failures_total",
+                                    upstream="app", reason="connect_failed"), 1)
 
     def test_active_health_check_takes_a_server_out_and_back(self):
         with UpstreamServer("a") as a, UpstreamServer("b") as b:

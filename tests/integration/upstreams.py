@@ -272,8 +272,9 @@ class UpstreamServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, label="a"):
-        super().__init__((HOST, 0), _Handler)
+    def __init__(self, label="a", port=0):
+        # port: a fixed one to start a server again where a stopped one was.
+        super().__init__((HOST, port), _Handler)
         self.label = label
         self.port = self.server_address[1]
         self.address = f"{HOST}:{self.port}"
