@@ -1,4 +1,5 @@
-// /_sluice/health, /_sluice/ready and /_sluice/metrics (docs/operations.md).
+// /_sluice/health, /_sluice/ready and /_sluice/metrics (docs/operations.md): on the
+// public listeners, or only on the admin listener when admin.listen is set (dispatch.cc).
 #include "gateway/app/connection.h"
 #include "gateway/app/dispatch.h"
 #include "gateway/app/server.h"
@@ -6,11 +7,14 @@
 
 namespace sluice::app {
 
+bool is_admin_path(std::string_view path) {
+    return path == "/_sluice/health" || path == "/_sluice/ready" || path == "/_sluice/metrics";
+}
+
 bool handle_admin(Connection& conn) {
     const std::string& path = conn.request().path;
-    if (path.rfind("/_sluice/", 0) != 0) return false;
+    if (!is_admin_path(path)) return false;
     std::string_view name = std::string_view(path).substr(9);
-    if (name != "health" && name != "ready" && name != "metrics") return false;
     conn.set_route_label(path);
     const std::string& method = conn.request().method;
     if (method != "GET" && method != "HEAD") {

@@ -93,6 +93,9 @@ class Connection final : public sse::StreamSink {
     const std::string& request_body() const;
     const RuntimePtr& request_runtime() const { return request_runtime_; }
     void set_route_label(std::string label) { route_label_ = std::move(label); }
+    // Accepted on the admin listener (admin.listen), which serves the admin endpoints only.
+    void set_admin_listener() { admin_listener_ = true; }
+    bool on_admin_listener() const { return admin_listener_; }
 
     // sse::StreamSink
     void send(SharedBytes bytes) override;
@@ -148,6 +151,7 @@ class Connection final : public sse::StreamSink {
     bool keep_alive_ = true;         // for the current response
     bool shutdown_started_ = false;
     bool admitted_ = false;
+    bool admin_listener_ = false;
     sse::CloseReason close_reason_ = sse::CloseReason::Client;
     TimerWheel::Entry timer_;
     std::string remote_;

@@ -1,12 +1,23 @@
 #include "gateway/app/dispatch.h"
 
 #include "gateway/app/connection.h"
+#include "gateway/app/server.h"
 #include "gateway/app/worker.h"
 #include "gateway/core/log.h"
 
 namespace sluice::app {
 
 void handle_request(Connection& conn) {
+    // With admin.listen, the admin listener serves the admin endpoints and nothing else,
+    // and the public listeners do not serve them (they are not routed either).
+    if (conn.on_admin_listener()) {
+        if (!handle_admin(conn)) {
+            conn.set_route_label("-");
+            conn.respond_error(404, "the admin listener serves only /_sluice/health, "
+                                    "/_sluice/ready and /_sluice/metrics");
+        }
+        return;
+    }
     if (handle_publish(conn)) return;
     const Runtime& rt = *conn.request_runtime();
     // The parser admits bodies up to the larger of the publish and request limits;
@@ -17,8 +28,14 @@ void handle_request(Connection& conn) {
         conn.respond_error(413, "request body larger than limits.max_body_size");
         return;
     }
-    if (handle_admin(conn)) return;
     const http::RequestHead& req = conn.request();
+    if (!conn.worker().server().has_admin_listener()) {
+        if (handle_admin(conn)) return;
+    } else if (is_admin_path(req.path)) {
+        conn.set_route_label("-");
+        conn.respond_error(404, "no route for this path");
+        return;
+    }
     router::Match m = rt.routes.match(req.method, req.path);
     switch (m.kind) {
     case router::Match::Kind::NotFound:
@@ -48,10 +65,9 @@ bool streams_request_body(Connection& conn) {
         router::Captures caps;
         if (rt.publish_path->match(req.path, caps)) return false;
     }
-    // The admin endpoints (handle_admin) come before the routes.
-    if (req.path == "/_sluice/health" || req.path == "/_sluice/ready" ||
-        req.path == "/_sluice/metrics")
-        return false;
+    // The admin endpoints come before the routes (on the admin listener, nothing else is
+    // served); their bodies are read whole, like any request not proxied.
+    if (conn.on_admin_listener() || is_admin_path(req.path)) return false;
     router::Match m = rt.routes.match(req.method, req.path);
     return m.kind == router::Match::Kind::Found &&
            m.route->route->kind == config::RouteKind::Proxy;

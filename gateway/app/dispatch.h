@@ -23,6 +23,9 @@ bool streams_request_body(Connection& conn);
 // this request: limits.max_event_size on the publish endpoint, else limits.max_body_size.
 std::string_view body_too_large_reason(Connection& conn);
 
+// /_sluice/health, /_sluice/ready or /_sluice/metrics.
+bool is_admin_path(std::string_view path);
+
 // Handlers (one file each).
 bool handle_admin(Connection& conn);    // false if the path is not an admin path
 bool handle_publish(Connection& conn);  // false if the path is not the publish path

@@ -82,10 +82,19 @@ Server::Server(std::string config_path, RuntimePtr runtime)
 
 Server::~Server() = default;
 
-bool Server::bind_listeners(std::vector<std::vector<int>>& fds) {
+bool Server::bind_listeners(std::vector<std::vector<int>>& fds,
+                            std::vector<std::vector<int>>& admin_fds) {
     const auto& cfg = *runtime_->config;
     fds.assign(cfg.workers, {});
-    for (const auto& addr : cfg.listen) {
+    admin_fds.assign(cfg.workers, {});
+    auto close_all = [&] {
+        for (auto* set : {&fds, &admin_fds})
+            for (auto& v : *set)
+                for (int f : v) ::close(f);
+    };
+    // One socket per worker for `addr`, appended to out[worker].
+    auto bind_address = [&](const config::ListenAddress& addr, std::vector<std::vector<int>>& out,
+                             bool admin) {
         uint16_t port = addr.port;
         if (!cfg.share_listen_port) {
             // SO_REUSEPORT would let a second sluice (or anything else using it) on the
@@ -99,8 +108,6 @@ bool Server::bind_listeners(std::vector<std::vector<int>>& fds) {
                 log::error("cannot listen", log::field("error", error) + "," +
                                                 log::field("hint", "another process uses this address; "
                                                                    "set share_listen_port: true to share it"));
-                for (auto& v : fds)
-                    for (int f : v) ::close(f);
                 return false;
             }
             ::close(probe);
@@ -112,16 +119,27 @@ bool Server::bind_listeners(std::vector<std::vector<int>>& fds) {
             int fd = open_listener(addr, port, &bound, &error);
             if (fd < 0) {
                 log::error("cannot listen", log::field("error", error));
-                for (auto& v : fds)
-                    for (int f : v) ::close(f);
                 return false;
             }
             port = bound;  // port 0: later workers join the port the first one got
-            fds[w].push_back(fd);
+            out[w].push_back(fd);
             std::string host = addr.host.find(':') != std::string::npos ? "[" + addr.host + "]" : addr.host;
-            log::info("listening", log::field("address", host + ":" + std::to_string(port)) + "," +
-                                       log::field("worker", static_cast<long long>(w)));
+            std::string fields = log::field("address", host + ":" + std::to_string(port)) + "," +
+                                 log::field("worker", static_cast<long long>(w));
+            if (admin) fields += "," + log::field("serves", "admin endpoints only");
+            log::info("listening", fields);
         }
+        return true;
+    };
+    for (const auto& addr : cfg.listen) {
+        if (!bind_address(addr, fds, false)) {
+            close_all();
+            return false;
+        }
+    }
+    if (cfg.admin && !bind_address(cfg.admin->listen, admin_fds, true)) {
+        close_all();
+        return false;
     }
     return true;
 }
@@ -136,8 +154,8 @@ std::unique_ptr<broker::Broker> Server::make_broker(Worker& w) {
 
 int Server::run() {
     const auto& cfg = *runtime_->config;
-    std::vector<std::vector<int>> fds;
-    if (!bind_listeners(fds)) return 1;
+    std::vector<std::vector<int>> fds, admin_fds;
+    if (!bind_listeners(fds, admin_fds)) return 1;
 
     uv_loop_init(&loop_);
     for (auto* s : {&sigterm_, &sigint_, &sighup_}) {
@@ -167,7 +185,7 @@ int Server::run() {
     for (unsigned i = 0; i < cfg.workers; ++i)
         workers_.push_back(std::make_unique<Worker>(*this, i, runtime_));
     for (unsigned i = 0; i < cfg.workers; ++i)
-        workers_[i]->start(std::move(fds[i]), make_broker(*workers_[i]));
+        workers_[i]->start(std::move(fds[i]), std::move(admin_fds[i]), make_broker(*workers_[i]));
     log::info("sluice started",
               log::field("config", config_path_) + "," +
                   log::field("broker", cfg.broker.type == config::BrokerType::Redis ? "redis" : "memory"));
@@ -262,6 +280,10 @@ void Server::reload() {
                          running.listen[i].port != new_cfg.listen[i].port;
     std::string needs_restart;
     if (listen_changed) needs_restart += "listen ";
+    if (running.admin.has_value() != new_cfg.admin.has_value() ||
+        (running.admin && (running.admin->listen.host != new_cfg.admin->listen.host ||
+                           running.admin->listen.port != new_cfg.admin->listen.port)))
+        needs_restart += "admin.listen ";
     if (running.workers != new_cfg.workers) needs_restart += "workers ";
     if (running.broker.type != new_cfg.broker.type || running.broker.url != new_cfg.broker.url)
         needs_restart += "broker ";

@@ -35,13 +35,19 @@ class Server {
     void release(const std::string& address);
 
     bool ready() const;
+    // The process has an admin listener (admin.listen as started; a reload cannot add or
+    // remove one): the admin endpoints answer there only.
+    bool has_admin_listener() const { return started_config_->admin.has_value(); }
     std::string render_metrics() const;
 
     // Called by a worker thread when its loop has ended.
     void worker_finished();
 
   private:
-    bool bind_listeners(std::vector<std::vector<int>>& fds_per_worker);
+    // One socket per worker and address: the public listeners, and the admin listener
+    // (admin.listen) apart, so that workers know which connections came through it.
+    bool bind_listeners(std::vector<std::vector<int>>& fds_per_worker,
+                        std::vector<std::vector<int>>& admin_fds_per_worker);
     void on_signal(int signum);
     void reload();
     void begin_drain();

@@ -78,7 +78,8 @@ Worker::Worker(Server& server, unsigned index, RuntimePtr runtime)
 
 Worker::~Worker() = default;
 
-void Worker::start(std::vector<int> listen_fds, std::unique_ptr<broker::Broker> broker) {
+void Worker::start(std::vector<int> listen_fds, std::vector<int> admin_fds,
+                   std::unique_ptr<broker::Broker> broker) {
     broker_ = std::move(broker);
     for (int fd : listen_fds) {
         auto* l = new uv_tcp_t;
@@ -88,6 +89,16 @@ void Worker::start(std::vector<int> listen_fds, std::unique_ptr<broker::Broker> 
         int rc = uv_listen(reinterpret_cast<uv_stream_t*>(l), 4096, WorkerCallbacks::connection);
         if (rc != 0) log::error("listen failed", log::field("error", uv_strerror(rc)));
         listeners_.push_back(l);
+    }
+    for (int fd : admin_fds) {
+        auto* l = new uv_tcp_t;
+        uv_tcp_init(&loop_, l);
+        l->data = this;
+        uv_tcp_open(l, fd);
+        int rc = uv_listen(reinterpret_cast<uv_stream_t*>(l), 128, WorkerCallbacks::connection);
+        if (rc != 0) log::error("listen failed", log::field("error", uv_strerror(rc)));
+        listeners_.push_back(l);
+        admin_listeners_.push_back(l);
     }
     uv_timer_init(&loop_, &tick_);
     tick_.data = this;
@@ -144,6 +155,8 @@ uv_buf_t Worker::read_buffer() { return uv_buf_init(read_buf_.get(), kReadBuffer
 
 void Worker::on_connection(uv_stream_t* listener) {
     auto* c = new Connection(*this);
+    for (uv_tcp_t* l : admin_listeners_)
+        if (reinterpret_cast<uv_stream_t*>(l) == listener) c->set_admin_listener();
     // Link before accept: accept() may already close (and unlink) the connection.
     c->next = connections_;
     if (connections_) connections_->prev = c;
@@ -329,6 +342,7 @@ void Worker::on_slow_disconnect() { metrics_.slow_disconnects.add(1); }
 void Worker::close_listeners() {
     for (auto* l : listeners_) uv_close(reinterpret_cast<uv_handle_t*>(l), WorkerCallbacks::listener_closed);
     listeners_.clear();
+    admin_listeners_.clear();
 }
 
 void Worker::set_runtime(RuntimePtr rt) {

@@ -35,9 +35,10 @@ class Worker final : public broker::Listener,
     Worker(Server& server, unsigned index, RuntimePtr runtime);
     ~Worker();
 
-    // Takes ownership of already-bound listening sockets and the broker, then runs the
-    // loop on a new thread.
-    void start(std::vector<int> listen_fds, std::unique_ptr<broker::Broker> broker);
+    // Takes ownership of already-bound listening sockets (the public ones and the admin
+    // listener's) and the broker, then runs the loop on a new thread.
+    void start(std::vector<int> listen_fds, std::vector<int> admin_fds,
+               std::unique_ptr<broker::Broker> broker);
     void join();
 
     // Runs fn on the worker's loop thread (thread-safe).
@@ -117,6 +118,7 @@ class Worker final : public broker::Listener,
     uv_loop_t loop_;
     std::thread thread_;
     std::vector<uv_tcp_t*> listeners_;
+    std::vector<uv_tcp_t*> admin_listeners_;  // also in listeners_
     uv_timer_t tick_;
     uv_check_t check_;
     uv_async_t async_;

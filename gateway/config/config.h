@@ -157,9 +157,16 @@ struct Defaults {
     Millis retry = std::chrono::milliseconds(2000);
 };
 
+// A separate listener for /_sluice/health, /_sluice/ready and /_sluice/metrics: when set,
+// they answer there only (404 on the public listeners), and it serves nothing else.
+struct AdminConfig {
+    ListenAddress listen;
+};
+
 struct Config {
     std::string source;  // file the config came from ("<string>" for tests)
     std::vector<ListenAddress> listen{{"127.0.0.1", 8080}};
+    std::optional<AdminConfig> admin;  // unset: the admin endpoints answer on `listen`
     unsigned workers = 1;  // "auto" resolves to the number of cores at load time
     // Let other processes listen on the same addresses (SO_REUSEPORT across processes,
     // for running several sluice processes on one port). Off: the port must be free.

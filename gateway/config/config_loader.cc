@@ -63,6 +63,7 @@ void load_document(const YAML::Node& root, Diagnostics& diag, Config& c) {
 
     if (auto v = top.find("listen")) load_listen(*v, diag, c.listen);
     if (auto v = top.find("workers")) load_workers(*v, diag, c.workers);
+    if (auto v = top.find("admin")) load_admin(*v, diag, c.listen, c.admin);
     bool broker_ok = true;
     if (auto v = top.find("broker")) broker_ok = load_broker(*v, diag, c.broker);
     if (auto v = top.find("publish")) {

@@ -15,6 +15,10 @@ namespace sluice::config {
 // sections_loader.cc
 void load_listen(const Value& v, Diagnostics& diag, std::vector<ListenAddress>& out);
 void load_workers(const Value& v, Diagnostics& diag, unsigned& out);
+// `admin: {listen: ADDRESS}`. Must run after `listen` is loaded: an admin address that
+// the public listeners also bind is an error.
+void load_admin(const Value& v, Diagnostics& diag, const std::vector<ListenAddress>& listen,
+                std::optional<AdminConfig>& out);
 void load_publish(const Value& v, Diagnostics& diag, PublishConfig& out);
 void load_limits(const Value& v, Diagnostics& diag, Limits& out);
 

@@ -31,7 +31,50 @@ void load_one_listen(const Value& v, Diagnostics& diag, std::vector<ListenAddres
     out.push_back(addr);
 }
 
+// Two listeners that the kernel would not let both bind (SO_REUSEPORT aside, which would
+// silently split the connections between them): same port, and the same host or a
+// wildcard of the same family. Port 0 picks a free port, so never clashes.
+bool addresses_clash(const ListenAddress& a, const ListenAddress& b) {
+    if (a.port == 0 || a.port != b.port) return false;
+    if (a.host == b.host) return true;
+    bool a_v6 = a.host.find(':') != std::string::npos;
+    bool b_v6 = b.host.find(':') != std::string::npos;
+    if (a_v6 != b_v6) return false;  // IPv6 sockets are bound V6ONLY
+    const char* any = a_v6 ? "::" : "0.0.0.0";
+    return a.host == any || b.host == any;
+}
+
 }  // namespace
+
+void load_admin(const Value& v, Diagnostics& diag, const std::vector<ListenAddress>& listen,
+                std::optional<AdminConfig>& out) {
+    MapReader r(v, diag);
+    if (r.require("listen")) {
+        auto lv = r.find("listen");
+        if (lv->node.IsSequence()) {
+            diag.error(lv->mark, lv->path + ": takes one address, like 127.0.0.1:9090");
+        } else if (auto text = read_string(*lv, diag)) {
+            ListenAddress addr;
+            if (std::string err = parse_listen_address(*text, addr); !err.empty()) {
+                diag.error(lv->mark, lv->path + ": " + err);
+            } else if (auto clash = std::find_if(listen.begin(), listen.end(),
+                                                 [&](const ListenAddress& a) {
+                                                     return addresses_clash(a, addr);
+                                                 });
+                       clash != listen.end()) {
+                std::string host = clash->host.find(':') != std::string::npos
+                                       ? "[" + clash->host + "]"
+                                       : clash->host;
+                diag.error(lv->mark, lv->path + ": '" + *text + "' overlaps the public listen address " +
+                                         host + ":" + std::to_string(clash->port) +
+                                         "; the admin listener needs an address of its own");
+            } else {
+                out = AdminConfig{addr};
+            }
+        }
+    }
+    r.finish();
+}
 
 void load_listen(const Value& v, Diagnostics& diag, std::vector<ListenAddress>& out) {
     std::vector<ListenAddress> addrs;

@@ -99,18 +99,22 @@ class Gateway:
         self.access_path = os.path.join(self.dir, "access.log")
         self.error_path = os.path.join(self.dir, "error.log")
         self.port = None
+        self.admin_port = None  # set when the config names @ADMIN_PORT@ (admin.listen)
         self.proc = None
         self.exit_code = None
 
     def write_config(self, text):
-        """(Re)writes the config file; @PORT@ and @DIR@ are substituted."""
+        """(Re)writes the config file; @PORT@, @ADMIN_PORT@ and @DIR@ are substituted."""
         text = text.replace("@PORT@", str(self.port)).replace("@DIR@", self.dir)
+        text = text.replace("@ADMIN_PORT@", str(self.admin_port))
         with open(self.config_path, "w") as f:
             f.write(text)
 
     def start(self, timeout=10.0):
         for _ in range(3):  # a free port can be taken between probe and bind: retry then
             self.port = free_port()
+            if "@ADMIN_PORT@" in self.config:
+                self.admin_port = free_port()
             self.write_config(self.config)
             with open(self.access_path, "wb") as out, open(self.error_path, "wb") as err:
                 self.proc = subprocess.Popen([self.binary, "-c", self.config_path], stdout=out,
@@ -130,7 +134,9 @@ class Gateway:
             if self.proc.poll() is not None:
                 return False
             try:
-                if http_request(self.port, "GET", "/_sluice/health", timeout=1.0)[0] == 200:
+                # With an admin listener, the health check answers there only.
+                port = self.admin_port or self.port
+                if http_request(port, "GET", "/_sluice/health", timeout=1.0)[0] == 200:
                     return True
             except (OSError, ConnectionError, AssertionError, ValueError):
                 pass
