@@ -22,6 +22,16 @@ if [ "${1:-}" = "--test" ]; then
   packages+=(clang-14 libclang-rt-14-dev)
 fi
 
+# The deploy/ recipes are checked by the tools that run them: systemd-analyze (package
+# systemd), haproxy, nginx (the small nginx-light flavour, unless an nginx is there), and
+# PyYAML for the manifests.
+if [ "${1:-}" = "--test" ]; then
+  packages+=(python3-yaml)
+  command -v systemd-analyze >/dev/null || packages+=(systemd)
+  command -v haproxy >/dev/null || packages+=(haproxy)
+  command -v nginx >/dev/null || packages+=(nginx-light)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -34,3 +44,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 # Debian starts a system redis-server on install; tests start their own on free ports.
+# The same goes for nginx and haproxy: the tests run their own on free loopback ports, so
+# the services the packages start are stopped again (where systemd runs them).
+if [ ${#missing[@]} -gt 0 ] && [ -d /run/systemd/system ]; then
+  for svc in nginx haproxy; do
+    case " ${missing[*]} " in
+      *" $svc "*|*" $svc-light "*) $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true ;;
+    esac
+  done
+fi
