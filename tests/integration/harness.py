@@ -115,6 +115,8 @@ class Gateway:
             self.port = free_port()
             if "@ADMIN_PORT@" in self.config:
                 self.admin_port = free_port()
+                while self.admin_port == self.port:
+                    self.admin_port = free_port()
             self.write_config(self.config)
             with open(self.access_path, "wb") as out, open(self.error_path, "wb") as err:
                 self.proc = subprocess.Popen([self.binary, "-c", self.config_path], stdout=out,
