@@ -81,7 +81,7 @@ Worker::~Worker() = default;
 void Worker::start(std::vector<int> listen_fds, std::vector<int> admin_fds,
                    std::unique_ptr<broker::Broker> broker) {
     broker_ = std::move(broker);
-    for (int fd : listen_fds) {
+    auto open_listener = [this](int fd, bool admin) {
         auto* l = new uv_tcp_t;
         uv_tcp_init(&loop_, l);
         l->data = this;
@@ -89,17 +89,10 @@ void Worker::start(std::vector<int> listen_fds, std::vector<int> admin_fds,
         int rc = uv_listen(reinterpret_cast<uv_stream_t*>(l), 4096, WorkerCallbacks::connection);
         if (rc != 0) log::error("listen failed", log::field("error", uv_strerror(rc)));
         listeners_.push_back(l);
-    }
-    for (int fd : admin_fds) {
-        auto* l = new uv_tcp_t;
-        uv_tcp_init(&loop_, l);
-        l->data = this;
-        uv_tcp_open(l, fd);
-        int rc = uv_listen(reinterpret_cast<uv_stream_t*>(l), 128, WorkerCallbacks::connection);
-        if (rc != 0) log::error("listen failed", log::field("error", uv_strerror(rc)));
-        listeners_.push_back(l);
-        admin_listeners_.push_back(l);
-    }
+        if (admin) admin_listeners_.push_back(l);
+    };
+    for (int fd : listen_fds) open_listener(fd, false);
+    for (int fd : admin_fds) open_listener(fd, true);
     uv_timer_init(&loop_, &tick_);
     tick_.data = this;
     uv_timer_start(&tick_, WorkerCallbacks::tick, kTickMs, kTickMs);
