@@ -6,11 +6,14 @@
 
 #include <cstring>
 
+#include "gateway/app/access_log.h"
 #include "gateway/app/dispatch.h"
 #include "gateway/app/poll_waiter.h"
 #include "gateway/app/server.h"
 #include "gateway/app/worker.h"
 #include "gateway/core/log.h"
+#include "gateway/proxy/headers.h"
+#include "gateway/proxy/loop_proxy.h"
 
 namespace sluice::app {
 
@@ -33,7 +36,7 @@ struct ConnCallbacks {
         try {
             c->on_read(nread, buf);
         } catch (const std::exception& e) {
-            log::error("connection error", log::field("error", e.what()));
+            log::error("connection error", {{"error", e.what()}});
             c->close(sse::CloseReason::Error);
         }
     }
@@ -100,8 +103,8 @@ void Connection::accept(uv_stream_t* listener) {
         worker_.metrics().rejected_connections.add(1);
         bool per_ip = adm == Server::Admission::TooManyFromAddress;
         log::warn("connection refused",
-                  log::field("remote", remote_) + "," +
-                      log::field("reason", per_ip ? "max_connections_per_ip" : "max_connections"));
+                  {{"remote", remote_},
+                   {"reason", per_ip ? "max_connections_per_ip" : "max_connections"}});
         keep_alive_ = false;
         respond_error(per_ip ? 429 : 503, per_ip ? "too many connections from this address"
                                                  : "too many connections");
@@ -125,7 +128,7 @@ void Connection::on_timer() {
     switch (state_) {
     case State::Reading:
         if (parser_ && parser_->in_message()) {
-            log::info("request header timeout", log::field("remote", remote_));
+            log::info("request header timeout", {{"remote", remote_}});
             keep_alive_ = false;
             respond_error(408, "request timeout");
         } else {
@@ -143,7 +146,7 @@ void Connection::on_timer() {
         // Armed only while a streamed request body is arriving and sluice is not the one
         // holding it back: the client stopped sending in the middle of its body.
         if (reading_body() && read_pauses_ == 0) {
-            log::info("request body timeout", log::field("remote", remote_));
+            log::info("request body timeout", {{"remote", remote_}});
             close(sse::CloseReason::Client);
         }
         break;
@@ -245,8 +248,7 @@ void Connection::on_head() {
 }
 
 void Connection::on_parse_error(const http::ParseResult& r) {
-    log::info("bad request", log::field("remote", remote_) + "," + log::field("status", r.status) +
-                                 "," + log::field("reason", r.reason));
+    log::info("bad request", {{"remote", remote_}, {"status", r.status}, {"reason", r.reason}});
     if (state_ == State::Exchanging) {
         // Bad framing inside a streamed body: the exchange answers 400 if its response
         // has not begun, else it closes the connection (#9).
@@ -258,6 +260,8 @@ void Connection::on_parse_error(const http::ParseResult& r) {
     }
     keep_alive_ = false;
     route_label_ = "-";
+    request_id_.clear();
+    upstream_.clear();
     request_start_ = std::chrono::steady_clock::now();
     // The parser admits the larger of two limits: name the one this endpoint has (#9).
     respond_error(r.status, r.status == 413 ? body_too_large_reason(*this) : r.reason);
@@ -292,6 +296,8 @@ void Connection::dispatch() {
     request_start_ = std::chrono::steady_clock::now();
     request_runtime_ = worker_.runtime();
     route_label_ = "-";
+    request_id_.clear();
+    upstream_.clear();
     keep_alive_ = parser_->head().keep_alive && !worker_.draining();
     handle_request(*this);
 }
@@ -333,15 +339,29 @@ void Connection::respond_error(int status, std::string_view reason,
 void Connection::record_request(int status) {
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - request_start_).count();
     worker_.metrics().routes.record(route_label_, status, secs);
-    if (!log::access_enabled()) return;
-    std::string path = parser_ ? parser_->head().path : std::string();
-    std::string method = parser_ ? parser_->head().method : std::string();
-    log::access("{\"type\":\"request\"," + log::field("method", method) + "," +
-                log::field("path", path) + "," + log::field("route", route_label_) + "," +
-                log::field("status", status) + "," +
-                log::field("bytes", static_cast<long long>(response_bytes_)) + "," +
-                log::field("duration_ms", static_cast<long long>(secs * 1000)) + "," +
-                log::field("remote", remote_) + "}");
+    if (!access_log::enabled()) return;
+    RequestLogRecord r;
+    r.request_id = request_id();
+    if (parser_) {
+        const http::RequestHead& head = parser_->head();
+        r.method = head.method;
+        r.path = head.path;
+        r.query = head.query;
+        if (const std::string* ua = head.header("user-agent")) r.user_agent = *ua;
+    }
+    r.route = route_label_;
+    r.status = status;
+    r.bytes = response_bytes_;
+    r.seconds = secs;
+    r.remote = remote_;
+    r.upstream = upstream_;
+    access_log::write(r);
+}
+
+const std::string& Connection::request_id() {
+    if (request_id_.empty() && parser_) request_id_ = proxy::usable_request_id(parser_->head());
+    if (request_id_.empty()) request_id_ = worker_.proxy().ids().next();
+    return request_id_;
 }
 
 void Connection::request_finished(int status) {
@@ -643,15 +663,20 @@ void Connection::close(sse::CloseReason why) {
 }
 
 void Connection::log_stream_end(sse::CloseReason why) {
-    if (!log::access_enabled()) return;
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - request_start_).count();
-    log::access("{\"type\":\"stream\"," + log::field("route", route_label_) + "," +
-                log::field("channel", stream_channel_) + ",\"status\":200," +
-                log::field("events", static_cast<long long>(stream_->events_sent())) + "," +
-                log::field("bytes", static_cast<long long>(stream_bytes_)) + "," +
-                log::field("duration_ms", static_cast<long long>(secs * 1000)) + "," +
-                log::field("reason", sse::close_reason_name(why)) + "," +
-                log::field("remote", remote_) + "}");
+    if (!access_log::enabled()) return;
+    StreamLogRecord r;
+    r.request_id = request_id();
+    r.route = route_label_;
+    r.channel = stream_channel_;
+    r.events = stream_->events_sent();
+    r.bytes = stream_bytes_;
+    r.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - request_start_).count();
+    r.reason = sse::close_reason_name(why);
+    r.remote = remote_;
+    if (const std::string* ua = parser_ ? parser_->head().header("user-agent") : nullptr)
+        r.user_agent = *ua;
+    access_log::write(r);
 }
 
 void Connection::on_closed() {

@@ -96,6 +96,11 @@ class Connection final : public sse::StreamSink {
     // Accepted on the admin listener (admin.listen), which serves the admin endpoints only.
     void set_admin_listener() { admin_listener_ = true; }
     bool on_admin_listener() const { return admin_listener_; }
+    // The current request's id (its usable X-Request-Id, else one generated on first use),
+    // for the access log, proxied requests and sluice's own error answers on proxy routes.
+    const std::string& request_id();
+    // Proxy routes: the upstream server that answered, for the access log.
+    void set_upstream(std::string server) { upstream_ = std::move(server); }
 
     // sse::StreamSink
     void send(SharedBytes bytes) override;
@@ -158,6 +163,8 @@ class Connection final : public sse::StreamSink {
     // Current request / stream bookkeeping for metrics and the access log.
     RuntimePtr request_runtime_;
     std::string route_label_;
+    std::string request_id_;  // see request_id()
+    std::string upstream_;
     uint64_t response_bytes_ = 0;
     std::chrono::steady_clock::time_point request_start_;
     std::unique_ptr<sse::SseStream> stream_;

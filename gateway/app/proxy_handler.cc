@@ -35,11 +35,17 @@ class ProxyBridge final : public Exchange, public proxy::Downstream {
     void pause_reading() override { conn_.pause_reading(); }
     void resume_reading() override { conn_.resume_reading(); }
     bool keep_alive() const override { return conn_.keep_alive(); }
+    // sluice's own answers (502, 504, ...) carry the id they are logged with.
     void respond_error(int status, std::string_view reason) override {
-        conn_.respond_error(status, reason);
+        conn_.set_upstream(std::string(ex_.server()));
+        conn_.respond_error(status, reason, {{"X-Request-Id", conn_.request_id()}});
     }
-    void finish(int status, bool keep_alive) override { conn_.end_exchange(status, keep_alive); }
+    void finish(int status, bool keep_alive) override {
+        conn_.set_upstream(std::string(ex_.server()));
+        conn_.end_exchange(status, keep_alive);
+    }
     void abort(int status) override {
+        conn_.set_upstream(std::string(ex_.server()));
         // What the kernel takes now goes out before the close (the head and body so far),
         // so the client sees where the response broke off rather than nothing (#9).
         conn_.flush();
@@ -63,16 +69,14 @@ void handle_proxy(Connection& conn, const router::Match& m) {
     proxy::PoolPtr pool = lp.pool(route.upstream);
     auto up = rt.config->upstreams.find(route.upstream);
     if (!pool || up == rt.config->upstreams.end()) {
-        log::warn("proxy route names no upstream", log::field("upstream", route.upstream));
-        conn.respond_error(502, "upstream not configured");
+        log::warn("proxy route names no upstream", {{"upstream", route.upstream}});
+        conn.respond_error(502, "upstream not configured", {{"X-Request-Id", conn.request_id()}});
         return;
     }
-    const http::RequestHead& req = conn.request();
     proxy::ExchangeSettings s;
     s.pool = std::move(pool);
     s.client_address = conn.remote();
-    s.request_id = proxy::usable_request_id(req);
-    if (s.request_id.empty()) s.request_id = lp.ids().next();
+    s.request_id = conn.request_id();
     s.host_mode = route.host;
     s.host_value = route.host_value;
     s.heartbeat = route.heartbeat;

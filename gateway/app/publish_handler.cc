@@ -61,7 +61,7 @@ bool handle_publish(Connection& conn) {
         return true;
     }
     if (!token_equals(std::string_view(*auth).substr(7), rt.config->publish->token)) {
-        log::warn("publish with a wrong token", log::field("remote", conn.remote()));
+        log::warn("publish with a wrong token", {{"remote", conn.remote()}});
         conn.respond_error(403, "invalid token");
         return true;
     }
@@ -89,8 +89,7 @@ bool handle_publish(Connection& conn) {
     const std::string* event = req.header("Event");
     std::string event_name = event ? *event : std::string();
     if (std::string_view problem = event_name_problem(event_name); !problem.empty()) {
-        log::info("publish refused",
-                  log::field("reason", problem) + "," + log::field("remote", conn.remote()));
+        log::info("publish refused", {{"reason", problem}, {"remote", conn.remote()}});
         conn.respond_error(400, problem);
         return true;
     }
@@ -108,12 +107,12 @@ bool handle_publish(Connection& conn) {
         if (!pos && pos.error().code == Errc::Overloaded) {
             // Not stored, so not acknowledged: a 200 always means the event is in history.
             log::warn("publish refused: channel limit reached (limits.max_channels)",
-                      log::field("channel", channel));
+                      {{"channel", channel}});
             conn.respond_error(503, "channel limit reached (limits.max_channels); event not stored");
             return;
         }
         if (!pos) {
-            log::error("publish failed", log::field("error", pos.error().detail));
+            log::error("publish failed", {{"error", pos.error().detail}});
             conn.respond_error(503, "publish failed");
             return;
         }

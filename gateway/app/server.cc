@@ -105,9 +105,9 @@ bool Server::bind_listeners(std::vector<std::vector<int>>& fds,
             uint16_t free_port = 0;
             int probe = open_listener(addr, port, &free_port, &error, false);
             if (probe < 0) {
-                log::error("cannot listen", log::field("error", error) + "," +
-                                                log::field("hint", "another process uses this address; "
-                                                                   "set share_listen_port: true to share it"));
+                log::error("cannot listen", {{"error", error},
+                                             {"hint", "another process uses this address; "
+                                                      "set share_listen_port: true to share it"}});
                 return false;
             }
             ::close(probe);
@@ -118,16 +118,17 @@ bool Server::bind_listeners(std::vector<std::vector<int>>& fds,
             uint16_t bound = 0;
             int fd = open_listener(addr, port, &bound, &error);
             if (fd < 0) {
-                log::error("cannot listen", log::field("error", error));
+                log::error("cannot listen", {{"error", error}});
                 return false;
             }
             port = bound;  // port 0: later workers join the port the first one got
             out[w].push_back(fd);
             std::string host = addr.host.find(':') != std::string::npos ? "[" + addr.host + "]" : addr.host;
-            std::string fields = log::field("address", host + ":" + std::to_string(port)) + "," +
-                                 log::field("worker", static_cast<long long>(w));
-            if (admin) fields += "," + log::field("serves", "admin endpoints only");
-            log::info("listening", fields);
+            std::string address = host + ":" + std::to_string(port);
+            if (admin)
+                log::info("listening", {{"address", address}, {"worker", w}, {"serves", "admin endpoints only"}});
+            else
+                log::info("listening", {{"address", address}, {"worker", w}});
         }
         return true;
     };
@@ -187,8 +188,8 @@ int Server::run() {
     for (unsigned i = 0; i < cfg.workers; ++i)
         workers_[i]->start(std::move(fds[i]), std::move(admin_fds[i]), make_broker(*workers_[i]));
     log::info("sluice started",
-              log::field("config", config_path_) + "," +
-                  log::field("broker", cfg.broker.type == config::BrokerType::Redis ? "redis" : "memory"));
+              {{"config", config_path_},
+               {"broker", cfg.broker.type == config::BrokerType::Redis ? "redis" : "memory"}});
 
     uv_run(&loop_, UV_RUN_DEFAULT);
     for (auto& w : workers_) w->join();
@@ -259,7 +260,8 @@ void Server::on_signal(int signum) {
 void Server::reload() {
     config::LoadResult r = config::load_config_file(config_path_);
     if (!r.errors.empty()) {
-        for (const auto& e : r.errors) log::error("config reload rejected", log::field("error", e.to_string()));
+        for (const auto& e : r.errors)
+            log::error("config reload rejected", {{"error", e.to_string()}});
         std::lock_guard<std::mutex> lock(global_mutex_);
         ++global_.reload_failures;
         return;
@@ -267,7 +269,7 @@ void Server::reload() {
     std::string error;
     RuntimePtr next = build_runtime(r.config, ++generation_, &error);
     if (!next) {
-        log::error("config reload rejected", log::field("error", error));
+        log::error("config reload rejected", {{"error", error}});
         std::lock_guard<std::mutex> lock(global_mutex_);
         ++global_.reload_failures;
         return;
@@ -290,14 +292,15 @@ void Server::reload() {
     if (!needs_restart.empty()) {
         needs_restart.pop_back();
         log::warn("these changes take effect only after a restart; the running values stay",
-                  log::field("keys", needs_restart));
+                  {{"keys", needs_restart}});
     }
     log::set_level(new_cfg.log_level == "debug"  ? log::Level::Debug
                    : new_cfg.log_level == "warn" ? log::Level::Warn
                    : new_cfg.log_level == "error" ? log::Level::Error
                                                   : log::Level::Info);
     if (!log::set_access_log(new_cfg.access_log))
-        log::error("cannot open access log; keeping the previous one", log::field("path", new_cfg.access_log));
+        log::error("cannot open access log; keeping the previous one",
+                   {{"path", new_cfg.access_log}});
     runtime_ = next;
     hub_->set_positions_ttl(positions_ttl_fn(next));
     hub_->set_max_channels(new_cfg.limits.max_channels);
@@ -307,14 +310,13 @@ void Server::reload() {
         std::lock_guard<std::mutex> lock(global_mutex_);
         ++global_.reloads;
     }
-    log::info("config reloaded", log::field("generation", static_cast<long long>(generation_)) + "," +
-                                     log::field("routes", static_cast<long long>(new_cfg.routes.size())));
+    log::info("config reloaded", {{"generation", generation_}, {"routes", new_cfg.routes.size()}});
 }
 
 void Server::begin_drain() {
     draining_ = true;
     auto timeout = static_cast<uint64_t>(runtime_->config->drain_timeout.count());
-    log::info("draining", log::field("timeout_ms", static_cast<long long>(timeout)));
+    log::info("draining", {{"timeout_ms", timeout}});
     uv_timer_start(&drain_timer_, ServerCallbacks::drain_timeout, timeout, 0);
     for (auto& w : workers_) w->post([](Worker& wk) { wk.begin_drain(); });
 }

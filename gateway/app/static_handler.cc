@@ -44,7 +44,7 @@ class FilePump final : public Exchange {
             if (got < 0 && errno == EINTR) continue;
             if (got <= 0) {  // a read error, or the file shrank under us
                 log::warn("static file read failed",
-                          log::field("error", got < 0 ? std::strerror(errno) : "file shrank"));
+                          {{"error", got < 0 ? std::strerror(errno) : "file shrank"}});
                 done_ = true;
                 conn_.abort_exchange(status_);
                 return;
@@ -88,8 +88,7 @@ void handle_static(Connection& conn, const router::Match& m) {
     files::Lookup f = files::lookup_file(root, rel, files_cfg.index);
     switch (f.kind) {
     case files::Lookup::Kind::BadPath:
-        log::info("static path refused",
-                  log::field("path", req.path) + "," + log::field("remote", conn.remote()));
+        log::info("static path refused", {{"path", req.path}, {"remote", conn.remote()}});
         conn.respond_error(400, "invalid path");
         return;
     case files::Lookup::Kind::NotFound: conn.respond_error(404, "file not found"); return;

@@ -87,7 +87,7 @@ void Worker::start(std::vector<int> listen_fds, std::vector<int> admin_fds,
         l->data = this;
         uv_tcp_open(l, fd);
         int rc = uv_listen(reinterpret_cast<uv_stream_t*>(l), 4096, WorkerCallbacks::connection);
-        if (rc != 0) log::error("listen failed", log::field("error", uv_strerror(rc)));
+        if (rc != 0) log::error("listen failed", {{"error", uv_strerror(rc)}});
         listeners_.push_back(l);
         if (admin) admin_listeners_.push_back(l);
     };
@@ -120,7 +120,7 @@ void Worker::run() {
     broker_.reset();
     proxy_.reset();  // shut down in the drain: nothing of it is left on the loop
     int rc = uv_loop_close(&loop_);
-    if (rc != 0) log::error("leaked handle on a worker loop", log::field("worker", static_cast<long long>(index_)));
+    if (rc != 0) log::error("leaked handle on a worker loop", {{"worker", index_}});
     server_.worker_finished();
 }
 

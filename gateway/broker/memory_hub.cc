@@ -137,9 +137,7 @@ void MemoryHub::note_dropped(const std::string& channel, uint64_t position) {
     // The first few and then every 1000th: a flood of new channels cannot flood the log.
     if (n < 10 || n % 1000 == 0)
         log::warn("channel limit reached (limits.max_channels); event from redis dropped",
-                  log::field("channel", channel) + "," +
-                      log::field("position", static_cast<long long>(position)) + "," +
-                      log::field("dropped_total", static_cast<long long>(n + 1)));
+                  {{"channel", channel}, {"position", position}, {"dropped_total", n + 1}});
 }
 
 uint64_t MemoryHub::publish(const std::string& channel, const std::string& payload,

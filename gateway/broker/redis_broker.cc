@@ -113,10 +113,10 @@ void RedisBroker::open_channel(const std::string& channel, std::function<void(Ch
             // trusting it would wrap position arithmetic. The channel is served from what
             // this process knows; live events still arrive.
             log::error("channel counter in redis is not a valid position; ignored",
-                       log::field("channel", channel) + "," +
-                           log::field("key", seq_key(cfg_.key_prefix, channel)) + "," +
-                           log::field("value", seq.type == RedisValue::Type::String ? seq.str.substr(0, 40)
-                                                                                    : std::string("?")));
+                       {{"channel", channel},
+                        {"key", seq_key(cfg_.key_prefix, channel)},
+                        {"value", seq.type == RedisValue::Type::String ? seq.str.substr(0, 40)
+                                                                       : std::string("?")}});
             cb(ChannelSeed{hub_head, {}});
             return;
         }

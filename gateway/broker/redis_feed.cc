@@ -108,7 +108,7 @@ void RedisFeed::on_sub_ready() {
 }
 
 void RedisFeed::on_down(const std::string& why) {
-    if (hub_.ready()) log::warn("redis subscription lost; streams are held", log::field("error", why));
+    if (hub_.ready()) log::warn("redis subscription lost; streams are held", {{"error", why}});
     subscribed_ = 0;
     caught_up_ = false;
     repairing_.clear();
@@ -121,7 +121,7 @@ void RedisFeed::load_functions() {
                                               cfg_.history.positions_ttl);
     cmd_->command(function_load_argv(lib), [this](const RedisValue& reply) {
         if (reply.is_error()) {
-            log::error("cannot load the sluice function library", log::field("error", reply.str));
+            log::error("cannot load the sluice function library", {{"error", reply.str}});
             return;
         }
         functions_loaded_ = true;
@@ -147,7 +147,7 @@ void RedisFeed::catch_up() {
     }
     if (heads.empty()) {
         hub_.set_ready(true);
-        log::info("redis ready", log::field("patterns", static_cast<long long>(patterns_.size())));
+        log::info("redis ready", {{"patterns", patterns_.size()}});
         return;
     }
     auto remaining = std::make_shared<size_t>(heads.size());
@@ -197,8 +197,8 @@ void RedisFeed::on_sequenced_message(const std::string& seq_channel, const std::
         metrics_.dropped_bad_envelope.add(1);
         if (bad_envelopes_logged_++ < 10 || bad_envelopes_logged_ % 1000 == 0)
             log::warn("malformed sluice envelope dropped",
-                      log::field("channel", seq_channel) + "," +
-                          log::field("reason", "not an envelope with a position in 1..2^53-1"));
+                      {{"channel", seq_channel},
+                       {"reason", "not an envelope with a position in 1..2^53-1"}});
         return;
     }
     on_sequenced(seq_channel.substr(prefix.size()), std::move(*env));
@@ -210,9 +210,8 @@ bool RedisFeed::acceptable(const std::string& channel, const std::string& payloa
     count_drop(metrics_, problem);
     // Logged for the first few and then every 1000th, so a bad worker cannot flood the log.
     if (dropped_logged_++ < 10 || dropped_logged_ % 1000 == 0)
-        log::warn("redis message dropped", log::field("channel", channel) + "," +
-                                               log::field("reason", describe(problem)) + "," +
-                                               log::field("bytes", static_cast<long long>(payload.size())));
+        log::warn("redis message dropped",
+                  {{"channel", channel}, {"reason", describe(problem)}, {"bytes", payload.size()}});
     return false;
 }
 
@@ -223,8 +222,8 @@ void RedisFeed::on_plain(const std::string& channel, const std::string& data) {
     // At the channel limit the hub drops it (counted, logged) but uses up its position,
     // so readers see a gap rather than nothing. 0 with room left: no positions left.
     if (hub_.publish(channel, data, "", nullptr, MemoryHub::AtCap::Skip) == 0 && hub_.admits(channel))
-        log::warn("redis message dropped", log::field("channel", channel) + "," +
-                                               log::field("reason", "channel has no positions left"));
+        log::warn("redis message dropped",
+                  {{"channel", channel}, {"reason", "channel has no positions left"}});
 }
 
 void RedisFeed::on_sequenced(const std::string& channel, Envelope env) {
@@ -244,8 +243,8 @@ void RedisFeed::on_sequenced(const std::string& channel, Envelope env) {
     uint64_t head = hub_.head(channel);
     if (env.position == 1 && head > 1) {
         // Redis forgot the channel (expired, flushed, restarted) and started again at 1.
-        log::warn("channel positions reset by redis", log::field("channel", channel) + "," +
-                                                          log::field("previous_head", static_cast<long long>(head)));
+        log::warn("channel positions reset by redis",
+                  {{"channel", channel}, {"previous_head", head}});
         hub_.reset_sequenced(channel, env.payload, env.event);
         return;
     }

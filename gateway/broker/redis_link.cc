@@ -29,12 +29,10 @@ void call_user(const std::string& link, const char* what, const F& fn, Args&&...
     try {
         fn(std::forward<Args>(args)...);
     } catch (const std::exception& e) {
-        log::error("redis link callback threw", log::field("link", link) + "," +
-                                                    log::field("callback", what) + "," +
-                                                    log::field("error", e.what()));
-    } catch (...) {
         log::error("redis link callback threw",
-                   log::field("link", link) + "," + log::field("callback", what));
+                   {{"link", link}, {"callback", what}, {"error", e.what()}});
+    } catch (...) {
+        log::error("redis link callback threw", {{"link", link}, {"callback", what}});
     }
 }
 
@@ -199,10 +197,9 @@ struct LinkCallbacks {
         try {
             f();
         } catch (const std::exception& e) {
-            log::error("redis link internal error",
-                       log::field("link", link.name_) + "," + log::field("error", e.what()));
+            log::error("redis link internal error", {{"link", link.name_}, {"error", e.what()}});
         } catch (...) {
-            log::error("redis link internal error", log::field("link", link.name_));
+            log::error("redis link internal error", {{"link", link.name_}});
         }
     }
 };
@@ -265,7 +262,7 @@ RedisLink::~RedisLink() {
     bool clean = state_ == LinkState::Disconnected ||
                  (state_ == LinkState::Stopped && !timer_ && lookups_.empty());
     if (clean) return;
-    log::error("redis link destroyed before stop() completed", log::field("link", name_));
+    log::error("redis link destroyed before stop() completed", {{"link", name_}});
     if (ctx_) {
         redisAsyncContext* ac = ctx_;
         ctx_ = nullptr;
@@ -288,8 +285,7 @@ void RedisLink::start() {
     timer_ = new uv_timer_t;
     uv_timer_init(loop_, timer_);
     timer_->data = this;
-    log::info("redis link starting",
-              log::field("link", name_) + "," + log::field("endpoint", endpoint_display(ep_)));
+    log::info("redis link starting", {{"link", name_}, {"endpoint", endpoint_display(ep_)}});
     begin_attempt();
 }
 
@@ -309,7 +305,7 @@ void RedisLink::stop(std::function<void()> done) {
         timer_closing_ = true;
         uv_close(reinterpret_cast<uv_handle_t*>(timer_), LinkCallbacks::uv_timer_close_cb);
     }
-    if (started) log::info("redis link stopped", log::field("link", name_));
+    if (started) log::info("redis link stopped", {{"link", name_}});
     maybe_finish_stop();
 }
 
@@ -461,9 +457,8 @@ void RedisLink::on_handshake_reply(uint64_t conn, bool last, bool fatal, const s
         return enter_backoff(what + " failed: " + reply.str);
     }
     if (reply.is_error())
-        log::debug("redis handshake step failed", log::field("link", name_) + "," +
-                                                      log::field("command", what) + "," +
-                                                      log::field("error", reply.str));
+        log::debug("redis handshake step failed",
+                   {{"link", name_}, {"command", what}, {"error", reply.str}});
     if (last) become_ready();
 }
 
@@ -475,10 +470,10 @@ void RedisLink::become_ready() {
     uv_timer_stop(timer_);
     last_down_log_ = {};
     suppressed_down_logs_ = 0;
-    log::info("redis link ready",
-              log::field("link", name_) + "," + log::field("endpoint", endpoint_display(ep_)) +
-                  "," + log::field("reconnects", static_cast<long long>(reconnects())) + "," +
-                  log::field("failed_attempts", static_cast<long long>(failed)));
+    log::info("redis link ready", {{"link", name_},
+                                   {"endpoint", endpoint_display(ep_)},
+                                   {"reconnects", reconnects()},
+                                   {"failed_attempts", failed}});
     call_user(name_, "on_ready", cb_.on_ready);
 }
 
@@ -568,13 +563,12 @@ void RedisLink::on_timer() {
 }
 
 void RedisLink::log_down(const std::string& why, bool was_ready, milliseconds retry) {
-    std::string fields = log::field("link", name_) + "," +
-                         log::field("endpoint", endpoint_display(ep_)) + "," +
-                         log::field("why", why) + "," +
-                         log::field("retry_ms", static_cast<long long>(retry.count()));
     auto now = std::chrono::steady_clock::now();
     if (was_ready) {
-        log::warn("redis link lost", fields);
+        log::warn("redis link lost", {{"link", name_},
+                                      {"endpoint", endpoint_display(ep_)},
+                                      {"why", why},
+                                      {"retry_ms", retry.count()}});
         last_down_log_ = now;
         suppressed_down_logs_ = 0;
         return;
@@ -582,12 +576,18 @@ void RedisLink::log_down(const std::string& why, bool was_ready, milliseconds re
     if (last_down_log_ != std::chrono::steady_clock::time_point{} &&
         now - last_down_log_ < kDownLogInterval) {
         ++suppressed_down_logs_;
-        log::debug("redis connect failed", fields);
+        log::debug("redis connect failed", {{"link", name_},
+                                            {"endpoint", endpoint_display(ep_)},
+                                            {"why", why},
+                                            {"retry_ms", retry.count()}});
         return;
     }
-    fields += "," + log::field("failures", static_cast<long long>(failures_)) + "," +
-              log::field("suppressed", static_cast<long long>(suppressed_down_logs_));
-    log::warn("redis connect failed", fields);
+    log::warn("redis connect failed", {{"link", name_},
+                                       {"endpoint", endpoint_display(ep_)},
+                                       {"why", why},
+                                       {"retry_ms", retry.count()},
+                                       {"failures", failures_},
+                                       {"suppressed", suppressed_down_logs_}});
     last_down_log_ = now;
     suppressed_down_logs_ = 0;
 }

@@ -13,6 +13,7 @@ std::atomic<int> g_level{static_cast<int>(Level::Info)};
 std::mutex g_access_mutex;
 FILE* g_access = stdout;
 bool g_access_owned = false;
+std::string g_access_path; // the file's path when g_access_owned
 std::atomic<bool> g_access_on{true};
 
 const char* level_name(Level l) {
@@ -25,7 +26,9 @@ const char* level_name(Level l) {
     return "?";
 }
 
-std::string timestamp() {
+} // namespace
+
+std::string timestamp_now() {
     using namespace std::chrono;
     auto now = system_clock::now();
     auto secs = time_point_cast<seconds>(now);
@@ -40,20 +43,18 @@ std::string timestamp() {
     return buf;
 }
 
-}  // namespace
-
 void set_level(Level level) { g_level.store(static_cast<int>(level)); }
 bool enabled(Level level) { return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed); }
 
-void write(Level level, std::string_view msg, std::string_view fields) {
+void write(Level level, std::string_view msg, Fields fields) {
     if (!enabled(level)) return;
-    std::string line = "{\"ts\":\"" + timestamp() + "\",\"level\":\"" + level_name(level) +
-                       "\",\"msg\":\"" + json_escape(msg) + "\"";
-    if (!fields.empty()) {
-        line += ',';
-        line += fields;
-    }
-    line += "}\n";
+    std::string line = json::JsonObject()
+                           .add("ts", timestamp_now())
+                           .add("level", level_name(level))
+                           .add("msg", msg)
+                           .add(fields)
+                           .str();
+    line += '\n';
     // One fwrite per line: stdio locks the stream, so lines from threads never interleave.
     std::fwrite(line.data(), 1, line.size(), stderr);
 }
@@ -73,7 +74,18 @@ bool set_access_log(const std::string& target) {
     if (g_access_owned && g_access) std::fclose(g_access);
     g_access = next;
     g_access_owned = owned;
+    g_access_path = owned ? target : std::string();
     g_access_on.store(next != nullptr, std::memory_order_relaxed);
+    return true;
+}
+
+bool reopen_access_log() {
+    std::lock_guard<std::mutex> lock(g_access_mutex);
+    if (!g_access_owned) return true;
+    FILE* next = std::fopen(g_access_path.c_str(), "a");
+    if (!next) return false;
+    std::fclose(g_access);
+    g_access = next;
     return true;
 }
 
@@ -85,51 +97,6 @@ void access(std::string_view json_line) {
     std::fwrite(json_line.data(), 1, json_line.size(), g_access);
     std::fputc('\n', g_access);
     std::fflush(g_access);
-}
-
-std::string json_escape(std::string_view s) {
-    std::string out;
-    out.reserve(s.size() + 2);
-    for (unsigned char c : s) {
-        switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        default:
-            if (c < 0x20) {
-                char buf[8];
-                std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                out += buf;
-            } else {
-                out += static_cast<char>(c);
-            }
-        }
-    }
-    return out;
-}
-
-// Built by appending into one reserved string (one allocation per field).
-std::string field(std::string_view key, std::string_view value) {
-    std::string out;
-    out.reserve(key.size() + value.size() + 6);
-    out += '"';
-    out += key;
-    out += "\":\"";
-    out += json_escape(value);
-    out += '"';
-    return out;
-}
-
-std::string field(std::string_view key, long long value) {
-    std::string out;
-    out.reserve(key.size() + 24);
-    out += '"';
-    out += key;
-    out += "\":";
-    out += std::to_string(value);
-    return out;
 }
 
 }  // namespace sluice::log

@@ -2,7 +2,7 @@
 // answers) and the head of an SSE stream. Reason phrases follow RFC 9110.
 #include "gateway/http/response.h"
 
-#include "gateway/core/log.h"
+#include "gateway/core/json_object.h"
 
 namespace sluice::http {
 
@@ -102,8 +102,7 @@ std::string build_stream_head(const ResponseHead& head, std::string_view content
 }
 
 std::string error_body(int status, std::string_view reason) {
-    return "{\"error\":\"" + log::json_escape(reason) + "\",\"status\":" + std::to_string(status) +
-           "}";
+    return json::JsonObject().add({{"error", reason}, {"status", status}}).str();
 }
 
 }  // namespace sluice::http

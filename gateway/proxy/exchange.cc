@@ -61,6 +61,11 @@ ProxyExchange::ProxyExchange(Downstream& down, const http::RequestHead& request,
 
 ProxyExchange::~ProxyExchange() { cancel(); }
 
+std::string_view ProxyExchange::server() const {
+    if (server_ < 0) return {};
+    return settings_.pool->server_name(static_cast<size_t>(server_));
+}
+
 void ProxyExchange::start() { attempt(); }
 
 void ProxyExchange::attempt() {
@@ -277,12 +282,11 @@ void ProxyExchange::handle_failure(Failure why, std::string_view detail, bool go
             stale_retry_done_ = true;
             tried_[static_cast<size_t>(server_)] = false;  // the same server may answer
         }
-        log::info(
-            "retrying upstream request",
-            log::field("upstream", name) + "," +
-                log::field("server", settings_.pool->server_name(static_cast<size_t>(server_))) +
-                "," + log::field("error", failure_name(why)) + "," +
-                log::field("request_id", settings_.request_id));
+        log::info("retrying upstream request",
+                  {{"upstream", name},
+                   {"server", settings_.pool->server_name(static_cast<size_t>(server_))},
+                   {"error", failure_name(why)},
+                   {"request_id", settings_.request_id}});
         settings_.pool->context()->observer->on_retry(name);
         attempt();
         return;
@@ -299,13 +303,15 @@ void ProxyExchange::fail_downstream(int status, std::string_view reason, std::st
 void ProxyExchange::log_failure(std::string_view what, std::string_view detail, int status) {
     std::string server =
         server_ >= 0 ? settings_.pool->server_name(static_cast<size_t>(server_)) : std::string("-");
-    log::warn("proxy error",
-              log::field("upstream", settings_.pool->name()) + "," + log::field("server", server) +
-                  "," + log::field("error", what) + "," + log::field("detail", detail) + "," +
-                  log::field("status", status) + "," + log::field("method", request_.method) + "," +
-                  log::field("path", request_.path) + "," +
-                  log::field("request_id", settings_.request_id) + "," +
-                  log::field("remote", settings_.client_address));
+    log::warn("proxy error", {{"upstream", settings_.pool->name()},
+                              {"server", server},
+                              {"error", what},
+                              {"detail", detail},
+                              {"status", status},
+                              {"method", request_.method},
+                              {"path", request_.path},
+                              {"request_id", settings_.request_id},
+                              {"remote", settings_.client_address}});
 }
 
 void ProxyExchange::end() {
@@ -370,7 +376,7 @@ void ProxyExchange::timer_cb(void* self) noexcept {
     try {
         ex->on_timer();
     } catch (const std::exception& e) {
-        log::error("proxy timer error", log::field("error", e.what()));
+        log::error("proxy timer error", {{"error", e.what()}});
     }
 }
 
@@ -378,8 +384,7 @@ void ProxyExchange::on_timer() {
     if (done_) return;
     if (upstream_paused_) {
         log::info("client stopped reading a proxied response",
-                  log::field("remote", settings_.client_address) + "," +
-                      log::field("request_id", settings_.request_id));
+                  {{"remote", settings_.client_address}, {"request_id", settings_.request_id}});
         end();
         down_.abort(status_);
         return;
@@ -392,7 +397,7 @@ void ProxyExchange::heartbeat_cb(void* self) noexcept {
     try {
         ex->on_heartbeat();
     } catch (const std::exception& e) {
-        log::error("proxy heartbeat error", log::field("error", e.what()));
+        log::error("proxy heartbeat error", {{"error", e.what()}});
     }
 }
 

@@ -81,6 +81,9 @@ class ProxyExchange final : public UpstreamConn::Listener {
     // The client connection is closing: stop everything, never call Downstream again.
     void cancel();
     bool done() const { return done_; }
+    // The server the request went to last ("" before the first attempt): the one that
+    // answered, or the last that failed.
+    std::string_view server() const;
     // An event-stream response is being passed through.
     bool event_stream() const { return sse_ && head_received_ && !done_; }
     // Ends an event-stream response cleanly now (drain): the client reconnects elsewhere.

@@ -34,8 +34,7 @@ bool Pool::ensure_resolved(Server& s) {
     if (now < s.retry_resolve_at) return false;
     if (resolve(s.addr)) return true;
     s.retry_resolve_at = now + kResolveRetryMs;
-    log::warn("cannot resolve upstream server",
-              log::field("upstream", name_) + "," + log::field("server", s.addr.text));
+    log::warn("cannot resolve upstream server", {{"upstream", name_}, {"server", s.addr.text}});
     return false;
 }
 
@@ -113,9 +112,9 @@ void Pool::report_failure(size_t i) {
     if (++s.fails < cfg_.max_fails) return;
     s.fails = 0;
     s.down_until = ctx_->now_ms() + static_cast<uint64_t>(cfg_.fail_timeout.count());
-    log::warn("upstream server marked down",
-              log::field("upstream", name_) + "," + log::field("server", s.addr.text) + "," +
-                  log::field("for_ms", static_cast<long long>(cfg_.fail_timeout.count())));
+    log::warn(
+        "upstream server marked down",
+        {{"upstream", name_}, {"server", s.addr.text}, {"for_ms", cfg_.fail_timeout.count()}});
 }
 
 void Pool::report_success(size_t i) { servers_[i].fails = 0; }
@@ -129,7 +128,7 @@ void Pool::set_checked(size_t i, bool healthy) {
     if (healthy == !s.check_failed) return;
     s.check_failed = !healthy;
     log::info(healthy ? "upstream server healthy" : "upstream server failed its health check",
-              log::field("upstream", name_) + "," + log::field("server", s.addr.text));
+              {{"upstream", name_}, {"server", s.addr.text}});
 }
 
 void Pool::start_health_checks() {

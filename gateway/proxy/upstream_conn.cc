@@ -81,7 +81,7 @@ UpstreamConn::UpstreamConn(LoopContextPtr ctx, std::shared_ptr<Pool> pool, size_
 bool UpstreamConn::connect(const sockaddr* addr, uint64_t timeout_ms) {
     int rc = uv_tcp_connect(&connect_req_, &tcp_, addr, UpstreamCallbacks::connect);
     if (rc != 0) {
-        log::warn("upstream connect failed", log::field("error", uv_strerror(rc)));
+        log::warn("upstream connect failed", {{"error", uv_strerror(rc)}});
         close();
         return false;
     }

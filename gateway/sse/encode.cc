@@ -2,6 +2,7 @@
 // every subscriber), so it sizes the output exactly and writes it in one allocation.
 #include "gateway/sse/encode.h"
 
+#include "gateway/core/json_object.h"
 #include "gateway/sse/json_type.h"
 
 
@@ -74,8 +75,10 @@ std::string encode_event(uint64_t id, std::string_view event, std::string_view p
 }
 
 std::string encode_gap(uint64_t from, uint64_t to, bool reset) {
-    return "event: gap\ndata: {\"from\":" + std::to_string(from) + ",\"to\":" +
-           std::to_string(to) + (reset ? ",\"reset\":true}\n\n" : "}\n\n");
+    json::JsonObject data;
+    data.add({{"from", from}, {"to", to}});
+    if (reset) data.add("reset", true);
+    return "event: gap\ndata: " + data.str() + "\n\n";
 }
 
 std::string encode_heartbeat_comment() { return ": heartbeat\n\n"; }
