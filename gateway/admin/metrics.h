@@ -1,6 +1,7 @@
-// Metrics: each worker owns a WorkerMetrics and is its only writer (relaxed atomics, no
-// read-modify-write contention); a scrape on any worker sums all of them into the
-// Prometheus text format (docs/operations.md lists every series).
+// Metric cells: each worker owns a WorkerMetrics and is its only writer (relaxed atomics,
+// no read-modify-write contention); a scrape on any worker sums all of them. What is
+// exported, under which name, is declared once in metric_catalog.cc (docs/operations.md
+// lists every series).
 #pragma once
 
 #include <atomic>
@@ -72,9 +73,8 @@ struct WorkerMetrics {
     Cell sse_streams_total;
     Cell poll_waiting;
     Cell events_published;   // accepted by the publish endpoint on this worker
-    Cell events_received;    // delivered by the broker to this worker's channels
     Cell events_delivered;   // written to SSE clients
-    Cell bytes_out;
+    Cell sent_bytes;         // SSE event bytes written to clients
     Cell slow_disconnects;
     Cell gaps;
     Cell history_evicted;
@@ -121,8 +121,10 @@ struct GlobalState {
     uint64_t reload_failures = 0;
     uint64_t channels_stored = 0;        // channels holding events (limits.max_channels)
     uint64_t dropped_max_channels = 0;   // Redis events dropped at limits.max_channels
+    uint64_t events_received = 0;        // events the hub passed to the loops, each once
 };
 
+// The scrape: every series of metric_catalog(), with process_* read from /proc now.
 std::string render_prometheus(const std::vector<const WorkerMetrics*>& workers,
                               const GlobalState& global);
 

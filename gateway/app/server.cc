@@ -159,13 +159,14 @@ int Server::run() {
     if (!bind_listeners(fds, admin_fds)) return 1;
 
     uv_loop_init(&loop_);
-    for (auto* s : {&sigterm_, &sigint_, &sighup_}) {
+    for (auto* s : {&sigterm_, &sigint_, &sighup_, &sigusr1_}) {
         uv_signal_init(&loop_, s);
         s->data = this;
     }
     uv_signal_start(&sigterm_, ServerCallbacks::signal, SIGTERM);
     uv_signal_start(&sigint_, ServerCallbacks::signal, SIGINT);
     uv_signal_start(&sighup_, ServerCallbacks::signal, SIGHUP);
+    uv_signal_start(&sigusr1_, ServerCallbacks::signal, SIGUSR1);
     uv_timer_init(&loop_, &drain_timer_);
     drain_timer_.data = this;
     uv_async_init(&loop_, &workers_async_, ServerCallbacks::workers);
@@ -238,15 +239,29 @@ std::string Server::render_metrics() const {
     if (hub_) {
         g.channels_stored = hub_->stored_channels();
         g.dropped_max_channels = hub_->dropped_at_cap();
+        g.events_received = hub_->events_received();
     }
     g.broker_kind = feed_ ? "redis" : "memory";  // fixed before the workers start
     if (feed_) g.broker = &broker_metrics_;
     return admin::render_prometheus(ms, g);
 }
 
+// Log rotation (nginx's convention): the rotator renames the file, then SIGUSR1 makes
+// sluice open a new one under the configured path. No copytruncate needed.
+void Server::reopen_logs() {
+    if (log::reopen_access_log())
+        log::info("access log reopened");
+    else
+        log::error("cannot reopen the access log; still writing to the old file");
+}
+
 void Server::on_signal(int signum) {
     if (signum == SIGHUP) {
         reload();
+        return;
+    }
+    if (signum == SIGUSR1) {
+        reopen_logs();
         return;
     }
     if (draining_) {
@@ -342,9 +357,11 @@ void Server::on_workers_check() {
 }
 
 void Server::close_main_handles() {
-    for (auto* h : {reinterpret_cast<uv_handle_t*>(&sigterm_), reinterpret_cast<uv_handle_t*>(&sigint_),
-                    reinterpret_cast<uv_handle_t*>(&sighup_), reinterpret_cast<uv_handle_t*>(&drain_timer_),
-                    reinterpret_cast<uv_handle_t*>(&workers_async_)})
+    for (auto* h :
+         {reinterpret_cast<uv_handle_t*>(&sigterm_), reinterpret_cast<uv_handle_t*>(&sigint_),
+          reinterpret_cast<uv_handle_t*>(&sighup_), reinterpret_cast<uv_handle_t*>(&sigusr1_),
+          reinterpret_cast<uv_handle_t*>(&drain_timer_),
+          reinterpret_cast<uv_handle_t*>(&workers_async_)})
         uv_close(h, nullptr);
 }
 

@@ -1,5 +1,6 @@
 // The process: binds the listeners, starts the workers, and runs the main thread's
-// loop for signals — SIGTERM/SIGINT drain, SIGHUP reloads the config file.
+// loop for signals — SIGTERM/SIGINT drain, SIGHUP reloads the config file, SIGUSR1
+// reopens the access log (rotation).
 // Also holds what workers share: connection admission counts and the memory hub.
 #pragma once
 
@@ -49,6 +50,7 @@ class Server {
     bool bind_listeners(std::vector<std::vector<int>>& fds_per_worker,
                         std::vector<std::vector<int>>& admin_fds_per_worker);
     void on_signal(int signum);
+    void reopen_logs();
     void reload();
     void begin_drain();
     void on_drain_timeout();
@@ -65,7 +67,7 @@ class Server {
     config::ConfigPtr started_config_;
     uint64_t generation_ = 1;
     uv_loop_t loop_;
-    uv_signal_t sigterm_, sigint_, sighup_;
+    uv_signal_t sigterm_, sigint_, sighup_, sigusr1_;
     uv_timer_t drain_timer_;
     uv_async_t workers_async_;
     std::vector<std::unique_ptr<Worker>> workers_;

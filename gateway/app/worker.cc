@@ -291,7 +291,6 @@ void Worker::fetch(const std::string& channel, uint64_t from, uint64_t to, Fetch
 }
 
 void Worker::on_broker_message(const broker::Message& msg) {
-    metrics_.events_received.add(1);
     // The hub let this event through only if the process may hold its channel
     // (limits.max_channels), so the loop always keeps it.
     sse::Channel& ch = open_local(msg.channel);
@@ -325,7 +324,7 @@ void Worker::on_broker_ready(bool ready) {
 
 void Worker::on_delivered(uint64_t events, uint64_t bytes) {
     metrics_.events_delivered.add(static_cast<int64_t>(events));
-    metrics_.bytes_out.add(static_cast<int64_t>(bytes));
+    metrics_.sent_bytes.add(static_cast<int64_t>(bytes));
 }
 
 void Worker::on_gap() { metrics_.gaps.add(1); }

@@ -50,6 +50,8 @@ void MemoryHub::detach(Inbox* inbox) {
 
 std::vector<MemoryHub::Inbox*> MemoryHub::enqueue_locked(const MessagePtr& msg, Inbox* self) {
     std::vector<Inbox*> to_wake;
+    // Each event once for the process, however many loops it is queued to.
+    if (!msg->channel.empty()) events_received_.fetch_add(1, std::memory_order_relaxed);
     // Queued under the hub lock: every inbox sees events in position order.
     for (Inbox* inbox : inboxes_) {
         std::lock_guard<std::mutex> inbox_lock(inbox->mutex);

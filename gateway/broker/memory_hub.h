@@ -127,6 +127,8 @@ class MemoryHub {
     size_t stored_channels();
     // Events from Redis dropped because of max_channels.
     uint64_t dropped_at_cap() const { return dropped_at_cap_.load(std::memory_order_relaxed); }
+    // Events passed on to the loops, each counted once (not once per loop).
+    uint64_t events_received() const { return events_received_.load(std::memory_order_relaxed); }
 
   private:
     // One channel with no events held here: name (the map key), head, expiry.
@@ -176,6 +178,7 @@ class MemoryHub {
     uint64_t max_channels_ = UINT64_MAX;
     size_t stored_channels_ = 0;  // heads with stored == true
     std::atomic<uint64_t> dropped_at_cap_{0};
+    std::atomic<uint64_t> events_received_{0};
 };
 
 }  // namespace sluice::broker
