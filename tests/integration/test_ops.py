@@ -4,18 +4,22 @@ counters and gauges move with traffic, histogram shape), and the JSON access log
 
 import json
 import re
+import subprocess
+import time
 import unittest
 
 from harness import (Gateway, GatewayTestCase, SseClient, http_request, make_config,
-                     metric_series, metric_sum, metrics, publish_many, wait_metric)
+                     metric_series, metric_sum, metrics, publish_many, sluice_bin, wait_metric)
 
 REQUIRED = [
     "sluice_connections_open", "sluice_sse_streams_open", "sluice_sse_streams_total",
-    "sluice_events_published_total", "sluice_events_delivered_total", "sluice_bytes_out_total",
+    "sluice_events_published_total", "sluice_events_delivered_total", "sluice_sent_bytes_total",
     "sluice_sse_slow_disconnects_total", "sluice_sse_gaps_total", "sluice_http_requests_total",
     "sluice_http_request_duration_seconds_bucket", "sluice_http_request_duration_seconds_sum",
     "sluice_http_request_duration_seconds_count", "sluice_broker_up",
-    "sluice_worker_connections_open",
+    "sluice_worker_connections_open", "sluice_events_received_total", "sluice_build_info",
+    "process_cpu_seconds_total", "process_resident_memory_bytes", "process_virtual_memory_bytes",
+    "process_open_fds", "process_max_fds", "process_start_time_seconds",
 ]
 ROUTES = """
 - path: /s/{id}
@@ -55,6 +59,25 @@ class OpsEndpointsTest(GatewayTestCase):
                 family = re.sub(r"_(bucket|sum|count)$", "", name) if "duration" in name else name
                 self.assertRegex(text, rf"(?m)^# TYPE {family} (counter|gauge|histogram)$")
         self.assertEqual(metric_sum(m, "sluice_broker_up"), 1)
+        self.assertFalse(metric_series(m, "sluice_bytes_out_total"), "renamed: sluice_sent_bytes_total")
+
+    def test_build_info_and_process_series(self):
+        m = metrics(self.port)
+        [(labels, value)] = metric_series(m, "sluice_build_info")
+        self.assertEqual(value, 1)
+        self.assertEqual(set(labels), {"version", "commit", "build_type"})
+        out = subprocess.run([sluice_bin(), "--version"], capture_output=True, text=True).stdout
+        self.assertIn(labels["version"], out)
+        self.assertIn(labels["commit"], out)
+        self.assertIn(labels["build_type"], out)
+        self.assertGreater(metric_sum(m, "process_resident_memory_bytes"), 0)
+        self.assertGreaterEqual(metric_sum(m, "process_virtual_memory_bytes"),
+                                metric_sum(m, "process_resident_memory_bytes"))
+        self.assertGreaterEqual(metric_sum(m, "process_open_fds"), 3)
+        self.assertGreaterEqual(metric_sum(m, "process_max_fds"), metric_sum(m, "process_open_fds"))
+        self.assertGreaterEqual(metric_sum(m, "process_cpu_seconds_total"), 0)
+        self.assertLessEqual(metric_sum(m, "process_start_time_seconds"), time.time() + 1)
+        self.assertGreater(metric_sum(m, "process_start_time_seconds"), 0)
 
     def test_stream_gauges_and_counters_move(self):
         before = metrics(self.port)
@@ -74,8 +97,8 @@ class OpsEndpointsTest(GatewayTestCase):
                          metric_sum(before, "sluice_events_published_total") + 2)
         self.assertGreaterEqual(metric_sum(after, "sluice_events_delivered_total"),
                                 metric_sum(before, "sluice_events_delivered_total") + 2)
-        self.assertGreater(metric_sum(after, "sluice_bytes_out_total"),
-                           metric_sum(before, "sluice_bytes_out_total"))
+        self.assertGreater(metric_sum(after, "sluice_sent_bytes_total"),
+                           metric_sum(before, "sluice_sent_bytes_total"))
 
         client.close()
         wait_metric(self.port, "sluice_sse_streams_open", lambda v: v == opened,
@@ -117,6 +140,18 @@ class OpsEndpointsTest(GatewayTestCase):
                 self.assertEqual(counts, sorted(counts), "buckets must be cumulative")
                 self.assertEqual(inf[0], metric_sum(m, base + "_count", route=route))
                 self.assertGreaterEqual(metric_sum(m, base + "_sum", route=route), 0)
+
+
+class TwoWorkersMetricsTest(GatewayTestCase):
+    CONFIG = make_config(routes=ROUTES, workers=2)
+
+    def test_events_received_counts_each_event_once(self):
+        before = metric_sum(metrics(self.port), "sluice_events_received_total")
+        publish_many(self.port, "c:once", ["1", "2", "3"])
+        after = metric_sum(metrics(self.port), "sluice_events_received_total")
+        # Each of the two loops receives every event; the process received three.
+        self.assertEqual(after - before, 3)
+        self.assertEqual(len(metric_series(metrics(self.port), "sluice_worker_connections_open")), 2)
 
 
 class AccessLogTest(unittest.TestCase):
