@@ -368,6 +368,8 @@ void Connection::request_finished(int status) {
     record_request(status);
     if (exchange_) retired_.push_back(std::move(exchange_));
     if (state_ == State::Streaming) return;
+    request_id_.clear();  // a 408 or 400 before the next request's head gets its own
+    upstream_.clear();
     // A body that was never read (the answer came first) cannot be skipped reliably.
     if (parser_ && !parser_->message_complete()) keep_alive_ = false;
     if (!keep_alive_) {

@@ -243,6 +243,21 @@ class RequestIdTest(LogCase):
         self.assertEqual([l["request_id"] for l in streams], ["stream-7"])
 
 
+    def test_a_timeout_after_a_request_has_its_own_id(self):
+        gw = self.gateway(make_config(routes=ROUTES.split("- prefix")[0],
+                                      limits={"header_timeout": "300ms"}))
+        conn = Conn(gw.port)
+        self.assertEqual(conn.request("GET", "/first", {"X-Request-Id": "first-1"})[0], 404)
+        conn.send(b"GET /second HTTP/1.1\r\nX-Request-Id: second-2\r\n")  # never finished
+        self.assertEqual(conn.read_head()[0], 408)
+        conn.close()
+        access, _ = self.stopped_logs(gw)
+        timeouts = [l for l in access if l["status"] == 408]
+        self.assertEqual(len(timeouts), 1, access)
+        self.assertNotEqual(timeouts[0]["request_id"], "first-1")
+        self.assertEqual([l["request_id"] for l in access if l["path"] == "/first"], ["first-1"])
+
+
 class RotationTest(LogCase):
     def config(self, path):
         return make_config(routes=ROUTES.split("- prefix")[0]).replace(
