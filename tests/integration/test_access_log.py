@@ -195,15 +195,6 @@ class RequestIdTest(LogCase):
         self.assertEqual((status, headers.get("x-request-id")), (502, "client-id-1"))
         self.assertEqual(self.access_line(gw, "client-id-1")["status"], 502)
 
-    def test_unknown_upstream_502_carries_an_id(self):
-        cfg = make_config(routes="- prefix: /api/\n  proxy:\n    upstream: app\n",
-                          extra="upstreams:\n  app:\n    servers: [127.0.0.1:1]\n")
-        gw = self.gateway(cfg)
-        status, headers, _ = http_request(gw.port, "GET", "/api/x",
-                                          headers={"X-Request-Id": "rid-unknown"})
-        self.assertEqual(status, 502)
-        self.assertEqual(headers.get("x-request-id"), "rid-unknown")
-
     def test_504_carries_the_id_it_was_logged_with(self):
         with UpstreamServer() as up:
             gw = self.gateway(proxy_config([up.address], "    read_timeout: 300ms\n"))
