@@ -126,7 +126,8 @@ bool Server::bind_listeners(std::vector<std::vector<int>>& fds,
             std::string host = addr.host.find(':') != std::string::npos ? "[" + addr.host + "]" : addr.host;
             std::string address = host + ":" + std::to_string(port);
             if (admin)
-                log::info("listening", {{"address", address}, {"worker", w}, {"serves", "admin endpoints only"}});
+                log::info("listening",
+                          {{"address", address}, {"worker", w}, {"serves", "admin endpoints only"}});
             else
                 log::info("listening", {{"address", address}, {"worker", w}});
         }
