@@ -1,6 +1,5 @@
 // /_sluice/health, /_sluice/ready and /_sluice/metrics (docs/operations.md): on the
 // public listeners, or only on the admin listener when admin.listen is set (dispatch.cc).
-#include "gateway/app/connection.h"
 #include "gateway/app/dispatch.h"
 #include "gateway/app/server.h"
 #include "gateway/app/worker.h"
@@ -11,17 +10,17 @@ bool is_admin_path(std::string_view path) {
     return path == "/_sluice/health" || path == "/_sluice/ready" || path == "/_sluice/metrics";
 }
 
-bool handle_admin(Connection& conn) {
-    const std::string& path = conn.request().path;
+bool handle_admin(pipeline::Request& conn, const Context& ctx) {
+    const std::string& path = conn.head().path;
     if (!is_admin_path(path)) return false;
     std::string_view name = std::string_view(path).substr(9);
     conn.set_route_label(path);
-    const std::string& method = conn.request().method;
+    const std::string& method = conn.head().method;
     if (method != "GET" && method != "HEAD") {
         conn.respond_error(405, "method not allowed", {{"Allow", "GET, HEAD"}});
         return true;
     }
-    Worker& w = conn.worker();
+    Worker& w = ctx.worker;
     if (name == "health") {
         conn.respond(200, R"({"status":"ok"})");
     } else if (name == "ready") {

@@ -37,7 +37,7 @@ struct ConnCallbacks {
             c->on_read(nread, buf);
         } catch (const std::exception& e) {
             log::error("connection error", {{"error", e.what()}});
-            c->close(sse::CloseReason::Error);
+            c->close_now(sse::CloseReason::Error);
         }
     }
     static void closed(uv_handle_t* h) noexcept { static_cast<Connection*>(h->data)->on_closed(); }
@@ -113,9 +113,19 @@ void Connection::accept(uv_stream_t* listener) {
     arm_timer(static_cast<uint64_t>(limits.header_timeout.count()));
 }
 
-const http::RequestHead& Connection::request() const { return parser_->head(); }
+const http::RequestHead& Connection::head() const { return parser_->head(); }
 
-const std::string& Connection::request_body() const { return parser_->body(); }
+const std::string& Connection::body() const { return parser_->body(); }
+
+pipeline::RequestBody Connection::body_kind() const {
+    const http::RequestHead& h = parser_->head();
+    // The parser accepts no coding but a single final "chunked".
+    if (h.header("transfer-encoding")) return pipeline::RequestBody::Unknown;
+    if (h.header("content-length")) return pipeline::RequestBody::Length;
+    return pipeline::RequestBody::None;
+}
+
+bool Connection::body_complete() const { return parser_ && parser_->message_complete(); }
 
 uint64_t Connection::now_ms() const { return worker_.now_ms(); }
 
@@ -132,22 +142,22 @@ void Connection::on_timer() {
             keep_alive_ = false;
             respond_error(408, "request timeout");
         } else {
-            close(sse::CloseReason::Client);  // idle keep-alive connection
+            close_now(sse::CloseReason::Client);  // idle keep-alive connection
         }
         break;
     case State::Waiting:
-        if (waiter_) waiter_->on_timeout();
-        else respond_error(504, "the broker did not answer in time");
+        if (!responder_ || !responder_->on_wait_expired())
+            respond_error(504, "the broker did not answer in time");
         break;
     case State::Finishing:
-        close(close_reason_);  // the client never closed its side: stop lingering
+        close_now(close_reason_);  // the client never closed its side: stop lingering
         break;
     case State::Exchanging:
         // Armed only while a streamed request body is arriving and sluice is not the one
         // holding it back: the client stopped sending in the middle of its body.
         if (reading_body() && read_pauses_ == 0) {
             log::info("request body timeout", {{"remote", remote_}});
-            close(sse::CloseReason::Client);
+            close_now(sse::CloseReason::Client);
         }
         break;
     default:
@@ -159,7 +169,7 @@ void Connection::on_read(ssize_t nread, const uv_buf_t* buf) {
     retired_.clear();
     if (nread == 0) return;
     if (nread < 0) {
-        close(sse::CloseReason::Client);  // EOF or reset
+        close_now(sse::CloseReason::Client);  // EOF or reset
         return;
     }
     switch (state_) {
@@ -214,12 +224,12 @@ void Connection::process_input(const char* data, size_t len) {
             on_head();
             break;
         case http::ParseResult::Kind::Body:
-            if (exchange_) exchange_->on_request_body(r.body);
+            if (responder_) responder_->on_request_body(r.body);
             break;
         case http::ParseResult::Kind::Complete:
             if (state_ == State::Exchanging) {
                 worker_.wheel().cancel(timer_);
-                if (exchange_) exchange_->on_request_end();
+                if (responder_) responder_->on_request_end();
             } else {
                 dispatch();
             }
@@ -234,7 +244,7 @@ void Connection::process_input(const char* data, size_t len) {
 void Connection::on_head() {
     const http::RequestHead& head = parser_->head();
     bool body = parser_->expects_body();
-    bool stream = body && streams_request_body(*this);
+    bool stream = body && streams_request_body(head, *worker_.runtime(), admin_listener_);
     // "Expect: 100-continue": the client waits for a go-ahead before sending its body.
     const std::string* expect = head.header("expect");
     bool continue_expected = expect && head.version_minor >= 1 &&
@@ -253,9 +263,9 @@ void Connection::on_parse_error(const http::ParseResult& r) {
         // Bad framing inside a streamed body: the exchange answers 400 if its response
         // has not begun, else it closes the connection (#9).
         keep_alive_ = false;
-        if (exchange_ && exchange_->on_request_error(r.status, r.reason)) return;
+        if (responder_ && responder_->on_request_error(r.status, r.reason)) return;
         record_request(r.status);
-        close(sse::CloseReason::Error);
+        close_now(sse::CloseReason::Error);
         return;
     }
     keep_alive_ = false;
@@ -264,7 +274,8 @@ void Connection::on_parse_error(const http::ParseResult& r) {
     upstream_.clear();
     request_start_ = std::chrono::steady_clock::now();
     // The parser admits the larger of two limits: name the one this endpoint has (#9).
-    respond_error(r.status, r.status == 413 ? body_too_large_reason(*this) : r.reason);
+    respond_error(r.status, r.status == 413 ? body_too_large_reason(parser_->head(), *worker_.runtime())
+                                            : r.reason);
 }
 
 void Connection::hold_input(const char* data, size_t len) {
@@ -299,11 +310,14 @@ void Connection::dispatch() {
     request_id_.clear();
     upstream_.clear();
     keep_alive_ = parser_->head().keep_alive && !worker_.draining();
-    handle_request(*this);
+    // A token per request: a late callback (a broker reply after a 504) finds its request
+    // answered rather than answering the next one on this connection.
+    alive_ = std::make_shared<bool>(true);
+    handle_request(*this, Context{worker_, request_runtime_, admin_listener_});
 }
 
 void Connection::respond(int status, std::string_view body, std::string_view content_type,
-                         std::vector<std::pair<std::string, std::string>> headers) {
+                         pipeline::Headers headers) {
     if (state_ == State::Closing || state_ == State::Finishing) return;
     bool head_only = parser_ && parser_->head().method == "HEAD";
     http::ResponseHead head;
@@ -314,26 +328,12 @@ void Connection::respond(int status, std::string_view body, std::string_view con
     std::string bytes = http::build_response(head, body, body.empty() ? std::string_view() : content_type);
     // HEAD gets the headers GET would have (Content-Length included) and no body.
     if (head_only) bytes.resize(bytes.size() - body.size());
-    if (waiter_) worker_.metrics().poll_waiting.add(-1);
-    waiter_.reset();
+    retire_responder();
     response_bytes_ = bytes.size();
     // Not flushed here: the loop's end-of-turn flush sends every response of a
     // pipelined batch (and events queued meanwhile) in one writev.
     send(std::move(bytes));
     request_finished(status);
-}
-
-void Connection::respond_raw(int status, std::string bytes, bool keep_alive) {
-    if (state_ == State::Closing || state_ == State::Finishing) return;
-    keep_alive_ = keep_alive_ && keep_alive;
-    response_bytes_ = bytes.size();
-    send(std::move(bytes));
-    request_finished(status);
-}
-
-void Connection::respond_error(int status, std::string_view reason,
-                               std::vector<std::pair<std::string, std::string>> headers) {
-    respond(status, http::error_body(status, reason), "application/json", std::move(headers));
 }
 
 void Connection::record_request(int status) {
@@ -366,8 +366,8 @@ const std::string& Connection::request_id() {
 
 void Connection::request_finished(int status) {
     record_request(status);
-    if (exchange_) retired_.push_back(std::move(exchange_));
-    if (state_ == State::Streaming) return;
+    retire_responder();
+    *alive_ = false;
     request_id_.clear();  // a 408 or 400 before the next request's head gets its own
     upstream_.clear();
     // A body that was never read (the answer came first) cannot be skipped reliably.
@@ -390,24 +390,103 @@ void Connection::request_finished(int status) {
     }
 }
 
-void Connection::begin_exchange(std::unique_ptr<Exchange> exchange) {
-    worker_.wheel().cancel(timer_);
-    state_ = State::Exchanging;
-    response_bytes_ = 0;
-    exchange_ = std::move(exchange);
+void Connection::retire_responder() {
+    // Never destroyed inside its own calls: at the next read, timer or write callback.
+    if (responder_) retired_.push_back(std::move(responder_));
 }
 
-void Connection::end_exchange(int status, bool keep_alive) {
+void Connection::hand_over(std::unique_ptr<pipeline::Responder> r) {
+    if (state_ == State::Closing || state_ == State::Finishing) return;
+    retire_responder();
+    responder_ = std::move(r);
+    if (state_ == State::Reading) {
+        worker_.wheel().cancel(timer_);
+        state_ = State::Exchanging;
+        response_bytes_ = 0;
+    }
+}
+
+void Connection::wait(uint64_t timeout_ms) {
+    if (state_ == State::Closing || state_ == State::Finishing) return;
+    state_ = State::Waiting;
+    arm_timer(timeout_ms);
+}
+
+void Connection::start_response(pipeline::ResponseHead rh) {
+    if (state_ == State::Closing || state_ == State::Finishing) return;
+    http::ResponseHead head;
+    head.status = rh.status;
+    head.headers = std::move(rh.headers);
+    bool chunked = false;
+    switch (rh.body) {
+    case pipeline::BodyEnd::None: framing_ = Framing::None; break;
+    case pipeline::BodyEnd::Length: framing_ = Framing::Raw; break;
+    case pipeline::BodyEnd::Unknown:
+        // An HTTP/1.1 client gets chunks (and keeps its connection); an HTTP/1.0 client
+        // can only be told the end by a close.
+        chunked = parser_->head().version_minor >= 1;
+        framing_ = chunked ? Framing::Chunked : Framing::Raw;
+        if (!chunked) keep_alive_ = false;
+        break;
+    case pipeline::BodyEnd::Connection:
+        framing_ = Framing::Raw;
+        keep_alive_ = false;  // the body ends when the connection closes
+        break;
+    }
+    head.keep_alive = keep_alive_ && !worker_.draining();
+    keep_alive_ = head.keep_alive;
+    response_status_ = rh.status;
+    std::string bytes = http::build_head(head, rh.reason, chunked);
+    if (rh.body != pipeline::BodyEnd::Connection) {
+        if (state_ != State::Exchanging) response_bytes_ = 0;
+        state_ = State::Exchanging;
+        send(std::move(bytes));
+        return;
+    }
+    state_ = State::Streaming;
+    streamed_ = true;
+    response_bytes_ = bytes.size();
+    send(std::move(bytes));
+    record_request(rh.status);
+    // The request is done with: an idle stream keeps no parser and no held input.
+    parser_.reset();
+    held_input_.clear();
+    held_input_.shrink_to_fit();
+}
+
+void Connection::write(SharedBytes bytes) {
+    if (framing_ == Framing::None || bytes->empty()) return;
+    if (framing_ == Framing::Chunked) bytes = make_shared_bytes(http::chunk(*bytes));
+    send(std::move(bytes));
+}
+
+void Connection::end_response() {
+    if (state_ == State::Streaming) {
+        start_finishing();  // the last response: it ends with the connection
+        return;
+    }
     if (state_ != State::Exchanging) return;
-    keep_alive_ = keep_alive_ && keep_alive;
+    if (framing_ == Framing::Chunked) send(std::string(http::kLastChunk));
+    framing_ = Framing::None;
     flush();
-    request_finished(status);
+    request_finished(response_status_);
 }
 
-void Connection::abort_exchange(int status) {
+void Connection::close(pipeline::CloseMode mode, sse::CloseReason why) {
     if (state_ == State::Closing) return;
-    record_request(status);
-    close(sse::CloseReason::Error);
+    if (mode == pipeline::CloseMode::Flush) {
+        close_reason_ = why;
+        start_finishing();
+        return;
+    }
+    if (state_ == State::Exchanging) {
+        // The response cannot be completed (its head is out): log it, and let what the
+        // kernel takes now go out before the close (the head and body so far), so the
+        // client sees where the response broke off rather than nothing (#9).
+        record_request(response_status_);
+        write_out();
+    }
+    close_now(why);
 }
 
 void Connection::pause_reading() {
@@ -426,47 +505,9 @@ void Connection::resume_reading() {
     }
 }
 
-bool Connection::keep_alive() const { return keep_alive_ && !worker_.draining(); }
-
-bool Connection::request_chunked() const {
-    const std::string* te = parser_ ? parser_->head().header("transfer-encoding") : nullptr;
-    return te != nullptr;  // the parser accepts no coding but a single final "chunked"
-}
-
-bool Connection::request_complete() const { return parser_ && parser_->message_complete(); }
-
 uint64_t Connection::high_water() const { return worker_.runtime()->config->limits.client_buffer; }
 
 uint64_t Connection::low_water() const { return high_water() / 4; }
-
-void Connection::begin_stream(std::string head_bytes, std::unique_ptr<sse::SseStream> stream,
-                              std::string channel) {
-    state_ = State::Streaming;
-    keep_alive_ = false;
-    stream_ = std::move(stream);
-    stream_channel_ = std::move(channel);
-    response_bytes_ = head_bytes.size();
-    send(std::move(head_bytes));
-    request_finished(200);
-    // The request is done with: an idle stream keeps no parser and no held input.
-    parser_.reset();
-    held_input_.clear();
-    held_input_.shrink_to_fit();
-    worker_.metrics().sse_streams_open.add(1);
-    worker_.metrics().sse_streams_total.add(1);
-}
-
-void Connection::begin_async(uint64_t timeout_ms) {
-    state_ = State::Waiting;
-    arm_timer(timeout_ms);
-}
-
-void Connection::begin_wait(std::unique_ptr<PollWaiter> waiter, uint64_t wait_ms) {
-    state_ = State::Waiting;
-    waiter_ = std::move(waiter);
-    worker_.metrics().poll_waiting.add(1);
-    arm_timer(wait_ms);
-}
 
 void Connection::send(SharedBytes bytes) {
     if (state_ == State::Closing || bytes->empty()) return;
@@ -508,7 +549,7 @@ void Connection::write_out() {
         int written = uv_try_write(stream, bufs, static_cast<unsigned>(n));
         if (written == UV_EAGAIN) break;
         if (written < 0) {
-            close(sse::CloseReason::Client);
+            close_now(sse::CloseReason::Client);
             return;
         }
         unsent_ -= static_cast<uint64_t>(written);
@@ -545,15 +586,15 @@ void Connection::write_out() {
             write_in_flight_ = false;
             in_flight_ = 0;
             delete req;
-            close(sse::CloseReason::Client);
+            close_now(sse::CloseReason::Client);
             return;
         }
     }
     if (unsent_ == 0) {
-        if (stream_) stream_->on_drained();
+        if (responder_ && state_ == State::Streaming) responder_->on_low_water();
         if (state_ == State::Finishing && !shutdown_started_) start_finishing();
     }
-    if (exchange_ && state_ == State::Exchanging && unsent_ <= low_water()) exchange_->on_drained();
+    if (responder_ && state_ == State::Exchanging && unsent_ <= low_water()) responder_->on_low_water();
 }
 
 void Connection::on_write_done(int status, uint64_t bytes) {
@@ -563,10 +604,10 @@ void Connection::on_write_done(int status, uint64_t bytes) {
     unsent_ -= bytes;
     if (state_ == State::Closing) return;
     if (status != 0) {
-        close(sse::CloseReason::Client);
+        close_now(sse::CloseReason::Client);
         return;
     }
-    if (stream_) stream_->on_drained();
+    if (responder_ && state_ == State::Streaming) responder_->on_low_water();
     if (state_ == State::Closing) return;
     flush();
     // The client is taking its answers: its idle (or send) timeout starts again.
@@ -575,16 +616,9 @@ void Connection::on_write_done(int status, uint64_t bytes) {
                               (state_ == State::Finishing && unsent_ > 0);
     if (waiting_for_client) arm_timer(static_cast<uint64_t>(limits.idle_timeout.count()));
     if (state_ == State::Finishing && unsent_ == 0 && !shutdown_started_) start_finishing();
-    // flush() returns early when nothing is queued: the exchange still hears of the drain.
-    if (exchange_ && state_ == State::Exchanging && unsent_ <= low_water()) exchange_->on_drained();
+    // flush() returns early when nothing is queued: the responder still hears of the drain.
+    if (responder_ && state_ == State::Exchanging && unsent_ <= low_water()) responder_->on_low_water();
 }
-
-void Connection::finish(sse::CloseReason why) {
-    close_reason_ = why;
-    start_finishing();
-}
-
-void Connection::abort(sse::CloseReason why) { close(why); }
 
 void Connection::start_finishing() {
     if (state_ == State::Closing) return;
@@ -609,7 +643,7 @@ void Connection::start_finishing() {
     req->data = this;
     if (uv_shutdown(req, reinterpret_cast<uv_stream_t*>(&tcp_), ConnCallbacks::shutdown) != 0) {
         delete req;
-        close(close_reason_);
+        close_now(close_reason_);
         return;
     }
     arm_timer(kLingerMs);
@@ -622,42 +656,32 @@ void Connection::on_shutdown_done() {
 void Connection::drain() {
     switch (state_) {
     case State::Reading:
-        if (!parser_->in_message()) close(sse::CloseReason::Drain);
+        if (!parser_->in_message()) close_now(sse::CloseReason::Drain);
         break;  // a request in progress is answered with Connection: close
     case State::Waiting:
-        if (waiter_) waiter_->on_timeout();
-        break;
     case State::Streaming:
-        if (stream_) stream_->detach();
-        send(std::string(": sluice is shutting down, reconnect\n\n"));
-        finish(sse::CloseReason::Drain);
+        if (responder_) responder_->on_shutdown();
         break;
     case State::Exchanging:
         keep_alive_ = false;  // the response in progress is the last one
-        if (exchange_) exchange_->on_drain();
+        if (responder_) responder_->on_shutdown();
         break;
     default:
         break;
     }
 }
 
-void Connection::close(sse::CloseReason why) {
+void Connection::close_now(sse::CloseReason why) {
     if (state_ == State::Closing) return;
     state_ = State::Closing;
     *alive_ = false;
     worker_.wheel().cancel(timer_);
-    if (waiter_) {
-        waiter_.reset();
-        worker_.metrics().poll_waiting.add(-1);
-    }
-    if (stream_) {
-        stream_->detach();
-        log_stream_end(why == sse::CloseReason::Client ? close_reason_ : why);
-        worker_.metrics().sse_streams_open.add(-1);
-    }
-    if (exchange_) {
-        exchange_->on_close();
-        retired_.push_back(std::move(exchange_));
+    if (responder_) {
+        responder_->on_close();
+        // A stream's own line: how long it lasted and why it ended.
+        if (streamed_)
+            log_stream_end(why == sse::CloseReason::Client ? close_reason_ : why);
+        retire_responder();
     }
     if (admitted_) worker_.server().release(remote_);
     worker_.connection_closed(this);
@@ -670,7 +694,7 @@ void Connection::log_stream_end(sse::CloseReason why) {
     r.request_id = request_id();
     r.route = route_label_;
     r.channel = stream_channel_;
-    r.events = stream_->events_sent();
+    r.events = responder_->events_sent();
     r.bytes = stream_bytes_;
     r.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - request_start_).count();

@@ -1,16 +1,18 @@
-// One client TCP connection: reads requests with the HTTP parser, dispatches them,
-// and writes responses. It becomes the sink of an SSE stream or holds a long-poll.
+// One client TCP connection: the HTTP/1.1 session. It reads requests with the HTTP parser,
+// dispatches each as a pipeline::Request (which it implements: handlers never see it), and
+// writes the answers with HTTP/1.1 framing. A long answer belongs to the Responder the
+// handler hands over (an SSE stream, a held poll, a proxied exchange, a file).
 // Owned by itself once accepted: deleted only in the uv_close callback, after every
 // write callback has run.
 //
 //   accept -> Reading --(request)--> respond --(keep-alive)--> Reading
 //                 |                      \--(close)--> Finishing -> shutdown -> Closing
-//                 +--> Waiting (long-poll) --(event or timeout)--> respond
-//                 +--> Streaming (SSE) --(terminal/drain)--> Finishing; (slow/error) -> Closing
-//                 +--> Exchanging (proxy, static file) --(end_exchange)--> as respond
+//                 +--> Waiting (wait(): broker reply, long-poll) --> respond / start_response
+//                 +--> Streaming (BodyEnd::Connection, SSE) --(end/drain)--> Finishing; (slow/error) -> Closing
+//                 +--> Exchanging (a started response, or a handed-over responder) --> as respond
 //
 // Request bodies are read whole before dispatch, except on proxy routes: there the
-// request is dispatched at its head and the body streams into the Exchange.
+// request is dispatched at its head and the body streams into the Responder.
 #pragma once
 
 #include <uv.h>
@@ -20,20 +22,18 @@
 #include <string>
 #include <vector>
 
-#include "gateway/app/exchange.h"
 #include "gateway/app/runtime.h"
 #include "gateway/core/timer_wheel.h"
 #include "gateway/http/request_parser.h"
 #include "gateway/http/response.h"
-#include "gateway/sse/sse_stream.h"
+#include "gateway/pipeline/request.h"
 #include "gateway/sse/stream_sink.h"
 
 namespace sluice::app {
 
 class Worker;
-class PollWaiter;
 
-class Connection final : public sse::StreamSink {
+class Connection final : public pipeline::Request {
   public:
     enum class State { Reading, Waiting, Streaming, Exchanging, Finishing, Closing };
 
@@ -43,73 +43,45 @@ class Connection final : public sse::StreamSink {
     // Accepts from the listener; on failure the connection deletes itself.
     void accept(uv_stream_t* listener);
 
-    // Response API for handlers -------------------------------------------------------
+    // pipeline::Request ---------------------------------------------------------------
+    const http::RequestHead& head() const override;
+    const std::string& body() const override;
+    pipeline::RequestBody body_kind() const override;
+    bool body_complete() const override;
+    const std::string& remote() const override { return remote_; }
+    uint64_t now_ms() const override;
     void respond(int status, std::string_view body, std::string_view content_type = "application/json",
-                 std::vector<std::pair<std::string, std::string>> headers = {});
-    void respond_error(int status, std::string_view reason,
-                       std::vector<std::pair<std::string, std::string>> headers = {});
-    // Sends a response already built (head only, e.g. HEAD on a stream route).
-    void respond_raw(int status, std::string bytes, bool keep_alive);
-    // Switches to SSE: writes `head_bytes` and hands the connection to the stream.
-    void begin_stream(std::string head_bytes, std::unique_ptr<sse::SseStream> stream,
-                      std::string channel);
-    sse::SseStream* stream() { return stream_.get(); }
-    // The answer will come from an asynchronous step (the broker): pipelined requests
-    // wait, and after `timeout_ms` the client gets 504.
-    void begin_async(uint64_t timeout_ms);
-    // Holds the request until the waiter answers it (long-poll).
-    void begin_wait(std::unique_ptr<PollWaiter> waiter, uint64_t wait_ms);
-
-    // Hands the response to an exchange (call its start, if any, after this). The request
-    // body, when it is streamed, goes to the exchange as it arrives.
-    void begin_exchange(std::unique_ptr<Exchange> exchange);
-    Exchange* exchange() { return exchange_.get(); }
-    // The exchange's response is complete: the next request may follow (when both sides
-    // allow keep-alive and the request body was read whole).
-    void end_exchange(int status, bool keep_alive);
-    // The response cannot be completed (its head is out): log the request and close.
-    void abort_exchange(int status);
-    // Counted read pausing (backpressure): two pauses need two resumes.
-    void pause_reading();
-    void resume_reading();
-    // The client allows another request after this one (and sluice is not draining).
-    bool keep_alive() const;
-    bool request_chunked() const;   // the body is chunked (framing as received)
-    bool request_complete() const;  // the whole request, body included, has been read
-    // Watermarks of the output queue for exchanges (from limits.client_buffer).
-    uint64_t high_water() const;
-    uint64_t low_water() const;
+                 pipeline::Headers headers = {}) override;
+    using pipeline::Request::respond_error;
+    void start_response(pipeline::ResponseHead head) override;
+    void write(SharedBytes bytes) override;
+    using pipeline::Request::write;
+    void end_response() override;
+    uint64_t unsent_bytes() const override { return unsent_; }
+    uint64_t refused_bytes() const override;
+    uint64_t high_water() const override;
+    uint64_t low_water() const override;
+    void close(pipeline::CloseMode mode, sse::CloseReason why) override;
+    void wait(uint64_t timeout_ms) override;
+    void hand_over(std::unique_ptr<pipeline::Responder> r) override;
+    pipeline::Responder* responder() override { return responder_.get(); }
+    void pause_reading() override;
+    void resume_reading() override;
+    pipeline::AliveToken alive() const override { return alive_; }
+    void set_route_label(std::string label) override { route_label_ = std::move(label); }
+    void set_stream_channel(std::string channel) override { stream_channel_ = std::move(channel); }
+    const std::string& request_id() override;
+    void set_upstream(std::string server) override { upstream_ = std::move(server); }
 
     // Called on drain: streams get a last comment and end, idle connections close.
     void drain();
 
     Worker& worker() { return worker_; }
-    // Shared flag that turns false when the connection closes: async callbacks
-    // (broker replies) capture it and check it before touching the connection.
-    std::shared_ptr<const bool> alive() const { return alive_; }
     State state() const { return state_; }
-    const std::string& remote() const { return remote_; }
-    const http::RequestHead& request() const;
-    const std::string& request_body() const;
     const RuntimePtr& request_runtime() const { return request_runtime_; }
-    void set_route_label(std::string label) { route_label_ = std::move(label); }
     // Accepted on the admin listener (admin.listen), which serves the admin endpoints only.
     void set_admin_listener() { admin_listener_ = true; }
     bool on_admin_listener() const { return admin_listener_; }
-    // The current request's id (its usable X-Request-Id, else one generated on first use),
-    // for the access log, proxied requests and sluice's own error answers on proxy routes.
-    const std::string& request_id();
-    // Proxy routes: the upstream server that answered, for the access log.
-    void set_upstream(std::string server) { upstream_ = std::move(server); }
-
-    // sse::StreamSink
-    void send(SharedBytes bytes) override;
-    void send(std::string bytes) override;
-    uint64_t unsent_bytes() const override { return unsent_; }
-    uint64_t refused_bytes() const override;
-    void finish(sse::CloseReason why) override;
-    void abort(sse::CloseReason why) override;
-    uint64_t now_ms() const override;
 
     // Worker hooks. flush() writes what is queued (end of the loop turn); it may also
     // resume reading and answer held pipelined requests once the output has drained.
@@ -121,6 +93,9 @@ class Connection final : public sse::StreamSink {
   private:
     friend struct ConnCallbacks;
     friend struct WriteReq;
+    // Queues wire bytes (heads, framed body bytes); they go out at the end of the turn.
+    void send(SharedBytes bytes);
+    void send(std::string bytes);
     void on_read(ssize_t nread, const uv_buf_t* buf);
     void on_write_done(int status, uint64_t bytes);
     void on_shutdown_done();
@@ -137,8 +112,11 @@ class Connection final : public sse::StreamSink {
     void dispatch();
     void record_request(int status);
     void request_finished(int status);
-    void close(sse::CloseReason why);
+    void close_now(sse::CloseReason why);
     void start_finishing();
+    void retire_responder();
+    // Bytes the client gets for `body`, framed as the started response says.
+    SharedBytes framed(SharedBytes body);
     void arm_timer(uint64_t ms);
     void log_stream_end(sse::CloseReason why);
     static void timer_cb(void* self) noexcept;
@@ -167,13 +145,15 @@ class Connection final : public sse::StreamSink {
     std::string upstream_;
     uint64_t response_bytes_ = 0;
     std::chrono::steady_clock::time_point request_start_;
-    std::unique_ptr<sse::SseStream> stream_;
+    int response_status_ = 0;
+    // How the body of the started response is framed on the wire.
+    enum class Framing { None, Raw, Chunked } framing_ = Framing::None;
+    bool streamed_ = false;  // the last response is a stream (BodyEnd::Connection)
     std::string stream_channel_;
     uint64_t stream_bytes_ = 0;
-    std::unique_ptr<PollWaiter> waiter_;
-    std::unique_ptr<Exchange> exchange_;
-    // Ended exchanges, destroyed at the next safe point (never inside their own calls).
-    std::vector<std::unique_ptr<Exchange>> retired_;
+    std::unique_ptr<pipeline::Responder> responder_;
+    // Ended responders, destroyed at the next safe point (never inside their own calls).
+    std::vector<std::unique_ptr<pipeline::Responder>> retired_;
     int read_pauses_ = 0;
     bool held_paused_ = false;  // one of the pauses is for too much held pipelined input
     // One of the pauses is for answers the client has not read: no request is parsed

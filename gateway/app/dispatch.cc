@@ -1,36 +1,35 @@
 #include "gateway/app/dispatch.h"
 
-#include "gateway/app/connection.h"
 #include "gateway/app/server.h"
 #include "gateway/app/worker.h"
 #include "gateway/core/log.h"
 
 namespace sluice::app {
 
-void handle_request(Connection& conn) {
+void handle_request(pipeline::Request& conn, const Context& ctx) {
     // With admin.listen, the admin listener serves the admin endpoints and nothing else,
     // and the public listeners do not serve them (they are not routed either).
-    if (conn.on_admin_listener()) {
-        if (!handle_admin(conn)) {
+    if (ctx.admin_listener) {
+        if (!handle_admin(conn, ctx)) {
             conn.set_route_label("-");
             conn.respond_error(404, "the admin listener serves only /_sluice/health, "
                                     "/_sluice/ready and /_sluice/metrics");
         }
         return;
     }
-    if (handle_publish(conn)) return;
-    const Runtime& rt = *conn.request_runtime();
+    if (handle_publish(conn, ctx)) return;
+    const Runtime& rt = *ctx.runtime;
     // The parser admits bodies up to the larger of the publish and request limits;
     // everything but the publish endpoint is held to max_body_size. (Streamed bodies of
     // proxy routes are not held here: request_body() stays empty for them.)
-    if (conn.request_body().size() > rt.config->limits.max_body_size) {
+    if (conn.body().size() > rt.config->limits.max_body_size) {
         conn.set_route_label("-");
         conn.respond_error(413, "request body larger than limits.max_body_size");
         return;
     }
-    const http::RequestHead& req = conn.request();
-    if (!conn.worker().server().has_admin_listener()) {
-        if (handle_admin(conn)) return;
+    const http::RequestHead& req = conn.head();
+    if (!ctx.worker.server().has_admin_listener()) {
+        if (handle_admin(conn, ctx)) return;
     } else if (is_admin_path(req.path)) {
         conn.set_route_label("-");
         conn.respond_error(404, "no route for this path");
@@ -51,23 +50,21 @@ void handle_request(Connection& conn) {
     }
     conn.set_route_label(m.route->route->label());
     switch (m.route->route->kind) {
-    case config::RouteKind::Sse: handle_sse(conn, m); return;
-    case config::RouteKind::Poll: handle_poll(conn, m); return;
-    case config::RouteKind::Proxy: handle_proxy(conn, m); return;
-    case config::RouteKind::Static: handle_static(conn, m); return;
+    case config::RouteKind::Sse: handle_sse(conn, ctx, m); return;
+    case config::RouteKind::Poll: handle_poll(conn, ctx, m); return;
+    case config::RouteKind::Proxy: handle_proxy(conn, ctx, m); return;
+    case config::RouteKind::Static: handle_static(conn, ctx, m); return;
     }
 }
 
-bool streams_request_body(Connection& conn) {
-    const Runtime& rt = *conn.worker().runtime();
-    const http::RequestHead& req = conn.request();
+bool streams_request_body(const http::RequestHead& req, const Runtime& rt, bool admin_listener) {
     if (rt.publish_path) {
         router::Captures caps;
         if (rt.publish_path->match(req.path, caps)) return false;
     }
     // The admin endpoints come before the routes (on the admin listener, nothing else is
     // served); their bodies are read whole, like any request not proxied.
-    if (conn.on_admin_listener() || is_admin_path(req.path)) return false;
+    if (admin_listener || is_admin_path(req.path)) return false;
     router::Match m = rt.routes.match(req.method, req.path);
     return m.kind == router::Match::Kind::Found &&
            m.route->route->kind == config::RouteKind::Proxy;

@@ -1,39 +1,47 @@
-// Request dispatch: admin endpoints, the publish endpoint, then the route table.
-// Each handler answers through the Connection's response API (possibly later).
+// Request dispatch: admin endpoints, the publish endpoint, then the route table. Handlers
+// see the request only through pipeline::Request (never the HTTP/1.1 connection that
+// carries it) and the loop's services through a Context.
 #pragma once
 
 #include <string_view>
 
+#include "gateway/app/runtime.h"
+#include "gateway/pipeline/request.h"
 #include "gateway/router/route_table.h"
 
 namespace sluice::app {
 
-class Connection;
 class Worker;
 
-// Entry point, called once per request on the connection's loop thread: when the request
-// is complete, or at its head when streams_request_body() says its body is streamed.
-void handle_request(Connection& conn);
+// What a handler may use besides its request: the loop it runs on and the config the
+// request started under (kept alive by the request until it ends).
+struct Context {
+    Worker& worker;
+    const RuntimePtr& runtime;
+    bool admin_listener = false;  // accepted on admin.listen: admin endpoints only
+};
+
+// Entry point, called once per request on the loop thread: when the request is complete,
+// or at its head when streams_request_body() says its body is streamed.
+void handle_request(pipeline::Request& req, const Context& ctx);
 
 // At the head of a request with a body: true when its route takes the body as a stream
 // (proxy routes), so the request is dispatched at once.
-bool streams_request_body(Connection& conn);
+bool streams_request_body(const http::RequestHead& req, const Runtime& rt, bool admin_listener);
 
 // The reason of a 413 for a body over the parser's limit, naming the limit that governs
 // this request: limits.max_event_size on the publish endpoint, else limits.max_body_size.
-std::string_view body_too_large_reason(Connection& conn);
+std::string_view body_too_large_reason(const http::RequestHead& req, const Runtime& rt);
 
 // /_sluice/health, /_sluice/ready or /_sluice/metrics.
 bool is_admin_path(std::string_view path);
 
 // Handlers (one file each).
-bool handle_admin(Connection& conn);    // false if the path is not an admin path
-bool handle_publish(Connection& conn);  // false if the path is not the publish path
-void handle_sse(Connection& conn, const router::Match& match);
-void handle_poll(Connection& conn, const router::Match& match);
-void handle_proxy(Connection& conn, const router::Match& match);
-void handle_static(Connection& conn, const router::Match& match);
-
-// A new client connection on worker `w`: starts the loop's proxy state (pools, health
+bool handle_admin(pipeline::Request& req, const Context& ctx);    // false: not an admin path
+bool handle_publish(pipeline::Request& req, const Context& ctx);  // false: not the publish path
+void handle_sse(pipeline::Request& req, const Context& ctx, const router::Match& match);
+void handle_poll(pipeline::Request& req, const Context& ctx, const router::Match& match);
+void handle_proxy(pipeline::Request& req, const Context& ctx, const router::Match& match);
+void handle_static(pipeline::Request& req, const Context& ctx, const router::Match& match);
 
 }  // namespace sluice::app

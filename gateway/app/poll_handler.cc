@@ -2,7 +2,6 @@
 // next event arrives (?wait=SECONDS). Same positions, gaps and terminal rules as SSE.
 #include <nlohmann/json.hpp>
 
-#include "gateway/app/connection.h"
 #include "gateway/app/dispatch.h"
 #include "gateway/app/poll_waiter.h"
 #include "gateway/app/request_params.h"
@@ -25,14 +24,20 @@ nlohmann::json event_json(const history::StoredEvent& ev) {
 }
 
 // Answers from the loop's history, or holds the poll until news or `wait_ms`.
-void answer_or_wait(Connection& c, Worker& w, sse::Channel& ch, const config::PollRoute& r,
+void wait_for_news(pipeline::Request& req, Worker& w, sse::Channel& ch, const config::PollRoute& r,
+                   std::optional<uint64_t> position, uint64_t wait_ms) {
+    req.wait(wait_ms);
+    req.hand_over(std::make_unique<PollWaiter>(req, ch, r, position, w.metrics()));
+}
+
+void answer_or_wait(pipeline::Request& req, Worker& w, sse::Channel& ch, const config::PollRoute& r,
                     std::optional<uint64_t> position, uint64_t wait_ms) {
     PollAnswer a = build_poll_answer(ch, r, position);
     if (a.has_news || wait_ms == 0 || w.draining()) {
-        c.respond(200, a.body);
+        req.respond(200, a.body);
         return;
     }
-    c.begin_wait(std::make_unique<PollWaiter>(c, ch, r, position), wait_ms);
+    wait_for_news(req, w, ch, r, position, wait_ms);
 }
 
 }  // namespace
@@ -128,14 +133,25 @@ PollAnswer build_poll_answer(const sse::Channel& channel, const config::PollRout
     return out;
 }
 
-PollWaiter::PollWaiter(Connection& conn, sse::Channel& channel, const config::PollRoute& route,
-                       std::optional<uint64_t> position)
-    : conn_(conn), channel_(&channel), route_(route), position_(position) {
+PollWaiter::PollWaiter(pipeline::Request& req, sse::Channel& channel, const config::PollRoute& route,
+                       std::optional<uint64_t> position, admin::WorkerMetrics& metrics)
+    : req_(req), metrics_(metrics), channel_(&channel), route_(route), position_(position) {
     channel.subscribe(*this);
+    metrics_.poll_waiting.add(1);
 }
 
-PollWaiter::~PollWaiter() {
-    if (channel_) channel_->unsubscribe(*this);
+PollWaiter::~PollWaiter() { stop_waiting(); }
+
+void PollWaiter::stop_waiting() noexcept {
+    if (!channel_) return;
+    channel_->unsubscribe(*this);
+    channel_ = nullptr;
+    metrics_.poll_waiting.add(-1);
+}
+
+void PollWaiter::answer(const std::string& body) {
+    stop_waiting();
+    req_.respond(200, body);  // retires this waiter
 }
 
 void PollWaiter::on_channel_event(sse::Channel& channel, const history::StoredEvent&) {
@@ -143,24 +159,21 @@ void PollWaiter::on_channel_event(sse::Channel& channel, const history::StoredEv
     // events up to N are not news for it.
     if (position_ && channel.history().head() < *position_) return;
     PollAnswer a = build_poll_answer(channel, route_, position_);
-    if (!a.has_news) return;
-    channel.unsubscribe(*this);
-    channel_ = nullptr;
-    conn_.respond(200, a.body);  // destroys this waiter
+    if (a.has_news) answer(a.body);
 }
 
-void PollWaiter::on_timeout() {
+bool PollWaiter::on_wait_expired() {
+    if (!channel_) return true;
     PollAnswer a = position_ && channel_->history().head() < *position_
                        ? empty_poll_answer(*position_)
                        : build_poll_answer(*channel_, route_, position_);
-    channel_->unsubscribe(*this);
-    channel_ = nullptr;
-    conn_.respond(200, a.body);  // destroys this waiter
+    answer(a.body);
+    return true;
 }
 
-void handle_poll(Connection& conn, const router::Match& m) {
+void handle_poll(pipeline::Request& conn, const Context& ctx, const router::Match& m) {
     const config::PollRoute& route = *m.route->route->poll;
-    const http::RequestHead& req = conn.request();
+    const http::RequestHead& req = conn.head();
     ParamError err;
     auto channel_name = channel_for(m, &err);
     if (!channel_name) {
@@ -182,7 +195,7 @@ void handle_poll(Connection& conn, const router::Match& m) {
         uint64_t max_ms = static_cast<uint64_t>(route.max_wait.count());
         wait_ms = *secs > max_ms / 1000 ? max_ms : *secs * 1000;
     }
-    Worker& w = conn.worker();
+    Worker& w = ctx.worker;
     if (!w.broker_ready()) {
         // Broker down: answer from what this loop holds, never wait, and never with a
         // gap: the broker may still hold what this loop lacks (it would be a false gap).
@@ -192,10 +205,10 @@ void handle_poll(Connection& conn, const router::Match& m) {
         return;
     }
     auto alive = conn.alive();
-    Connection* c = &conn;
+    pipeline::Request* c = &conn;
     const config::PollRoute* r = &route;
     // Broker replies may come later: pipelined requests wait for this answer.
-    conn.begin_async(10000);
+    conn.wait(10000);
     w.with_channel(*channel_name, [=, &w, name = *channel_name](sse::Channel* ch) {
         if (!*alive) return;
         sse::ResumeRequest rr;
@@ -223,7 +236,7 @@ void handle_poll(Connection& conn, const router::Match& m) {
                     } else if (wait_ms == 0 || w.draining()) {
                         c->respond(200, empty_poll_answer(n).body);
                     } else {
-                        c->begin_wait(std::make_unique<PollWaiter>(*c, *again, *r, position), wait_ms);
+                        wait_for_news(*c, w, *again, *r, position, wait_ms);
                     }
                 });
             });

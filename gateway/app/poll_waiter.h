@@ -1,16 +1,16 @@
-// A long-poll held on a channel (docs/protocol.md): answered by the next event or
-// when its wait expires. Owned by the Connection while it is in the Waiting state.
+// A long-poll held on a channel (docs/protocol.md): answered by the next event, when its
+// wait expires, or at once when the server shuts down. The Responder of a waiting poll.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 
+#include "gateway/admin/metrics.h"
 #include "gateway/config/config.h"
+#include "gateway/pipeline/request.h"
 #include "gateway/sse/channel.h"
 
 namespace sluice::app {
-
-class Connection;
 
 // Builds the poll response body for events after `position` in the channel's history.
 // Returns the body and whether it carries at least one event (or a gap / done).
@@ -29,17 +29,26 @@ PollAnswer build_poll_answer(const sse::Channel& channel, const config::PollRout
 // {"events":[],"position":position,"done":done}; has_news only when done.
 PollAnswer empty_poll_answer(uint64_t position, bool done = false);
 
-class PollWaiter final : public sse::Subscriber {
+class PollWaiter final : public sse::Subscriber, public pipeline::Responder {
   public:
-    PollWaiter(Connection& conn, sse::Channel& channel, const config::PollRoute& route,
-               std::optional<uint64_t> position);
+    PollWaiter(pipeline::Request& req, sse::Channel& channel, const config::PollRoute& route,
+               std::optional<uint64_t> position, admin::WorkerMetrics& metrics);
     ~PollWaiter();
 
+    // sse::Subscriber
     void on_channel_event(sse::Channel& channel, const history::StoredEvent& ev) override;
-    void on_timeout();
+
+    // pipeline::Responder
+    bool on_wait_expired() override;
+    void on_shutdown() override { on_wait_expired(); }
+    void on_close() noexcept override { stop_waiting(); }
 
   private:
-    Connection& conn_;
+    void answer(const std::string& body);
+    void stop_waiting() noexcept;
+
+    pipeline::Request& req_;
+    admin::WorkerMetrics& metrics_;
     sse::Channel* channel_;
     const config::PollRoute& route_;
     std::optional<uint64_t> position_;

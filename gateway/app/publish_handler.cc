@@ -1,7 +1,6 @@
 // The HTTP publish endpoint (docs/publishing.md): POST {publish.path} with a bearer token.
 #include <cstring>
 
-#include "gateway/app/connection.h"
 #include "gateway/app/dispatch.h"
 #include "gateway/app/worker.h"
 #include "gateway/core/log.h"
@@ -36,18 +35,17 @@ std::string_view event_name_problem(std::string_view name) {
 
 }  // namespace
 
-std::string_view body_too_large_reason(Connection& conn) {
-    const Runtime& rt = *conn.worker().runtime();
+std::string_view body_too_large_reason(const http::RequestHead& req, const Runtime& rt) {
     router::Captures caps;
-    if (rt.publish_path && rt.publish_path->match(conn.request().path, caps))
+    if (rt.publish_path && rt.publish_path->match(req.path, caps))
         return kEventTooLarge;
     return "request body larger than limits.max_body_size";
 }
 
-bool handle_publish(Connection& conn) {
-    const Runtime& rt = *conn.request_runtime();
+bool handle_publish(pipeline::Request& conn, const Context& ctx) {
+    const Runtime& rt = *ctx.runtime;
     if (!rt.publish_path) return false;
-    const http::RequestHead& req = conn.request();
+    const http::RequestHead& req = conn.head();
     router::Captures caps;
     if (!rt.publish_path->match(req.path, caps)) return false;
     conn.set_route_label(rt.config->publish->path);
@@ -72,7 +70,7 @@ bool handle_publish(Connection& conn) {
         conn.respond_error(400, "channel must match [A-Za-z0-9_.:-]{1,128}");
         return true;
     }
-    const std::string& body = conn.request_body();
+    const std::string& body = conn.body();
     if (body.size() > rt.config->limits.max_event_size) {
         conn.respond_error(413, kEventTooLarge);
         return true;
@@ -93,15 +91,16 @@ bool handle_publish(Connection& conn) {
         conn.respond_error(400, problem);
         return true;
     }
-    Worker& w = conn.worker();
+    Worker& w = ctx.worker;
     if (!w.broker().ready()) {
         conn.respond_error(503, "broker not ready");
         return true;
     }
     // The memory broker answers synchronously; a remote broker answers later, and the
-    // connection is held (Waiting) until it does.
+    // request waits until it does (the broker's reply is ignored once the request has
+    // been answered otherwise, e.g. by a 504).
     auto alive = conn.alive();
-    conn.begin_async(kBrokerTimeoutMs);
+    conn.wait(kBrokerTimeoutMs);
     w.broker().publish(channel, body, event_name, [&conn, &w, alive, channel](Result<uint64_t> pos) {
         if (!*alive) return;  // the client left before the broker answered
         if (!pos && pos.error().code == Errc::Overloaded) {

@@ -8,7 +8,6 @@
 #include <cstring>
 #include <filesystem>
 
-#include "gateway/app/connection.h"
 #include "gateway/app/dispatch.h"
 #include "gateway/core/log.h"
 #include "gateway/files/file_lookup.h"
@@ -19,20 +18,18 @@ namespace {
 
 constexpr size_t kChunkSize = 64 * 1024;
 
-using Headers = std::vector<std::pair<std::string, std::string>>;
+using pipeline::Headers;
 
 // Sends [offset, offset + length) of an open file, reading the next chunk whenever the
-// connection's queue falls below its high watermark.
-class FilePump final : public Exchange {
+// request's output falls below its high watermark.
+class FilePump final : public pipeline::Responder {
   public:
-    FilePump(Connection& conn, files::OpenFile file, uint64_t offset, uint64_t length, int status)
-        : conn_(conn), file_(std::move(file)), offset_(offset), left_(length), status_(status) {}
+    FilePump(pipeline::Request& conn, files::OpenFile file, uint64_t offset, uint64_t length)
+        : conn_(conn), file_(std::move(file)), offset_(offset), left_(length) {}
 
     void start() { pump(); }
 
-    void on_request_body(std::string_view) override {}  // static requests are read whole
-    void on_request_end() override {}
-    void on_drained() override { pump(); }
+    void on_low_water() override { pump(); }
     void on_close() noexcept override { done_ = true; }
 
   private:
@@ -46,25 +43,24 @@ class FilePump final : public Exchange {
                 log::warn("static file read failed",
                           {{"error", got < 0 ? std::strerror(errno) : "file shrank"}});
                 done_ = true;
-                conn_.abort_exchange(status_);
+                conn_.close(pipeline::CloseMode::Abort, sse::CloseReason::Error);
                 return;
             }
             buf.resize(static_cast<size_t>(got));
             offset_ += static_cast<uint64_t>(got);
             left_ -= static_cast<uint64_t>(got);
-            conn_.send(std::move(buf));
+            conn_.write(std::move(buf));
         }
         if (!done_ && left_ == 0) {
             done_ = true;
-            conn_.end_exchange(status_, true);
+            conn_.end_response();
         }
     }
 
-    Connection& conn_;
+    pipeline::Request& conn_;
     files::OpenFile file_;
     uint64_t offset_;
     uint64_t left_;
-    int status_;
     bool done_ = false;
 };
 
@@ -78,13 +74,13 @@ std::string root_folder(const config::Config& cfg, const std::string& root) {
 
 }  // namespace
 
-void handle_static(Connection& conn, const router::Match& m) {
+void handle_static(pipeline::Request& conn, const Context& ctx, const router::Match& m) {
     const config::Route& route = *m.route->route;
     const config::StaticRoute& files_cfg = *route.static_files;
-    const http::RequestHead& req = conn.request();
+    const http::RequestHead& req = conn.head();
     std::string_view rel = req.path;
     if (!route.prefix.empty()) rel.remove_prefix(route.prefix.size());
-    std::string root = root_folder(*conn.request_runtime()->config, files_cfg.root);
+    std::string root = root_folder(*ctx.runtime->config, files_cfg.root);
     files::Lookup f = files::lookup_file(root, rel, files_cfg.index);
     switch (f.kind) {
     case files::Lookup::Kind::BadPath:
@@ -132,20 +128,19 @@ void handle_static(Connection& conn, const router::Match& m) {
         }
     }
     headers.emplace_back("Content-Length", std::to_string(length));
-    http::ResponseHead head;
+    headers.insert(headers.begin(), {"Content-Type", std::string(files::content_type_for(f.path))});
+    pipeline::ResponseHead head;
     head.status = status;
     head.headers = std::move(headers);
-    head.keep_alive = conn.keep_alive();
-    std::string head_bytes = http::build_stream_head(head, files::content_type_for(f.path));
-    if (req.method == "HEAD" || length == 0) {
-        conn.respond_raw(status, std::move(head_bytes), true);
-        return;
-    }
-    auto pump = std::make_unique<FilePump>(conn, std::move(f.file), offset, length, status);
+    bool no_body = req.method == "HEAD" || length == 0;
+    head.body = no_body ? pipeline::BodyEnd::None : pipeline::BodyEnd::Length;
+    auto pump = no_body ? nullptr
+                        : std::make_unique<FilePump>(conn, std::move(f.file), offset, length);
     FilePump* p = pump.get();
-    conn.begin_exchange(std::move(pump));
-    conn.send(std::move(head_bytes));
-    p->start();
+    if (pump) conn.hand_over(std::move(pump));
+    conn.start_response(std::move(head));
+    if (p) p->start();
+    else conn.end_response();
 }
 
 }  // namespace sluice::app

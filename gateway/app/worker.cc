@@ -364,7 +364,7 @@ void Worker::force_close_all() {
     proxy_->shutdown();
     std::vector<Connection*> all;
     for (Connection* c = connections_; c; c = c->next) all.push_back(c);
-    for (Connection* c : all) c->abort(sse::CloseReason::Drain);
+    for (Connection* c : all) c->close(pipeline::CloseMode::Abort, sse::CloseReason::Drain);
     maybe_finish();
 }
 

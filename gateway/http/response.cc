@@ -2,6 +2,8 @@
 // answers) and the head of an SSE stream. Reason phrases follow RFC 9110.
 #include "gateway/http/response.h"
 
+#include <cstdio>
+
 #include "gateway/core/json_object.h"
 
 namespace sluice::http {
@@ -90,13 +92,28 @@ std::string build_response(const ResponseHead& head, std::string_view body,
     return out;
 }
 
-std::string build_stream_head(const ResponseHead& head, std::string_view content_type) {
+std::string build_head(const ResponseHead& head, std::string_view reason, bool chunked) {
     std::string out;
-    out.reserve(128);
-    append_status_line(out, head.status);
-    append_field(out, "Content-Type", content_type);
+    out.reserve(256);
+    out += "HTTP/1.1 ";
+    out += std::to_string(head.status);
+    out += ' ';
+    out += reason.empty() ? status_text(head.status) : reason;
+    out += "\r\n";
     append_extra_headers(out, head);
+    if (chunked) out += "Transfer-Encoding: chunked\r\n";
     append_connection(out, head);
+    out += "\r\n";
+    return out;
+}
+
+std::string chunk(std::string_view bytes) {
+    char prefix[32];
+    int len = std::snprintf(prefix, sizeof prefix, "%zx\r\n", bytes.size());
+    std::string out;
+    out.reserve(static_cast<size_t>(len) + bytes.size() + 2);
+    out.append(prefix, static_cast<size_t>(len));
+    out.append(bytes);
     out += "\r\n";
     return out;
 }

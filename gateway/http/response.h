@@ -22,8 +22,14 @@ struct ResponseHead {
 std::string build_response(const ResponseHead& head, std::string_view body,
                            std::string_view content_type = "application/json");
 
-// Head only, for streamed bodies (SSE): no Content-Length, Connection as given.
-std::string build_stream_head(const ResponseHead& head, std::string_view content_type);
+// Head only, for bodies that follow: the status line (`reason`, or the standard phrase
+// when empty), `head.headers` in order, then "Transfer-Encoding: chunked" when `chunked`,
+// then Connection as head.keep_alive says.
+std::string build_head(const ResponseHead& head, std::string_view reason, bool chunked);
+
+// One chunk of a chunked body (n == 0 is the last chunk) around `bytes`.
+std::string chunk(std::string_view bytes);
+inline constexpr std::string_view kLastChunk = "0\r\n\r\n";
 
 // Small JSON error body: {"error":"<reason>","status":N}
 std::string error_body(int status, std::string_view reason);

@@ -43,12 +43,13 @@ int failure_status(Failure f) {
 
 }  // namespace
 
-ProxyExchange::ProxyExchange(Downstream& down, const http::RequestHead& request,
-                             bool request_chunked, bool body_complete, ExchangeSettings settings)
+ProxyExchange::ProxyExchange(pipeline::Request& down, const http::RequestHead& request,
+                             pipeline::RequestBody body, bool body_complete,
+                             ExchangeSettings settings)
     : down_(down), request_(request), settings_(std::move(settings)) {
-    request_framing_ = request_chunked                     ? Framing::Chunked
-                       : request_.header("content-length") ? Framing::Length
-                                                           : Framing::None;
+    request_framing_ = body == pipeline::RequestBody::Unknown  ? Framing::Chunked
+                       : body == pipeline::RequestBody::Length ? Framing::Length
+                                                               : Framing::None;
     head_only_ = request_.method == "HEAD";
     idempotent_ = is_idempotent(request_.method);
     request_complete_ = body_complete;
@@ -138,6 +139,23 @@ void ProxyExchange::send_upstream(std::string bytes) {
     update_timer();
 }
 
+// Every end of the exchange names, for the access log, the server that answered; sluice's
+// own error answers carry the request id they are logged with.
+void ProxyExchange::answer_error(int status, std::string_view reason) {
+    down_.set_upstream(std::string(server()));
+    down_.respond_error(status, reason, {{"X-Request-Id", settings_.request_id}});
+}
+
+void ProxyExchange::answer_end() {
+    down_.set_upstream(std::string(server()));
+    down_.end_response();
+}
+
+void ProxyExchange::answer_abort() {
+    down_.set_upstream(std::string(server()));
+    down_.close(pipeline::CloseMode::Abort, sse::CloseReason::Error);
+}
+
 void ProxyExchange::check_client_backpressure() {
     uint64_t queued = (conn_ && request_started_) ? conn_->pending_bytes() : pending_.size();
     if (!client_paused_ && queued > settings_.high_water) {
@@ -172,8 +190,8 @@ bool ProxyExchange::on_request_error(int status, std::string_view reason) {
     if (done_) return false;
     log_failure("bad request body from the client", reason, head_received_ ? status_ : status);
     end();  // closes the upstream connection: it carries half a request
-    if (head_received_) down_.abort(status_);
-    else down_.respond_error(status, reason);
+    if (head_received_) answer_abort();
+    else answer_error(status, reason);
     return true;
 }
 
@@ -190,18 +208,17 @@ void ProxyExchange::on_upstream_head(const http::ResponseInfo& head) {
     status_ = head.status;
     const std::string* type = head.header("content-type");
     sse_ = type && starts_with_ci(*type, "text/event-stream");
-    if (head_only_ || head.framing == http::BodyFraming::None) {
-        response_framing_ = Framing::None;
-    } else if (head.framing == http::BodyFraming::Length) {
-        response_framing_ = Framing::Length;
-    } else {
-        // Chunked or until-close upstream bodies: an HTTP/1.1 client gets chunks (and keeps
-        // its connection); an HTTP/1.0 client can only be told the end by a close.
-        response_framing_ = request_.version_minor >= 1 ? Framing::Chunked : Framing::Close;
-    }
-    client_keep_alive_ = down_.keep_alive() && response_framing_ != Framing::Close;
-    down_.send(
-        build_client_head(head, response_framing_, client_keep_alive_, settings_.request_id));
+    // Chunked or until-close upstream bodies have no known length: the client's carrier
+    // frames them (chunks for an HTTP/1.1 client, a close for HTTP/1.0).
+    pipeline::ResponseHead out;
+    out.status = head.status;
+    out.reason = head.reason;
+    out.body = head_only_ || head.framing == http::BodyFraming::None ? pipeline::BodyEnd::None
+               : head.framing == http::BodyFraming::Length           ? pipeline::BodyEnd::Length
+                                                                      : pipeline::BodyEnd::Unknown;
+    response_body_ = out.body != pipeline::BodyEnd::None;
+    out.headers = client_headers(head, out.body == pipeline::BodyEnd::Unknown, settings_.request_id);
+    down_.start_response(std::move(out));
     if (sse_ && settings_.heartbeat) {
         wheel().schedule(heartbeat_, static_cast<uint64_t>(settings_.heartbeat->interval.count()));
     }
@@ -210,14 +227,7 @@ void ProxyExchange::on_upstream_head(const http::ResponseInfo& head) {
 
 void ProxyExchange::on_upstream_body(std::string_view bytes) {
     if (done_) return;
-    if (response_framing_ == Framing::Chunked) {
-        std::string out = chunk_prefix(bytes.size());
-        out.append(bytes);
-        out += "\r\n";
-        down_.send(std::move(out));
-    } else if (response_framing_ != Framing::None) {
-        down_.send(std::string(bytes));
-    }
+    if (response_body_) down_.write(std::string(bytes));
     if (sse_) {
         boundary_.feed(bytes);
         if (settings_.heartbeat) {  // heartbeats fill idle time only
@@ -234,17 +244,14 @@ void ProxyExchange::on_upstream_body(std::string_view bytes) {
 
 void ProxyExchange::on_upstream_end(bool reusable) {
     if (done_) return;
-    if (response_framing_ == Framing::Chunked) down_.send(std::string(kLastChunk));
     UpstreamConn* c = conn_;
     conn_ = nullptr;
     upstream_paused_ = false;
     // A connection whose request body was not sent completely cannot carry another request.
     bool reuse = reusable && request_complete_ && c && c->pending_bytes() == 0;
     if (c) settings_.pool->release(c, reuse);
-    bool keep = client_keep_alive_ && request_complete_;
-    int status = status_;
     end();
-    down_.finish(status, keep);
+    answer_end();
 }
 
 void ProxyExchange::on_upstream_failed(Failure why, std::string_view detail) {
@@ -266,7 +273,7 @@ void ProxyExchange::handle_failure(Failure why, std::string_view detail, bool go
         settings_.pool->report_failure(static_cast<size_t>(server_));
         log_failure("upstream failed during the response", detail, status_);
         end();
-        down_.abort(status_);
+        answer_abort();
         return;
     }
     bool nothing_sent = why == Failure::Refused || why == Failure::ConnectTimeout;
@@ -297,7 +304,7 @@ void ProxyExchange::handle_failure(Failure why, std::string_view detail, bool go
 void ProxyExchange::fail_downstream(int status, std::string_view reason, std::string_view detail) {
     log_failure(reason, detail, status);
     end();
-    down_.respond_error(status, reason);
+    answer_error(status, reason);
 }
 
 void ProxyExchange::log_failure(std::string_view what, std::string_view detail, int status) {
@@ -341,10 +348,8 @@ void ProxyExchange::cancel() {
 
 void ProxyExchange::end_stream() {
     if (!event_stream()) return;
-    if (response_framing_ == Framing::Chunked) down_.send(std::string(kLastChunk));
-    int status = status_;
     end();  // closes the upstream connection: the stream was not finished
-    down_.finish(status, false);
+    answer_end();
 }
 
 void ProxyExchange::on_downstream_drained() {
@@ -386,7 +391,7 @@ void ProxyExchange::on_timer() {
         log::info("client stopped reading a proxied response",
                   {{"remote", settings_.client_address}, {"request_id", settings_.request_id}});
         end();
-        down_.abort(status_);
+        answer_abort();
         return;
     }
     handle_failure(Failure::Timeout, "no data from upstream within read_timeout", false);
@@ -408,14 +413,7 @@ void ProxyExchange::on_heartbeat() {
         std::string_view beat = settings_.heartbeat->mode == config::HeartbeatMode::Data
                                     ? kDataHeartbeat
                                     : kCommentHeartbeat;
-        if (response_framing_ == Framing::Chunked) {
-            std::string out = chunk_prefix(beat.size());
-            out.append(beat);
-            out += "\r\n";
-            down_.send(std::move(out));
-        } else if (response_framing_ != Framing::None) {
-            down_.send(std::string(beat));
-        }
+        if (response_body_) down_.write(std::string(beat));
     }
     wheel().schedule(heartbeat_, static_cast<uint64_t>(settings_.heartbeat->interval.count()));
 }

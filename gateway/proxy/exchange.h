@@ -4,9 +4,9 @@
 // head become 502 (refused, reset, bad response) or 504 (timeout) with a JSON body;
 // after it, the client connection is closed because the body cannot be completed.
 //
-// The client side is reached through Downstream, implemented by the app's connection.
-// Exactly one of respond_error / finish / abort ends an exchange, unless the client went
-// first (cancel). Runs on its loop thread only.
+// The client side is the pipeline::Request being answered (the carrier frames the body).
+// Exactly one of respond_error / end_response / close(Abort) ends an exchange, unless the
+// client went first (cancel). Runs on its loop thread only.
 #pragma once
 
 #include <cstdint>
@@ -18,29 +18,13 @@
 #include "gateway/config/config.h"
 #include "gateway/core/timer_wheel.h"
 #include "gateway/http/request.h"
+#include "gateway/pipeline/request.h"
 #include "gateway/proxy/headers.h"
 #include "gateway/proxy/pool.h"
 #include "gateway/proxy/sse_boundary.h"
 #include "gateway/proxy/upstream_conn.h"
 
 namespace sluice::proxy {
-
-// What an exchange needs from the client connection.
-class Downstream {
-  public:
-    virtual void send(std::string bytes) = 0;
-    virtual uint64_t unsent_bytes() const = 0;  // queued for the client, not yet written
-    virtual void pause_reading() = 0;           // counted, like UpstreamConn's
-    virtual void resume_reading() = 0;
-    virtual bool keep_alive() const = 0;  // the client allows another request after this
-    // Each of these ends the exchange; it makes no further calls afterwards.
-    virtual void respond_error(int status, std::string_view reason) = 0;
-    virtual void finish(int status, bool keep_alive) = 0;  // the streamed response is complete
-    virtual void abort(int status) = 0;  // the response cannot be completed: close the client
-
-  protected:
-    ~Downstream() = default;
-};
 
 struct ExchangeSettings {
     PoolPtr pool;
@@ -58,10 +42,10 @@ struct ExchangeSettings {
 
 class ProxyExchange final : public UpstreamConn::Listener {
   public:
-    // `request` is copied. `request_chunked` / `body_complete` describe the client's body:
+    // `request` is copied. `body` / `body_complete` describe the client's body:
     // a request without one is complete from the start.
-    ProxyExchange(Downstream& down, const http::RequestHead& request, bool request_chunked,
-                  bool body_complete, ExchangeSettings settings);
+    ProxyExchange(pipeline::Request& down, const http::RequestHead& request,
+                  pipeline::RequestBody body, bool body_complete, ExchangeSettings settings);
     ~ProxyExchange();
     ProxyExchange(const ProxyExchange&) = delete;
     ProxyExchange& operator=(const ProxyExchange&) = delete;
@@ -72,13 +56,13 @@ class ProxyExchange final : public UpstreamConn::Listener {
     void on_request_end();
     // The client's body is malformed (bad chunked framing): the upstream connection holds
     // a request that can never be completed, so it is closed, never pooled. Before the
-    // response has begun the client is answered `status` (Downstream::respond_error, and
+    // response has begun the client is answered `status` (pipeline::Request::respond_error, and
     // its connection closes); after that its connection is closed (abort). Ends the
     // exchange; false (and nothing done) when it had already ended.
     bool on_request_error(int status, std::string_view reason);
     // The client's unsent bytes fell to the low watermark.
     void on_downstream_drained();
-    // The client connection is closing: stop everything, never call Downstream again.
+    // The client connection is closing: stop everything, never call the client's request again.
     void cancel();
     bool done() const { return done_; }
     // The server the request went to last ("" before the first attempt): the one that
@@ -100,6 +84,9 @@ class ProxyExchange final : public UpstreamConn::Listener {
   private:
     void attempt();
     void send_upstream(std::string bytes);
+    void answer_error(int status, std::string_view reason);
+    void answer_end();
+    void answer_abort();
     void check_client_backpressure();
     void handle_failure(Failure why, std::string_view detail, bool got_bytes);
     void fail_downstream(int status, std::string_view reason, std::string_view detail);
@@ -112,7 +99,7 @@ class ProxyExchange final : public UpstreamConn::Listener {
     void log_failure(std::string_view what, std::string_view detail, int status);
     TimerWheel& wheel() { return *settings_.pool->context()->wheel; }
 
-    Downstream& down_;
+    pipeline::Request& down_;
     http::RequestHead request_;
     ExchangeSettings settings_;
     Framing request_framing_;
@@ -134,8 +121,7 @@ class ProxyExchange final : public UpstreamConn::Listener {
 
     bool head_received_ = false;
     int status_ = 0;
-    Framing response_framing_ = Framing::None;
-    bool client_keep_alive_ = false;
+    bool response_body_ = false;  // the client gets a body (not HEAD, 204, 304)
     bool sse_ = false;
     SseBoundary boundary_;
     bool upstream_paused_ = false;

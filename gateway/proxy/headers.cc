@@ -127,32 +127,22 @@ std::string build_upstream_head(const http::RequestHead& req, const ForwardedFor
     return out;
 }
 
-std::string build_client_head(const http::ResponseInfo& resp, Framing body, bool keep_alive,
-                              std::string_view request_id) {
+std::vector<std::pair<std::string, std::string>> client_headers(const http::ResponseInfo& resp,
+                                                                bool unknown_length,
+                                                                std::string_view request_id) {
     std::string connection = joined(resp.headers, "connection");
-    std::string out;
-    out.reserve(256);
-    out += "HTTP/1.1 ";
-    out += std::to_string(resp.status);
-    out += ' ';
-    // The upstream's reason phrase is informational (RFC 9112 4); ours is never empty.
-    out += resp.reason.empty() ? std::string(http::status_text(resp.status)) : resp.reason;
-    out += "\r\n";
+    std::vector<std::pair<std::string, std::string>> out;
+    out.reserve(resp.headers.size() + 1);
     bool has_id = false;
     for (const http::Header& h : resp.headers) {
         if (is_hop_by_hop(h.name)) continue;
         if (!connection.empty() && listed_in_connection(connection, h.name)) continue;
         // A 204 must not carry Content-Length (RFC 9110 8.6), whatever the upstream sent.
-        if (iequals(h.name, "content-length") &&
-            ((body != Framing::Length && body != Framing::None) || resp.status == 204))
-            continue;
+        if (iequals(h.name, "content-length") && (unknown_length || resp.status == 204)) continue;
         if (iequals(h.name, "x-request-id")) has_id = true;
-        append_field(out, h.name, h.value);
+        out.emplace_back(h.name, h.value);
     }
-    if (!has_id && !request_id.empty()) append_field(out, "X-Request-Id", request_id);
-    if (body == Framing::Chunked) out += "Transfer-Encoding: chunked\r\n";
-    out += keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
-    out += "\r\n";
+    if (!has_id && !request_id.empty()) out.emplace_back("X-Request-Id", std::string(request_id));
     return out;
 }
 

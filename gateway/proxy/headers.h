@@ -43,12 +43,15 @@ std::string build_upstream_head(const http::RequestHead& req, const ForwardedFor
 // The client's X-Request-Id if it is usable (1..200 visible ASCII characters), else "".
 std::string usable_request_id(const http::RequestHead& req);
 
-// Response head for the client. Content-Length is kept for Length and None (a HEAD
-// response announces the length of the body it does not carry), except on a 204, which
-// never has one; `request_id` is added
-// as X-Request-Id unless the upstream set one.
-std::string build_client_head(const http::ResponseInfo& resp, Framing body, bool keep_alive,
-                              std::string_view request_id);
+// The upstream's end-to-end headers for the client (hop-by-hop ones and those named in
+// Connection dropped; the carrier adds its own framing). Content-Length is kept unless
+// the body's length is unknown to the client (`unknown_length`: it will be re-framed)
+// or the status is 204, which never has one (a HEAD response keeps it: it announces the
+// length of the body it does not carry). `request_id` is added as X-Request-Id unless
+// the upstream set one.
+std::vector<std::pair<std::string, std::string>> client_headers(const http::ResponseInfo& resp,
+                                                                bool unknown_length,
+                                                                std::string_view request_id);
 
 // "1a3\r\n": the line before a chunk of n bytes.
 std::string chunk_prefix(size_t n);

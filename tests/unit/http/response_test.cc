@@ -4,7 +4,9 @@
 #include <catch2/catch.hpp>
 
 using sluice::http::build_response;
-using sluice::http::build_stream_head;
+using sluice::http::build_head;
+using sluice::http::chunk;
+using sluice::http::kLastChunk;
 using sluice::http::error_body;
 using sluice::http::ResponseHead;
 using sluice::http::status_text;
@@ -79,18 +81,31 @@ TEST_CASE("CR and LF in header fields cannot split the response", "[http][respon
     CHECK(out.find("\r\nSet-Cookie") == std::string::npos);
 }
 
-TEST_CASE("a stream head has no Content-Length", "[http][response]") {
+TEST_CASE("a head for a body that follows: headers in order, framing, Connection", "[http][response]") {
     ResponseHead head;
-    head.headers = {{"Cache-Control", "no-cache"}, {"X-Accel-Buffering", "no"}};
-    CHECK(build_stream_head(head, "text/event-stream") == "HTTP/1.1 200 OK\r\n"
-                                                          "Content-Type: text/event-stream\r\n"
-                                                          "Cache-Control: no-cache\r\n"
-                                                          "X-Accel-Buffering: no\r\n"
-                                                          "Connection: keep-alive\r\n"
-                                                          "\r\n");
+    head.headers = {{"Content-Type", "text/event-stream"}, {"Cache-Control", "no-cache"},
+                    {"X-Accel-Buffering", "no"}};
+    CHECK(build_head(head, "", false) == "HTTP/1.1 200 OK\r\n"
+                                         "Content-Type: text/event-stream\r\n"
+                                         "Cache-Control: no-cache\r\n"
+                                         "X-Accel-Buffering: no\r\n"
+                                         "Connection: keep-alive\r\n"
+                                         "\r\n");
     head.keep_alive = false;
-    CHECK(build_stream_head(head, "text/event-stream").find("Connection: close\r\n\r\n") !=
-          std::string::npos);
+    CHECK(build_head(head, "", false).find("Connection: close\r\n\r\n") != std::string::npos);
+    head.status = 503;
+    head.headers.clear();
+    CHECK(build_head(head, "", true) == "HTTP/1.1 503 Service Unavailable\r\n"
+                                        "Transfer-Encoding: chunked\r\n"
+                                        "Connection: close\r\n\r\n");
+    // An upstream's own reason phrase is kept (it is informational).
+    CHECK(build_head(head, "Busy", false).rfind("HTTP/1.1 503 Busy\r\n", 0) == 0);
+}
+
+TEST_CASE("chunks of a chunked body", "[http][response]") {
+    CHECK(chunk("abc") == "3\r\nabc\r\n");
+    CHECK(chunk(std::string(255, 'x')).rfind("ff\r\n", 0) == 0);
+    CHECK(kLastChunk == "0\r\n\r\n");
 }
 
 TEST_CASE("error_body is JSON with the reason escaped", "[http][response]") {

@@ -108,7 +108,17 @@ TEST_CASE("a client request id is used only when it is sane", "[proxy][headers]"
     CHECK(usable_request_id(request({{"X-Request-Id", std::string(201, 'a')}})).empty());
 }
 
-TEST_CASE("the client response head", "[proxy][headers]") {
+TEST_CASE("the client response headers", "[proxy][headers]") {
+    auto has = [](const auto& headers, std::string_view name, std::string_view value) {
+        for (const auto& [n, v] : headers)
+            if (n == name && v == value) return true;
+        return false;
+    };
+    auto names = [](const auto& headers) {
+        std::string all;
+        for (const auto& [n, v] : headers) all += n + "\n";
+        return all;
+    };
     http::ResponseInfo resp;
     resp.status = 200;
     resp.reason = "OK";
@@ -116,43 +126,40 @@ TEST_CASE("the client response head", "[proxy][headers]") {
                     {"Connection", "close, X-Hop"}, {"X-Hop", "1"},
                     {"Keep-Alive", "t=1"},          {"Transfer-Encoding", "chunked"},
                     {"Set-Cookie", "a=1"}};
-    std::string len = build_client_head(resp, Framing::Length, true, "rid");
-    CHECK(len.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
-    CHECK(has_line(len, "Content-Length: 5"));
-    CHECK(has_line(len, "Content-Type: text/plain"));
-    CHECK(has_line(len, "Set-Cookie: a=1"));
-    CHECK(has_line(len, "X-Request-Id: rid"));
-    CHECK(has_line(len, "Connection: keep-alive"));
-    CHECK(len.find("X-Hop") == std::string::npos);
-    CHECK(len.find("Keep-Alive") == std::string::npos);
-    CHECK(len.find("Transfer-Encoding") == std::string::npos);
+    auto len = client_headers(resp, false, "rid");
+    CHECK(has(len, "Content-Length", "5"));
+    CHECK(has(len, "Content-Type", "text/plain"));
+    CHECK(has(len, "Set-Cookie", "a=1"));
+    CHECK(has(len, "X-Request-Id", "rid"));
+    // Hop-by-hop headers, and those Connection names, are the carrier's business.
+    CHECK(names(len).find("X-Hop") == std::string::npos);
+    CHECK(names(len).find("Keep-Alive") == std::string::npos);
+    CHECK(names(len).find("Transfer-Encoding") == std::string::npos);
+    CHECK(names(len).find("Connection") == std::string::npos);
 
-    std::string chunked = build_client_head(resp, Framing::Chunked, false, "rid");
-    CHECK(has_line(chunked, "Transfer-Encoding: chunked"));
-    CHECK(has_line(chunked, "Connection: close"));
-    CHECK(chunked.find("Content-Length") == std::string::npos);
+    // A body re-framed for the client loses the upstream's length.
+    CHECK(names(client_headers(resp, true, "rid")).find("Content-Length") == std::string::npos);
 
     // HEAD answers keep the announced length; the upstream's own request id wins.
     resp.headers.push_back({"X-Request-Id", "theirs"});
-    std::string head = build_client_head(resp, Framing::None, true, "rid");
-    CHECK(has_line(head, "Content-Length: 5"));
-    CHECK(has_line(head, "X-Request-Id: theirs"));
-    CHECK(head.find("X-Request-Id: rid") == std::string::npos);
+    auto head = client_headers(resp, false, "rid");
+    CHECK(has(head, "Content-Length", "5"));
+    CHECK(has(head, "X-Request-Id", "theirs"));
+    CHECK_FALSE(has(head, "X-Request-Id", "rid"));
 
     // A 204 never announces a length (RFC 9110 8.6), even if the upstream sent one (#9).
     http::ResponseInfo no_content;
     no_content.status = 204;
     no_content.headers = {{"Content-Length", "5"}, {"X-A", "1"}};
-    std::string nc = build_client_head(no_content, Framing::None, true, "rid");
-    CHECK(nc.find("Content-Length") == std::string::npos);
-    CHECK(has_line(nc, "X-A: 1"));
+    auto nc = client_headers(no_content, false, "rid");
+    CHECK(names(nc).find("Content-Length") == std::string::npos);
+    CHECK(has(nc, "X-A", "1"));
     no_content.status = 304;  // a 304 may repeat the representation's length
-    CHECK(has_line(build_client_head(no_content, Framing::None, true, "rid"), "Content-Length: 5"));
+    CHECK(has(client_headers(no_content, false, "rid"), "Content-Length", "5"));
 
     http::ResponseInfo bare;
     bare.status = 503;
-    CHECK(build_client_head(bare, Framing::None, true, "")
-              .rfind("HTTP/1.1 503 Service Unavailable\r\n", 0) == 0);
+    CHECK(client_headers(bare, false, "").empty());
 }
 
 TEST_CASE("chunk prefixes and idempotent methods", "[proxy][headers]") {

@@ -11,9 +11,11 @@
 
 #include "gateway/proxy/exchange.h"
 #include "gateway/proxy/loop_proxy.h"
+#include "tests/unit/support/fake_request.h"
 
 using namespace sluice;
 using namespace sluice::proxy;
+using sluice::testing::FakeRequest;
 
 namespace {
 
@@ -118,34 +120,6 @@ struct TinyUpstream {
     }
 };
 
-struct FakeDownstream final : Downstream {
-    std::string sent;
-    int error_status = 0;
-    int finished_status = 0;
-    bool finished_keep_alive = false;
-    bool ended = false;
-    int pauses = 0;
-
-    void send(std::string bytes) override { sent += bytes; }
-    uint64_t unsent_bytes() const override { return 0; }
-    void pause_reading() override { ++pauses; }
-    void resume_reading() override { --pauses; }
-    bool keep_alive() const override { return true; }
-    void respond_error(int status, std::string_view) override {
-        error_status = status;
-        ended = true;
-    }
-    void finish(int status, bool keep_alive) override {
-        finished_status = status;
-        finished_keep_alive = keep_alive;
-        ended = true;
-    }
-    void abort(int status) override {
-        error_status = status;
-        ended = true;
-    }
-};
-
 config::Upstream upstream_of(std::vector<std::string> servers) {
     config::Upstream up;
     up.servers = std::move(servers);
@@ -206,16 +180,17 @@ TEST_CASE("an exchange answers, and its connection is pooled and reused", "[prox
     TinyUpstream up(&t.loop);
     auto pool = std::make_shared<Pool>(t.ctx, "app", upstream_of({up.address()}));
     for (int round = 0; round < 3; ++round) {
-        FakeDownstream down;
-        ProxyExchange ex(down, get("/x?" + std::to_string(round)), false, true, settings_for(pool));
+        FakeRequest down;
+        ProxyExchange ex(down, get("/x?" + std::to_string(round)), pipeline::RequestBody::None,
+                         true, settings_for(pool));
         ex.start();
         t.run_until([&] { return down.ended; });
-        CHECK(down.error_status == 0);
-        CHECK(down.finished_status == 200);
-        CHECK(down.finished_keep_alive);
-        CHECK(down.sent.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
-        CHECK(down.sent.find("X-Request-Id: test-id\r\n") != std::string::npos);
-        CHECK(down.sent.substr(down.sent.size() - 5) == "hello");
+        CHECK(down.status == 200);
+        CHECK(down.body_end == pipeline::BodyEnd::Length);
+        REQUIRE(down.header("X-Request-Id"));
+        CHECK(*down.header("X-Request-Id") == "test-id");
+        CHECK(down.sent == "hello");
+        CHECK_FALSE(down.closed);
         CHECK(down.pauses == 0);
     }
     CHECK(up.accepted == 1);  // three requests, one upstream connection
@@ -253,13 +228,13 @@ TEST_CASE("a refused server is answered with 502", "[proxy][exchange]") {
     bool lone = GENERATE(true, false);
     if (!lone) servers.push_back("127.0.0.1:" + std::to_string(refused_port(t)));
     auto pool = std::make_shared<Pool>(t.ctx, "app", upstream_of(servers));
-    FakeDownstream down;
+    FakeRequest down;
     {
-        ProxyExchange ex(down, get("/x"), false, true, settings_for(pool));
+        ProxyExchange ex(down, get("/x"), pipeline::RequestBody::None, true, settings_for(pool));
         ex.start();
         t.run_until([&] { return down.ended; });
     }
-    CHECK(down.error_status == 502);
+    CHECK(down.status == 502);
     if (lone) {
         CHECK(pool->server_up(0));  // a lone server is never marked down (nginx's rule)
     } else {

@@ -1,0 +1,26 @@
+#include "gateway/app/sse_responder.h"
+
+namespace sluice::app {
+
+SseResponder::SseResponder(pipeline::Request& req, TimerWheel& wheel,
+                           sse::StreamCounters& counters, const sse::StreamSettings& settings,
+                           admin::WorkerMetrics& metrics)
+    : req_(req), stream_(*this, wheel, counters, settings), metrics_(metrics) {
+    metrics_.sse_streams_open.add(1);
+    metrics_.sse_streams_total.add(1);
+}
+
+void SseResponder::on_shutdown() {
+    // A last comment, then the close: EventSource reconnects (to another instance).
+    stream_.detach();
+    req_.write(std::string(": sluice is shutting down, reconnect\n\n"));
+    req_.close(pipeline::CloseMode::Flush, sse::CloseReason::Drain);
+}
+
+void SseResponder::on_close() noexcept {
+    stream_.detach();
+    if (open_) metrics_.sse_streams_open.add(-1);
+    open_ = false;
+}
+
+}  // namespace sluice::app
