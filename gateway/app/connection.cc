@@ -322,6 +322,14 @@ void Connection::respond(int status, std::string_view body, std::string_view con
     bool head_only = parser_ && parser_->head().method == "HEAD";
     http::ResponseHead head;
     head.status = status;
+    if (filters_ && filters_->edits_response_heads()) {
+        pipeline::ResponseHead edited;
+        edited.status = status;
+        edited.headers = std::move(headers);
+        edited.body = pipeline::BodyEnd::Length;
+        filters_->on_response_head(*this, edited);
+        headers = std::move(edited.headers);
+    }
     head.headers = std::move(headers);
     head.keep_alive = keep_alive_ && !worker_.draining();
     keep_alive_ = head.keep_alive;
@@ -367,6 +375,7 @@ const std::string& Connection::request_id() {
 void Connection::request_finished(int status) {
     record_request(status);
     retire_responder();
+    end_filters();
     *alive_ = false;
     request_id_.clear();  // a 408 or 400 before the next request's head gets its own
     upstream_.clear();
@@ -388,6 +397,12 @@ void Connection::request_finished(int status) {
         input.swap(held_input_);
         process_input(input.data(), input.size());
     }
+}
+
+void Connection::end_filters() {
+    const pipeline::FilterChain* chain = filters_;
+    filters_ = nullptr;
+    if (chain && chain->has_close_hooks()) chain->on_close(*this);
 }
 
 void Connection::retire_responder() {
@@ -414,6 +429,7 @@ void Connection::wait(uint64_t timeout_ms) {
 
 void Connection::start_response(pipeline::ResponseHead rh) {
     if (state_ == State::Closing || state_ == State::Finishing) return;
+    if (filters_ && filters_->edits_response_heads()) filters_->on_response_head(*this, rh);
     http::ResponseHead head;
     head.status = rh.status;
     head.headers = std::move(rh.headers);
@@ -683,6 +699,7 @@ void Connection::close_now(sse::CloseReason why) {
             log_stream_end(why == sse::CloseReason::Client ? close_reason_ : why);
         retire_responder();
     }
+    end_filters();
     if (admitted_) worker_.server().release(remote_);
     worker_.connection_closed(this);
     uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), ConnCallbacks::closed);

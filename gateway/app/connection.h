@@ -26,6 +26,7 @@
 #include "gateway/core/timer_wheel.h"
 #include "gateway/http/request_parser.h"
 #include "gateway/http/response.h"
+#include "gateway/pipeline/filter.h"
 #include "gateway/pipeline/request.h"
 #include "gateway/sse/stream_sink.h"
 
@@ -72,6 +73,7 @@ class Connection final : public pipeline::Request {
     void set_stream_channel(std::string channel) override { stream_channel_ = std::move(channel); }
     const std::string& request_id() override;
     void set_upstream(std::string server) override { upstream_ = std::move(server); }
+    void set_filters(const pipeline::FilterChain* chain) override { filters_ = chain; }
 
     // Called on drain: streams get a last comment and end, idle connections close.
     void drain();
@@ -115,6 +117,7 @@ class Connection final : public pipeline::Request {
     void close_now(sse::CloseReason why);
     void start_finishing();
     void retire_responder();
+    void end_filters();  // the request is over: its chain's close hooks run (once)
     // Bytes the client gets for `body`, framed as the started response says.
     SharedBytes framed(SharedBytes body);
     void arm_timer(uint64_t ms);
@@ -152,6 +155,7 @@ class Connection final : public pipeline::Request {
     std::string stream_channel_;
     uint64_t stream_bytes_ = 0;
     std::unique_ptr<pipeline::Responder> responder_;
+    const pipeline::FilterChain* filters_ = nullptr;  // the current request's route chain
     // Ended responders, destroyed at the next safe point (never inside their own calls).
     std::vector<std::unique_ptr<pipeline::Responder>> retired_;
     int read_pauses_ = 0;

@@ -6,6 +6,21 @@
 
 namespace sluice::app {
 
+namespace {
+
+// Runs a chain's request-head filters, then the handler. A chain without them calls the
+// handler at once: nothing is copied or allocated for routes that have no filters.
+template <typename Handler>
+void through(const pipeline::FilterChain& chain, pipeline::Request& req, Handler handler) {
+    if (!chain.filters_requests()) {
+        handler();
+        return;
+    }
+    chain.run(req, std::function<void()>(std::move(handler)));
+}
+
+}  // namespace
+
 void handle_request(pipeline::Request& conn, const Context& ctx) {
     // With admin.listen, the admin listener serves the admin endpoints and nothing else,
     // and the public listeners do not serve them (they are not routed either).
@@ -17,8 +32,19 @@ void handle_request(pipeline::Request& conn, const Context& ctx) {
         }
         return;
     }
-    if (handle_publish(conn, ctx)) return;
     const Runtime& rt = *ctx.runtime;
+    if (rt.publish_path) {
+        router::Captures caps;
+        if (rt.publish_path->match(conn.head().path, caps)) {
+            conn.set_route_label(rt.config->publish->path);
+            conn.set_filters(&rt.publish_filters);
+            // A suspended filter resumes after this returns: copy what the handler needs.
+            through(rt.publish_filters, conn, [&conn, ctx, caps = std::move(caps)] {
+                handle_publish(conn, ctx, caps);
+            });
+            return;
+        }
+    }
     // The parser admits bodies up to the larger of the publish and request limits;
     // everything but the publish endpoint is held to max_body_size. (Streamed bodies of
     // proxy routes are not held here: request_body() stays empty for them.)
@@ -49,12 +75,16 @@ void handle_request(pipeline::Request& conn, const Context& ctx) {
         break;
     }
     conn.set_route_label(m.route->route->label());
-    switch (m.route->route->kind) {
-    case config::RouteKind::Sse: handle_sse(conn, ctx, m); return;
-    case config::RouteKind::Poll: handle_poll(conn, ctx, m); return;
-    case config::RouteKind::Proxy: handle_proxy(conn, ctx, m); return;
-    case config::RouteKind::Static: handle_static(conn, ctx, m); return;
-    }
+    const pipeline::FilterChain& chain = rt.route_filters[m.index];
+    conn.set_filters(&chain);
+    through(chain, conn, [&conn, ctx, m = std::move(m)] {
+        switch (m.route->route->kind) {
+        case config::RouteKind::Sse: handle_sse(conn, ctx, m); return;
+        case config::RouteKind::Poll: handle_poll(conn, ctx, m); return;
+        case config::RouteKind::Proxy: handle_proxy(conn, ctx, m); return;
+        case config::RouteKind::Static: handle_static(conn, ctx, m); return;
+        }
+    });
 }
 
 bool streams_request_body(const http::RequestHead& req, const Runtime& rt, bool admin_listener) {

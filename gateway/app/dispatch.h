@@ -38,7 +38,7 @@ bool is_admin_path(std::string_view path);
 
 // Handlers (one file each).
 bool handle_admin(pipeline::Request& req, const Context& ctx);    // false: not an admin path
-bool handle_publish(pipeline::Request& req, const Context& ctx);  // false: not the publish path
+void handle_publish(pipeline::Request& req, const Context& ctx, const router::Captures& caps);
 void handle_sse(pipeline::Request& req, const Context& ctx, const router::Match& match);
 void handle_poll(pipeline::Request& req, const Context& ctx, const router::Match& match);
 void handle_proxy(pipeline::Request& req, const Context& ctx, const router::Match& match);

@@ -14,30 +14,35 @@ namespace sluice::app {
 
 namespace {
 
-nlohmann::json event_json(const history::StoredEvent& ev) {
+// The event as this client sees it (the route's event filters may drop or rewrite it);
+// false when it is dropped for this client.
+bool event_json(const history::StoredEvent& ev, const sse::EventFilter* filter, nlohmann::json& out) {
+    SharedBytes bytes = ev.encoded;
+    if (filter && !filter->keep(ev, bytes)) return false;
     nlohmann::json e;
     e["id"] = ev.position;
-    std::string name = sse::event_name_from_encoded(*ev.encoded);
+    std::string name = sse::event_name_from_encoded(*bytes);
     e["event"] = name.empty() ? nlohmann::json(nullptr) : nlohmann::json(name);
-    e["data"] = sse::event_data_from_encoded(*ev.encoded);
-    return e;
+    e["data"] = sse::event_data_from_encoded(*bytes);
+    out.push_back(std::move(e));
+    return true;
 }
 
 // Answers from the loop's history, or holds the poll until news or `wait_ms`.
 void wait_for_news(pipeline::Request& req, Worker& w, sse::Channel& ch, const config::PollRoute& r,
-                   std::optional<uint64_t> position, uint64_t wait_ms) {
+                   std::optional<uint64_t> position, uint64_t wait_ms, PollFilter filter) {
     req.wait(wait_ms);
-    req.hand_over(std::make_unique<PollWaiter>(req, ch, r, position, w.metrics()));
+    req.hand_over(std::make_unique<PollWaiter>(req, ch, r, position, w.metrics(), std::move(filter)));
 }
 
 void answer_or_wait(pipeline::Request& req, Worker& w, sse::Channel& ch, const config::PollRoute& r,
-                    std::optional<uint64_t> position, uint64_t wait_ms) {
-    PollAnswer a = build_poll_answer(ch, r, position);
+                    std::optional<uint64_t> position, uint64_t wait_ms, PollFilter filter) {
+    PollAnswer a = build_poll_answer(ch, r, position, nullptr, true, filter.get());
     if (a.has_news || wait_ms == 0 || w.draining()) {
         req.respond(200, a.body);
         return;
     }
-    wait_for_news(req, w, ch, r, position, wait_ms);
+    wait_for_news(req, w, ch, r, position, wait_ms, std::move(filter));
 }
 
 }  // namespace
@@ -55,7 +60,8 @@ PollAnswer empty_poll_answer(uint64_t position, bool done) {
 
 PollAnswer build_poll_answer(const sse::Channel& channel, const config::PollRoute& route,
                              std::optional<uint64_t> position,
-                             const std::vector<history::StoredEvent>* older, bool gaps_allowed) {
+                             const std::vector<history::StoredEvent>* older, bool gaps_allowed,
+                             const sse::EventFilter* filter) {
     sse::ResumeRequest rr;
     rr.position = position;
     sse::ResumeDecision d = sse::decide_resume(rr, channel.window(route.terminal));
@@ -79,9 +85,8 @@ PollAnswer build_poll_answer(const sse::Channel& channel, const config::PollRout
             if (ev.position < gap->from || ev.position > gap->to || n >= route.max_events) continue;
             if (first == 0) first = ev.position;
             else if (ev.position != last + 1) break;
-            events.push_back(event_json(ev));
+            if (event_json(ev, filter, events)) ++n;
             last = ev.position;
-            ++n;
             if ((done = sse::is_terminal(route.terminal, ev.type))) break;
         }
         if (first != 0) {
@@ -104,11 +109,10 @@ PollAnswer build_poll_answer(const sse::Channel& channel, const config::PollRout
             next = hole_end + 1;
         }
         if (!ev) break;
-        events.push_back(event_json(*ev));
+        if (event_json(*ev, filter, events)) ++n;
         last = ev->position;
         next = ev->position + 1;
         done = sse::is_terminal(route.terminal, ev->type);
-        ++n;
     }
     if (gap && !gaps_allowed) {
         // The broker is away: a gap now may cover events it still holds. Answer nothing
@@ -134,8 +138,10 @@ PollAnswer build_poll_answer(const sse::Channel& channel, const config::PollRout
 }
 
 PollWaiter::PollWaiter(pipeline::Request& req, sse::Channel& channel, const config::PollRoute& route,
-                       std::optional<uint64_t> position, admin::WorkerMetrics& metrics)
-    : req_(req), metrics_(metrics), channel_(&channel), route_(route), position_(position) {
+                       std::optional<uint64_t> position, admin::WorkerMetrics& metrics,
+                       PollFilter filter)
+    : req_(req), metrics_(metrics), filter_(std::move(filter)), channel_(&channel), route_(route),
+      position_(position) {
     channel.subscribe(*this);
     metrics_.poll_waiting.add(1);
 }
@@ -158,7 +164,7 @@ void PollWaiter::on_channel_event(sse::Channel& channel, const history::StoredEv
     // Held because this loop is behind the client (it has not received N yet): the
     // events up to N are not news for it.
     if (position_ && channel.history().head() < *position_) return;
-    PollAnswer a = build_poll_answer(channel, route_, position_);
+    PollAnswer a = build_poll_answer(channel, route_, position_, nullptr, true, filter_.get());
     if (a.has_news) answer(a.body);
 }
 
@@ -166,7 +172,7 @@ bool PollWaiter::on_wait_expired() {
     if (!channel_) return true;
     PollAnswer a = position_ && channel_->history().head() < *position_
                        ? empty_poll_answer(*position_)
-                       : build_poll_answer(*channel_, route_, position_);
+                       : build_poll_answer(*channel_, route_, position_, nullptr, true, filter_.get());
     answer(a.body);
     return true;
 }
@@ -195,17 +201,22 @@ void handle_poll(pipeline::Request& conn, const Context& ctx, const router::Matc
         uint64_t max_ms = static_cast<uint64_t>(route.max_wait.count());
         wait_ms = *secs > max_ms / 1000 ? max_ms : *secs * 1000;
     }
+    const pipeline::FilterChain& chain = ctx.runtime->route_filters[m.index];
+    PollFilter filter = chain.filters_events()
+                            ? std::make_shared<pipeline::RequestEventFilter>(chain, conn)
+                            : nullptr;
     Worker& w = ctx.worker;
     if (!w.broker_ready()) {
         // Broker down: answer from what this loop holds, never wait, and never with a
         // gap: the broker may still hold what this loop lacks (it would be a false gap).
         sse::Channel* ch = w.find_channel(*channel_name);
-        if (ch) conn.respond(200, build_poll_answer(*ch, route, position, nullptr, false).body);
+        if (ch) conn.respond(200, build_poll_answer(*ch, route, position, nullptr, false, filter.get()).body);
         else conn.respond(200, empty_poll_answer(position.value_or(0)).body);
         return;
     }
     auto alive = conn.alive();
     pipeline::Request* c = &conn;
+    // Routes with event filters show each client its own view of the events.
     const config::PollRoute* r = &route;
     // Broker replies may come later: pipelined requests wait for this answer.
     conn.wait(10000);
@@ -230,13 +241,13 @@ void handle_poll(pipeline::Request& conn, const Context& ctx, const router::Matc
                     if (!*alive) return;
                     auto behind = sse::resume_when_loop_behind(n, *held_n, r->terminal);
                     if (!behind || again->history().head() >= n) {
-                        answer_or_wait(*c, w, *again, *r, position, wait_ms);
+                        answer_or_wait(*c, w, *again, *r, position, wait_ms, filter);
                     } else if (behind->action == sse::ResumeDecision::Action::NoContent) {
                         c->respond(200, empty_poll_answer(n, true).body);
                     } else if (wait_ms == 0 || w.draining()) {
                         c->respond(200, empty_poll_answer(n).body);
                     } else {
-                        wait_for_news(*c, w, *again, *r, position, wait_ms);
+                        wait_for_news(*c, w, *again, *r, position, wait_ms, filter);
                     }
                 });
             });
@@ -255,12 +266,12 @@ void handle_poll(pipeline::Request& conn, const Context& ctx, const router::Matc
                 auto shared = std::make_shared<std::vector<history::StoredEvent>>(std::move(older));
                 w.with_channel(name, [=](sse::Channel* again) {
                     if (!*alive) return;
-                    c->respond(200, build_poll_answer(*again, *r, position, shared.get()).body);
+                    c->respond(200, build_poll_answer(*again, *r, position, shared.get(), true, filter.get()).body);
                 });
             });
             return;
         }
-        answer_or_wait(*c, w, *ch, *r, position, wait_ms);
+        answer_or_wait(*c, w, *ch, *r, position, wait_ms, filter);
     });
 }
 

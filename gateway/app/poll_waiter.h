@@ -7,6 +7,7 @@
 
 #include "gateway/admin/metrics.h"
 #include "gateway/config/config.h"
+#include "gateway/pipeline/filter.h"
 #include "gateway/pipeline/request.h"
 #include "gateway/sse/channel.h"
 
@@ -22,17 +23,23 @@ struct PollAnswer {
 // history (positions in the resume gap, oldest first).
 // `gaps_allowed` false (the broker is away): an answer that would begin with a gap is
 // answered empty instead, since the broker may still hold those events.
+// `filter`: the route's event filters bound to this client (null: none), which may drop
+// or rewrite an event for it; a dropped event's position is passed over silently.
 PollAnswer build_poll_answer(const sse::Channel& channel, const config::PollRoute& route,
                              std::optional<uint64_t> position,
                              const std::vector<history::StoredEvent>* older = nullptr,
-                             bool gaps_allowed = true);
+                             bool gaps_allowed = true, const sse::EventFilter* filter = nullptr);
+
+// A poll's event filter, shared by the handler's callbacks and its waiter.
+using PollFilter = std::shared_ptr<const pipeline::RequestEventFilter>;
 // {"events":[],"position":position,"done":done}; has_news only when done.
 PollAnswer empty_poll_answer(uint64_t position, bool done = false);
 
 class PollWaiter final : public sse::Subscriber, public pipeline::Responder {
   public:
     PollWaiter(pipeline::Request& req, sse::Channel& channel, const config::PollRoute& route,
-               std::optional<uint64_t> position, admin::WorkerMetrics& metrics);
+               std::optional<uint64_t> position, admin::WorkerMetrics& metrics,
+               PollFilter filter = nullptr);
     ~PollWaiter();
 
     // sse::Subscriber
@@ -49,6 +56,7 @@ class PollWaiter final : public sse::Subscriber, public pipeline::Responder {
 
     pipeline::Request& req_;
     admin::WorkerMetrics& metrics_;
+    PollFilter filter_;
     sse::Channel* channel_;
     const config::PollRoute& route_;
     std::optional<uint64_t> position_;

@@ -1,6 +1,4 @@
 // The HTTP publish endpoint (docs/publishing.md): POST {publish.path} with a bearer token.
-#include <cstring>
-
 #include "gateway/app/dispatch.h"
 #include "gateway/app/worker.h"
 #include "gateway/core/log.h"
@@ -11,14 +9,6 @@ namespace {
 
 constexpr uint64_t kBrokerTimeoutMs = 10000;
 constexpr std::string_view kEventTooLarge = "payload larger than limits.max_event_size";
-
-// Constant-time comparison so the token cannot be guessed byte by byte from timings.
-bool token_equals(std::string_view a, std::string_view b) {
-    unsigned char diff = a.size() == b.size() ? 0 : 1;
-    size_t n = std::min(a.size(), b.size());
-    for (size_t i = 0; i < n; ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-    return diff == 0;
-}
 
 // Why an Event header cannot name an event, or "" when it can. The name goes out on an
 // `event:` line and into poll JSON, so it must be one line of UTF-8 text: a raw byte such
@@ -42,59 +32,46 @@ std::string_view body_too_large_reason(const http::RequestHead& req, const Runti
     return "request body larger than limits.max_body_size";
 }
 
-bool handle_publish(pipeline::Request& conn, const Context& ctx) {
+void handle_publish(pipeline::Request& conn, const Context& ctx, const router::Captures& caps) {
     const Runtime& rt = *ctx.runtime;
-    if (!rt.publish_path) return false;
     const http::RequestHead& req = conn.head();
-    router::Captures caps;
-    if (!rt.publish_path->match(req.path, caps)) return false;
-    conn.set_route_label(rt.config->publish->path);
     if (req.method != "POST") {
         conn.respond_error(405, "method not allowed", {{"Allow", "POST"}});
-        return true;
+        return;
     }
-    const std::string* auth = req.header("Authorization");
-    if (!auth || auth->size() < 7 || strncasecmp(auth->c_str(), "Bearer ", 7) != 0) {
-        conn.respond_error(401, "bearer token required", {{"WWW-Authenticate", "Bearer"}});
-        return true;
-    }
-    if (!token_equals(std::string_view(*auth).substr(7), rt.config->publish->token)) {
-        log::warn("publish with a wrong token", {{"remote", conn.remote()}});
-        conn.respond_error(403, "invalid token");
-        return true;
-    }
+    // The token was checked by the publish chain's first filter (publish_auth.h).
     std::string channel;
     for (auto& [name, value] : caps)
         if (name == "channel") channel = value;
     if (!router::valid_channel_value(channel)) {
         conn.respond_error(400, "channel must match [A-Za-z0-9_.:-]{1,128}");
-        return true;
+        return;
     }
     const std::string& body = conn.body();
     if (body.size() > rt.config->limits.max_event_size) {
         conn.respond_error(413, kEventTooLarge);
-        return true;
+        return;
     }
     // The same payload rules as for events arriving from Redis: SSE is UTF-8 text.
     if (body.find('\0') != std::string::npos) {
         conn.respond_error(400, "payload contains a NUL byte");
-        return true;
+        return;
     }
     if (!valid_utf8(body)) {
         conn.respond_error(400, "payload is not valid UTF-8");
-        return true;
+        return;
     }
     const std::string* event = req.header("Event");
     std::string event_name = event ? *event : std::string();
     if (std::string_view problem = event_name_problem(event_name); !problem.empty()) {
         log::info("publish refused", {{"reason", problem}, {"remote", conn.remote()}});
         conn.respond_error(400, problem);
-        return true;
+        return;
     }
     Worker& w = ctx.worker;
     if (!w.broker().ready()) {
         conn.respond_error(503, "broker not ready");
-        return true;
+        return;
     }
     // The memory broker answers synchronously; a remote broker answers later, and the
     // request waits until it does (the broker's reply is ignored once the request has
@@ -118,7 +95,6 @@ bool handle_publish(pipeline::Request& conn, const Context& ctx) {
         w.metrics().events_published.add(1);
         conn.respond(200, "{\"position\":" + std::to_string(*pos) + "}");
     });
-    return true;
 }
 
 }  // namespace sluice::app

@@ -1,5 +1,7 @@
 #include "gateway/app/runtime.h"
 
+#include "gateway/app/publish_auth.h"
+
 #include <algorithm>
 
 namespace sluice::app {
@@ -13,6 +15,11 @@ RuntimePtr build_runtime(config::ConfigPtr cfg, uint64_t generation, std::string
         rt->publish_path = router::PathTemplate::parse(cfg->publish->path, error);
         if (!rt->publish_path) return nullptr;
     }
+    // The built-in filters. Routes have none yet (plugins will add theirs here), so their
+    // requests go straight to their handlers.
+    rt->route_filters.resize(rt->routes.routes().size());
+    if (cfg->publish)
+        rt->publish_filters.add(std::make_shared<PublishTokenFilter>(cfg->publish->token));
     rt->config = std::move(cfg);
     rt->generation = generation;
     return rt;

@@ -11,6 +11,7 @@
 
 #include "gateway/config/config.h"
 #include "gateway/history/channel_history.h"
+#include "gateway/pipeline/filter.h"
 #include "gateway/router/path_template.h"
 #include "gateway/router/route_table.h"
 
@@ -20,6 +21,9 @@ struct Runtime {
     config::ConfigPtr config;
     router::RouteTable routes;
     std::optional<router::PathTemplate> publish_path;
+    // Each route's filter chain (by its index in `routes`), and the publish endpoint's.
+    std::vector<pipeline::FilterChain> route_filters;
+    pipeline::FilterChain publish_filters;
     uint64_t generation = 0;
 };
 

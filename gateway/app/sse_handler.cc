@@ -67,11 +67,13 @@ void handle_sse(pipeline::Request& req, const Context& ctx, const router::Match&
     std::string retry = sse::encode_retry(static_cast<uint64_t>(route.retry.count()));
 
     // Starts the stream: the head, the retry line, then the responder owns the rest.
-    auto open_stream = [&w, settings, retry](pipeline::Request& r, const std::string& name) {
+    const pipeline::FilterChain* filters = &ctx.runtime->route_filters[m.index];
+    auto open_stream = [&w, settings, retry, filters](pipeline::Request& r, const std::string& name) {
         r.start_response(stream_head());
         r.set_stream_channel(name);
         r.write(retry);
-        auto responder = std::make_unique<SseResponder>(r, w.wheel(), w, settings, w.metrics());
+        auto responder =
+            std::make_unique<SseResponder>(r, w.wheel(), w, settings, *filters, w.metrics());
         sse::SseStream* s = &responder->stream();
         r.hand_over(std::move(responder));
         return s;

@@ -3,9 +3,13 @@
 namespace sluice::app {
 
 SseResponder::SseResponder(pipeline::Request& req, TimerWheel& wheel,
-                           sse::StreamCounters& counters, const sse::StreamSettings& settings,
-                           admin::WorkerMetrics& metrics)
-    : req_(req), stream_(*this, wheel, counters, settings), metrics_(metrics) {
+                           sse::StreamCounters& counters, sse::StreamSettings settings,
+                           const pipeline::FilterChain& filters, admin::WorkerMetrics& metrics)
+    : req_(req),
+      filter_(filters.filters_events() ? std::make_optional<pipeline::RequestEventFilter>(filters, req)
+                                       : std::nullopt),
+      stream_(*this, wheel, counters, with_filter(std::move(settings), filter_ ? &*filter_ : nullptr)),
+      metrics_(metrics) {
     metrics_.sse_streams_open.add(1);
     metrics_.sse_streams_total.add(1);
 }

@@ -4,6 +4,9 @@
 #pragma once
 
 #include "gateway/admin/metrics.h"
+#include <optional>
+
+#include "gateway/pipeline/filter.h"
 #include "gateway/pipeline/request.h"
 #include "gateway/sse/sse_stream.h"
 
@@ -11,8 +14,10 @@ namespace sluice::app {
 
 class SseResponder final : public pipeline::Responder, public sse::StreamSink {
   public:
+    // `filters`: the route's chain; its event filters (if any) see every event first.
     SseResponder(pipeline::Request& req, TimerWheel& wheel, sse::StreamCounters& counters,
-                 const sse::StreamSettings& settings, admin::WorkerMetrics& metrics);
+                 sse::StreamSettings settings, const pipeline::FilterChain& filters,
+                 admin::WorkerMetrics& metrics);
 
     sse::SseStream& stream() { return stream_; }
 
@@ -32,7 +37,13 @@ class SseResponder final : public pipeline::Responder, public sse::StreamSink {
     uint64_t events_sent() const override { return stream_.events_sent(); }
 
   private:
+    static sse::StreamSettings with_filter(sse::StreamSettings s, const sse::EventFilter* f) {
+        s.filter = f;
+        return s;
+    }
+
     pipeline::Request& req_;
+    std::optional<pipeline::RequestEventFilter> filter_;  // before stream_: it outlives it
     sse::SseStream stream_;
     admin::WorkerMetrics& metrics_;
     bool open_ = true;

@@ -22,6 +22,8 @@
 
 namespace sluice::pipeline {
 
+class FilterChain;
+
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
 // How the body of a started response ends.
@@ -119,6 +121,11 @@ class Request {
     virtual void pause_reading() = 0;
     virtual void resume_reading() = 0;
     virtual AliveToken alive() const = 0;
+
+    // --- Filters -----------------------------------------------------------------------
+    // The chain of the request's route (dispatch sets it): the carrier runs its response-
+    // head filters on the answer's head and its close hooks when the request ends.
+    virtual void set_filters(const FilterChain* chain) = 0;
 
     // --- The access log ----------------------------------------------------------------
     virtual void set_route_label(std::string label) = 0;

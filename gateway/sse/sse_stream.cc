@@ -149,11 +149,15 @@ void SseStream::pump() {
 }
 
 bool SseStream::deliver(const history::StoredEvent& ev) {
-    sink_.send(ev.encoded);
     next_ = ev.position + 1;
-    last_write_ms_ = sink_.now_ms();
-    ++events_sent_;
-    counters_.on_delivered(1, ev.encoded->size());
+    if (settings_.filter) {
+        SharedBytes bytes = ev.encoded;
+        // Dropped for this subscriber: its next event simply follows (no gap: a gap would
+        // tell it that something it may not see exists).
+        if (settings_.filter->keep(ev, bytes)) send_event(bytes);
+    } else {
+        send_event(ev.encoded);
+    }
     bool terminal = channel_ ? channel_->ends_stream(ev, settings_.route->terminal)
                              : is_terminal(settings_.route->terminal, ev.type);
     if (terminal) {
@@ -163,6 +167,13 @@ bool SseStream::deliver(const history::StoredEvent& ev) {
         return false;
     }
     return true;
+}
+
+void SseStream::send_event(const SharedBytes& bytes) {
+    sink_.send(bytes);
+    last_write_ms_ = sink_.now_ms();
+    ++events_sent_;
+    counters_.on_delivered(1, bytes->size());
 }
 
 void SseStream::send_gap(uint64_t from, uint64_t to, bool reset) {

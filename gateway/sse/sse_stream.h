@@ -34,9 +34,21 @@ struct StreamCounters {
 // arrived at once, larger than the buffer; short enough that a stalled one holds little.
 inline constexpr uint64_t kSlowGraceMs = 1000;
 
+// A per-subscriber view of events (a route's event filters, pipeline/filter.h): keep an
+// event, drop it for this subscriber, or replace the bytes it gets. Streams on routes
+// without event filters have none, and their delivery path checks only for null.
+class EventFilter {
+  public:
+    virtual bool keep(const history::StoredEvent& ev, SharedBytes& bytes) const = 0;
+
+  protected:
+    ~EventFilter() = default;
+};
+
 struct StreamSettings {
     const config::SseRoute* route = nullptr;  // outlives the stream (config kept alive)
     HistorySource* older = nullptr;           // where events before local history live
+    const EventFilter* filter = nullptr;      // outlives the stream; null: every event as is
     uint64_t client_buffer = 256 * 1024;      // live bytes the kernel may refuse (see kSlowGraceMs)
     uint64_t replay_window = 64 * 1024;       // replay refills below this many unsent bytes
 };
@@ -87,6 +99,7 @@ class SseStream final : public Subscriber {
     void on_backfill(uint64_t from, uint64_t to, std::vector<history::StoredEvent> events);
     // Writes one event; returns false if the stream ended.
     bool deliver(const history::StoredEvent& ev);
+    void send_event(const SharedBytes& bytes);
     void send_gap(uint64_t from, uint64_t to, bool reset = false);
     // Live delivery only: false if the client stayed over client_buffer for kSlowGraceMs
     // and was disconnected.

@@ -333,3 +333,31 @@ TEST_CASE("a reset during a backfill drops the previous life's events", "[sse][s
           "event: gap\ndata: {\"from\":1,\"to\":2,\"reset\":true}\n\n"
           "id: 1\ndata: new1\n\n");
 }
+
+namespace {
+// Drops even positions and rewrites position 3, for the stream test below.
+struct OddOnly final : sse::EventFilter {
+    bool keep(const history::StoredEvent& ev, SharedBytes& bytes) const override {
+        if (ev.position % 2 == 0) return false;
+        if (ev.position == 3) bytes = make_shared_bytes(sse::encode_event(3, "", "three"));
+        return true;
+    }
+};
+}  // namespace
+
+TEST_CASE("a stream with an event filter sends only what the filter keeps, as it rewrote it",
+          "[sse][stream][filter]") {
+    Fixture f;
+    OddOnly filter;
+    f.settings.filter = &filter;
+    for (uint64_t i = 1; i <= 2; ++i) f.channel.publish(event(i, "e" + std::to_string(i)));
+    sse::SseStream s(f.sink, f.wheel, f.counters, f.settings);
+    s.start(f.channel, sse::ResumeDecision{sse::ResumeDecision::Action::Stream, std::nullopt, 1});
+    for (uint64_t i = 3; i <= 5; ++i) f.channel.publish(event(i, "e" + std::to_string(i)));
+    // Replayed (1, 2) and live (3..5): 2 and 4 dropped without a gap, 3 rewritten.
+    CHECK(f.sink.written == "id: 1\ndata: e1\n\nid: 3\ndata: three\n\nid: 5\ndata: e5\n\n");
+    CHECK(f.counters.gaps == 0);
+    CHECK(s.next_position() == 6);
+    CHECK(s.events_sent() == 3);
+    s.detach();
+}

@@ -88,6 +88,8 @@ class FakeRequest final : public pipeline::Request {
     pipeline::AliveToken alive() const override { return alive_; }
     void set_route_label(std::string label) override { route_label = std::move(label); }
     void set_stream_channel(std::string channel) override { stream_channel = std::move(channel); }
+    void set_filters(const pipeline::FilterChain* chain) override { filters = chain; }
+    const pipeline::FilterChain* filters = nullptr;
 
   private:
     void finish_request() {
