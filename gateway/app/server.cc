@@ -131,6 +131,8 @@ bool Server::bind_listeners(std::vector<std::vector<int>>& fds,
             else
                 log::info("listening", {{"address", address}, {"worker", w}});
         }
+        if (admin) admin_bound_port_ = port;
+        else bound_ports_.push_back(port);
         return true;
     };
     for (const auto& addr : cfg.listen) {
@@ -292,15 +294,21 @@ void Server::reload() {
     }
     const auto& running = *started_config_;
     const auto& new_cfg = *next->config;
+    // Compared with the running listeners: a config that now names the port a `:0`
+    // listener was given is no change.
     bool listen_changed = running.listen.size() != new_cfg.listen.size();
-    for (size_t i = 0; !listen_changed && i < new_cfg.listen.size(); ++i)
-        listen_changed = running.listen[i].host != new_cfg.listen[i].host ||
-                         running.listen[i].port != new_cfg.listen[i].port;
+    for (size_t i = 0; !listen_changed && i < new_cfg.listen.size(); ++i) {
+        uint16_t port = new_cfg.listen[i].port;
+        bool same_port = port == running.listen[i].port ||
+                         (i < bound_ports_.size() && port == bound_ports_[i]);
+        listen_changed = running.listen[i].host != new_cfg.listen[i].host || !same_port;
+    }
     std::string needs_restart;
     if (listen_changed) needs_restart += "listen ";
     if (running.admin.has_value() != new_cfg.admin.has_value() ||
         (running.admin && (running.admin->listen.host != new_cfg.admin->listen.host ||
-                           running.admin->listen.port != new_cfg.admin->listen.port)))
+                           (running.admin->listen.port != new_cfg.admin->listen.port &&
+                            admin_bound_port_ != new_cfg.admin->listen.port))))
         needs_restart += "admin.listen ";
     if (running.workers != new_cfg.workers) needs_restart += "workers ";
     if (running.broker.type != new_cfg.broker.type || running.broker.url != new_cfg.broker.url)

@@ -49,6 +49,8 @@ class Server {
     // (admin.listen) apart, so that workers know which connections came through it.
     bool bind_listeners(std::vector<std::vector<int>>& fds_per_worker,
                         std::vector<std::vector<int>>& admin_fds_per_worker);
+    std::vector<uint16_t> bound_ports_;  // per listen address, the port it got (port 0)
+    uint16_t admin_bound_port_ = 0;
     void on_signal(int signum);
     void reopen_logs();
     void reload();

@@ -111,24 +111,42 @@ class Gateway:
             f.write(text)
 
     def start(self, timeout=10.0):
-        for _ in range(3):  # a free port can be taken between probe and bind: retry then
-            self.port = free_port()
-            if "@ADMIN_PORT@" in self.config:
-                self.admin_port = free_port()
-                while self.admin_port == self.port:
-                    self.admin_port = free_port()
-            self.write_config(self.config)
-            with open(self.access_path, "wb") as out, open(self.error_path, "wb") as err:
-                self.proc = subprocess.Popen([self.binary, "-c", self.config_path], stdout=out,
-                                             stderr=err, stdin=subprocess.DEVNULL, cwd=self.dir)
-            if self._wait_healthy(timeout):
-                return self
-            if "in use" not in self.error_log().lower():
-                break
+        # Port 0: sluice binds a port nobody uses and logs it ("listening"), so no probe
+        # of a free port can race with another process taking it. The same for the
+        # admin listener when the config has one.
+        self.port = 0
+        self.admin_port = 0
+        self.write_config(self.config)
+        with open(self.access_path, "wb") as out, open(self.error_path, "wb") as err:
+            self.proc = subprocess.Popen([self.binary, "-c", self.config_path], stdout=out,
+                                         stderr=err, stdin=subprocess.DEVNULL, cwd=self.dir)
+        self.port = self._bound_port(timeout, admin=False)
+        if "@ADMIN_PORT@" in self.config:
+            self.admin_port = self._bound_port(timeout, admin=True)
+        if self.port and self._wait_healthy(timeout):
+            return self
         self.dump_logs()
         code = self.proc.poll()
         self.cleanup()
         raise AssertionError(f"sluice did not become healthy (exit code {code})")
+
+    def _bound_port(self, timeout, admin):
+        """The port of the first "listening" line in the error log for a public listener
+        (or with `admin` for the admin listener), or None."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in self.error_log().splitlines():
+                if '"listening"' in line:
+                    try:
+                        doc = json.loads(line)
+                        if ("serves" in doc) == admin:
+                            return int(doc["address"].rsplit(":", 1)[1])
+                    except (ValueError, KeyError, IndexError):
+                        pass
+            if self.proc.poll() is not None:
+                return None
+            time.sleep(0.02)
+        return None
 
     def _wait_healthy(self, timeout):
         deadline = time.monotonic() + timeout

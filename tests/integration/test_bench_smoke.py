@@ -21,7 +21,7 @@ ROUTES = """
 def bench_bin():
     path = os.environ.get("SLUICE_BENCH_BIN", "")
     if not path or not os.path.exists(path):
-        raise unittest.SkipTest("SLUICE_BENCH_BIN is not built")
+        raise AssertionError("SLUICE_BENCH_BIN is not built (cmake --build build)")
     return path
 
 
