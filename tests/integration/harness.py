@@ -115,7 +115,7 @@ class Gateway:
         # of a free port can race with another process taking it. The same for the
         # admin listener when the config has one.
         self.port = 0
-        self.admin_port = 0
+        self.admin_port = 0 if "@ADMIN_PORT@" in self.config else None
         self.write_config(self.config)
         with open(self.access_path, "wb") as out, open(self.error_path, "wb") as err:
             self.proc = subprocess.Popen([self.binary, "-c", self.config_path], stdout=out,
