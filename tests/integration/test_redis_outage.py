@@ -7,9 +7,12 @@ its own redis-server and sluice."""
 
 import contextlib
 import json
+import os
+import signal
 import unittest
 
-from harness import SseClient, get_json, ids, metric_sum, metrics, wait_metric
+from harness import (TOKEN, Conn, SseClient, build_request, get_json, ids, metric_sum, metrics,
+                     wait_metric)
 from redis_harness import (PENDING, RedisServer, another_gateway, fcall_args, redis_config,
                            wait_ready)
 
@@ -104,6 +107,30 @@ class RedisOutageTest(unittest.TestCase):
             self.assert_events(client.read_events(10), 6, 15)
             self.assertIsNone(client.next_event(0.3), "each event exactly once")
         self.assertGreaterEqual(self.metric("sluice_broker_recovered_total"), 5)
+
+    def test_a_reply_after_the_504_does_not_answer_the_next_request(self):
+        # Redis frozen (SIGSTOP, its socket open): a publish waits for its reply and gets
+        # 504 after 10 s. The next request on the same connection must get its own answer
+        # when Redis wakes up, never the late reply to the first.
+        self.start()
+        conn = Conn(self.port, timeout=30)
+        self.addCleanup(conn.close)
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        os.kill(self.redis.proc.pid, signal.SIGSTOP)
+        try:
+            conn.send(build_request("POST", "/_sluice/publish/c:late", auth, "first"))
+            status, _, body = conn.read_response()
+            self.assertEqual(status, 504, body)
+        finally:
+            os.kill(self.redis.proc.pid, signal.SIGCONT)
+        conn.send(build_request("POST", "/_sluice/publish/c:late", auth, "second"))
+        status, _, body = conn.read_response()
+        self.assertEqual(status, 200, body)
+        position = json.loads(body)["position"]
+        # Both publishes reached Redis (the first one was only late): the second answer
+        # is the second event's position, which the stream shows with its own payload.
+        events = {e["id"]: e["data"] for e in self.sse("/s/late", {"Last-Event-ID": "0"}).read_events(2)}
+        self.assertEqual(events.get(str(position)), "second", events)
 
     def test_redis_stopped_then_restarted_empty(self):
         self.start()
