@@ -26,7 +26,7 @@ pipeline::HeadVerdict PublishTokenFilter::on_request_head(pipeline::Request& req
         return pipeline::HeadVerdict::Answered;
     }
     if (!token_equals(std::string_view(*auth).substr(7), token_)) {
-        log::warn("publish with a wrong token", log::field("remote", req.remote()));
+        log::warn("publish with a wrong token", {{"remote", req.remote()}});
         req.respond_error(403, "invalid token");
         return pipeline::HeadVerdict::Answered;
     }

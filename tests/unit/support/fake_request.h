@@ -89,6 +89,9 @@ class FakeRequest final : public pipeline::Request {
     void set_route_label(std::string label) override { route_label = std::move(label); }
     void set_stream_channel(std::string channel) override { stream_channel = std::move(channel); }
     void set_filters(const pipeline::FilterChain* chain) override { filters = chain; }
+    const std::string& request_id() override { return id; }
+    void set_upstream(std::string server) override { upstream = std::move(server); }
+    std::string id = "test-request", upstream;
     const pipeline::FilterChain* filters = nullptr;
 
   private:
