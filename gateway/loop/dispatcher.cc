@@ -1,0 +1,157 @@
+#include "gateway/loop/dispatcher.h"
+
+#include <algorithm>
+
+namespace sluice::loop {
+
+namespace {
+constexpr int kFlushRounds = 4;  // flush passes per turn: a flush may queue more
+}  // namespace
+
+// libuv trampolines for the dispatcher's own handles.
+struct DispatcherCallbacks {
+    static void tick(uv_timer_t* t) noexcept {
+        auto* d = static_cast<Dispatcher*>(t->data);
+        d->wheel_->advance(uv_now(d->loop_));
+    }
+    static void check(uv_check_t* c) noexcept { static_cast<Dispatcher*>(c->data)->end_of_turn(); }
+    static void idle(uv_idle_t*) noexcept {}  // only keeps poll from blocking
+    static void async(uv_async_t* a) noexcept { static_cast<Dispatcher*>(a->data)->run_posted(); }
+};
+
+Flushable::~Flushable() {
+    if (queued_on_) queued_on_->forget_flushable(*this);
+}
+
+Dispatcher::Dispatcher(uv_loop_t* loop, uint64_t tick_ms) : loop_(loop) {
+    uv_update_time(loop_);
+    wheel_ = std::make_unique<TimerWheel>(tick_ms, uv_now(loop_));
+    uv_timer_init(loop_, &tick_);
+    tick_.data = this;
+    uv_timer_start(&tick_, DispatcherCallbacks::tick, tick_ms, tick_ms);
+    uv_check_init(loop_, &check_);
+    check_.data = this;
+    uv_check_start(&check_, DispatcherCallbacks::check);
+    uv_idle_init(loop_, &idle_);
+    idle_.data = this;
+    uv_async_init(loop_, &async_, DispatcherCallbacks::async);
+    async_.data = this;
+}
+
+Dispatcher::~Dispatcher() {
+    run_remaining();
+    for (Flushable* f : flush_)
+        if (f) f->queued_on_ = nullptr;
+}
+
+bool Dispatcher::post(std::function<void()> fn) {
+    std::lock_guard<std::mutex> lock(posted_mutex_);
+    if (!accepting_posts_) return false;  // the loop has finished: nothing left to act on
+    posted_.push_back(std::move(fn));
+    uv_async_send(&async_);
+    return true;
+}
+
+void Dispatcher::run_posted() {
+    std::vector<std::function<void()>> fns;
+    {
+        std::lock_guard<std::mutex> lock(posted_mutex_);
+        fns.swap(posted_);
+    }
+    for (auto& fn : fns) fn();
+}
+
+void Dispatcher::defer(std::function<void()> fn) {
+    deferred_.push_back(std::move(fn));
+    keep_awake();
+}
+
+void Dispatcher::doomed(std::unique_ptr<Deletable> d) {
+    doomed_.push_back(std::move(d));
+    keep_awake();
+}
+
+void Dispatcher::schedule_flush(Flushable& f) {
+    if (f.queued_on_) return;
+    f.queued_on_ = this;
+    flush_.push_back(&f);
+    keep_awake();
+}
+
+void Dispatcher::forget_flushable(Flushable& f) {
+    std::replace(flush_.begin(), flush_.end(), &f, static_cast<Flushable*>(nullptr));
+    std::replace(flushing_.begin(), flushing_.end(), &f, static_cast<Flushable*>(nullptr));
+    f.queued_on_ = nullptr;
+}
+
+void Dispatcher::keep_awake() {
+    if (idle_active_ || closed_) return;
+    idle_active_ = true;
+    uv_idle_start(&idle_, DispatcherCallbacks::idle);
+}
+
+void Dispatcher::end_of_turn() {
+    run_deferred();
+    if (turn_hook_) turn_hook_();
+    run_flushes();
+    run_deletes();
+    bool more = !deferred_.empty() || !flush_.empty() || !doomed_.empty();
+    if (!more && idle_active_) {
+        idle_active_ = false;
+        uv_idle_stop(&idle_);
+    }
+}
+
+void Dispatcher::run_deferred() {
+    // Only what was deferred before this point: a deferred call that defers again
+    // waits for the next turn.
+    std::vector<std::function<void()>> batch;
+    batch.swap(deferred_);
+    for (auto& fn : batch) fn();
+}
+
+void Dispatcher::run_flushes() {
+    for (int round = 0; round < kFlushRounds && !flush_.empty(); ++round) {
+        flushing_.clear();
+        flushing_.swap(flush_);
+        for (size_t i = 0; i < flushing_.size(); ++i) {
+            Flushable* f = flushing_[i];
+            if (!f) continue;
+            f->queued_on_ = nullptr;
+            f->flush_now();
+        }
+        flushing_.clear();
+    }
+}
+
+void Dispatcher::run_deletes() {
+    // A destructor may drop more objects: delete until none is left.
+    while (!doomed_.empty()) {
+        std::vector<std::unique_ptr<Deletable>> batch;
+        batch.swap(doomed_);
+        batch.clear();
+    }
+}
+
+void Dispatcher::close() {
+    if (closed_) return;
+    closed_ = true;
+    {
+        std::lock_guard<std::mutex> lock(posted_mutex_);
+        accepting_posts_ = false;
+    }
+    idle_active_ = false;
+    uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&check_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&idle_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
+}
+
+void Dispatcher::run_remaining() {
+    while (!deferred_.empty() || !doomed_.empty()) {
+        run_deferred();
+        run_deletes();
+    }
+}
+
+}  // namespace sluice::loop
