@@ -10,6 +10,7 @@
 #include <exception>
 #include <utility>
 
+#include "gateway/core/ascii.h"
 #include "gateway/core/log.h"
 
 namespace sluice::broker {
@@ -55,12 +56,6 @@ RedisValue to_value(const redisReply* r) {
         for (size_t i = 0; i < r->elements; ++i) v.elements.push_back(to_value(r->element[i]));
     }
     return v;
-}
-
-std::string ascii_lower(std::string s) {
-    for (char& c : s)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return s;
 }
 
 bool is_ip_literal(const std::string& host) {
@@ -632,7 +627,7 @@ bool RedisLink::command(const std::vector<std::string>& argv, ReplyFn fn) {
 
 bool RedisLink::subscribe_command(const std::vector<std::string>& argv) {
     if (state_ != LinkState::Ready || !ctx_ || argv.empty()) return false;
-    std::string cmd = ascii_lower(argv[0]);
+    std::string cmd = ascii_lowercase(argv[0]);
     bool sub = (cmd == "subscribe" || cmd == "psubscribe") && argv.size() >= 2;
     bool unsub = cmd == "unsubscribe" || cmd == "punsubscribe";
     if (!sub && !unsub) return false;

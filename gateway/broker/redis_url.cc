@@ -3,22 +3,14 @@
 #include <charconv>
 #include <climits>
 
+#include "gateway/core/ascii.h"
+
 namespace sluice::broker {
 namespace {
 
 bool fail(std::string* error, std::string message) {
     if (error) *error = std::move(message);
     return false;
-}
-
-bool starts_with_nocase(std::string_view s, std::string_view prefix) {
-    if (s.size() < prefix.size()) return false;
-    for (size_t i = 0; i < prefix.size(); ++i) {
-        char c = s[i];
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-        if (c != prefix[i]) return false;
-    }
-    return true;
 }
 
 int hex_value(char c) {
@@ -175,11 +167,11 @@ bool parse_unix(std::string_view rest, RedisEndpoint& ep, std::string* error) {
 std::optional<RedisEndpoint> parse_redis_url(std::string_view url, std::string* error) {
     RedisEndpoint ep;
     bool ok = false;
-    if (starts_with_nocase(url, "redis://")) {
+    if (ascii_istarts_with(url, "redis://")) {
         ok = parse_tcp(url.substr(8), ep, error);
-    } else if (starts_with_nocase(url, "unix://")) {
+    } else if (ascii_istarts_with(url, "unix://")) {
         ok = parse_unix(url.substr(7), ep, error);
-    } else if (starts_with_nocase(url, "rediss://")) {
+    } else if (ascii_istarts_with(url, "rediss://")) {
         ok = fail(error, "rediss:// (TLS) is not supported; use redis:// or unix://");
     } else {
         ok = fail(error, "redis URL must start with redis:// or unix://");

@@ -4,24 +4,11 @@
 #include <cstdio>
 #include <ctime>
 
+#include "gateway/core/ascii.h"
+
 namespace sluice::files {
 
 namespace {
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
-
-bool iequals_ascii(std::string_view a, std::string_view lower_b) {
-    if (a.size() != lower_b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i)
-        if (lower(a[i]) != lower_b[i]) return false;
-    return true;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
 
 std::optional<uint64_t> parse_digits(std::string_view s) {
     if (s.empty() || s.size() > 19) return std::nullopt;
@@ -87,7 +74,7 @@ constexpr std::array<std::string_view, 12> kMonths{"Jan", "Feb", "Mar", "Apr", "
 
 // Strips W/ from a weak tag: weak comparison ignores it (RFC 9110 8.8.3.2).
 std::string_view opaque(std::string_view tag) {
-    tag = trim(tag);
+    tag = trim_ows(tag);
     if (tag.size() >= 2 && tag[0] == 'W' && tag[1] == '/') tag.remove_prefix(2);
     return tag;
 }
@@ -100,7 +87,7 @@ std::string_view content_type_for(std::string_view name) {
     size_t dot = name.rfind('.');
     if (dot == std::string_view::npos || dot + 1 == name.size()) return "application/octet-stream";
     std::string ext;
-    for (char c : name.substr(dot + 1)) ext += lower(c);
+    for (char c : name.substr(dot + 1)) ext += ascii_lower(c);
     for (const auto& t : kTypes) {
         if (t.ext == ext) return t.type;
     }
@@ -120,7 +107,7 @@ std::string format_http_date(int64_t secs) {
 }
 
 std::optional<int64_t> parse_http_date(std::string_view s) {
-    s = trim(s);
+    s = trim_ows(s);
     // "Sun, 06 Nov 1994 08:49:37 GMT": 29 characters at fixed positions.
     if (s.size() != 29 || s.substr(3, 2) != ", " || s.substr(25) != " GMT") return std::nullopt;
     auto num = [&](size_t pos, size_t len) { return parse_digits(s.substr(pos, len)); };
@@ -154,7 +141,7 @@ std::string make_etag(int64_t mtime_sec, int64_t mtime_nsec, uint64_t size) {
 }
 
 bool none_match_hits(std::string_view list, std::string_view etag) {
-    if (trim(list) == "*") return true;
+    if (trim_ows(list) == "*") return true;
     while (!list.empty()) {
         size_t comma = list.find(',');
         if (opaque(list.substr(0, comma)) == opaque(etag)) return true;
@@ -193,14 +180,14 @@ std::optional<uint64_t> parse_position(std::string_view s) {
 
 RangeDecision decide_range(std::string_view header, uint64_t size) {
     RangeDecision d;
-    header = trim(header);
+    header = trim_ows(header);
     // The range unit is case-insensitive (RFC 9110 14.1).
-    if (header.size() < 6 || !iequals_ascii(header.substr(0, 6), "bytes=")) return d;
-    std::string_view spec = trim(header.substr(6));
+    if (header.size() < 6 || !ascii_iequals(header.substr(0, 6), "bytes=")) return d;
+    std::string_view spec = trim_ows(header.substr(6));
     if (spec.find(',') != std::string_view::npos) return d;  // several ranges: whole file
     size_t dash = spec.find('-');
     if (dash == std::string_view::npos) return d;
-    std::string_view a = trim(spec.substr(0, dash)), b = trim(spec.substr(dash + 1));
+    std::string_view a = trim_ows(spec.substr(0, dash)), b = trim_ows(spec.substr(dash + 1));
     if (a.empty()) {  // suffix: the last N bytes
         auto n = parse_position(b);
         if (!n) return d;
@@ -231,7 +218,7 @@ RangeDecision decide_range(std::string_view header, uint64_t size) {
 }
 
 bool if_range_matches(std::string_view if_range, std::string_view etag, int64_t mtime_sec) {
-    if_range = trim(if_range);
+    if_range = trim_ows(if_range);
     if (!if_range.empty() && (if_range.front() == '"' || if_range.substr(0, 2) == "W/")) {
         return if_range == etag;  // strong comparison; a weak tag never matches
     }

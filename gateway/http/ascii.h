@@ -1,22 +1,18 @@
-// ASCII helpers shared by the http/ sources: header names and transfer codings are
-// case-insensitive ASCII tokens, so locale-aware functions (std::tolower) are wrong here.
-// Internal to http/; other modules should not include it.
+// The HTTP grammar shared by the http/ sources: tokens, request-target and Host checks.
+// The ASCII basics (case-insensitive comparison, trimming) are core/ascii.h's; they are
+// named here too so http/ code reads as before. Internal to http/.
 #pragma once
 
 #include <string>
 #include <string_view>
 
+#include "gateway/core/ascii.h"
+
 namespace sluice::http {
 
-inline char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
-
-inline bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i) {
-        if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-    }
-    return true;
-}
+using sluice::ascii_lower;
+using sluice::trim_ows;
+inline bool iequals(std::string_view a, std::string_view b) { return ascii_iequals(a, b); }
 
 // tchar from RFC 9110 5.6.2: what a header name (a token) may contain.
 inline bool is_tchar(char c) {
@@ -47,9 +43,7 @@ inline bool has_space_or_ctl(std::string_view s) {
     return false;
 }
 
-inline bool is_hex_digit(char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
+inline bool is_hex_digit(char c) { return ascii_is_hex_digit(c); }
 
 // Every '%' starts a %XX escape (RFC 3986 2.1).
 inline bool valid_percent_encoding(std::string_view s) {
@@ -97,13 +91,6 @@ inline bool is_valid_host(std::string_view v) {
         if (std::string_view("-._~!$&'()*+,;=").find(c) == std::string_view::npos) return false;
     }
     return true;
-}
-
-// Optional whitespace as HTTP defines it (RFC 9110 5.6.3): space and horizontal tab.
-inline std::string_view trim_ows(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
 }
 
 }  // namespace sluice::http

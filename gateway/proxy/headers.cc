@@ -6,26 +6,11 @@
 #include <array>
 #include <cstdio>
 
+#include "gateway/core/ascii.h"
 #include "gateway/http/response.h"
 
 namespace sluice::proxy {
 namespace {
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i) {
-        if (lower(a[i]) != lower(b[i])) return false;
-    }
-    return true;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
 
 void append_field(std::string& out, std::string_view name, std::string_view value) {
     out += name;
@@ -42,7 +27,7 @@ bool set_by_sluice(std::string_view name) {
         "host",         "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
         "x-request-id", "content-length",  "transfer-encoding"};
     for (auto n : kNames) {
-        if (iequals(name, n)) return true;
+        if (ascii_iequals(name, n)) return true;
     }
     return false;
 }
@@ -51,7 +36,7 @@ bool set_by_sluice(std::string_view name) {
 template <class Headers> std::string joined(const Headers& headers, std::string_view name) {
     std::string out;
     for (const auto& h : headers) {
-        if (!iequals(h.name, name)) continue;
+        if (!ascii_iequals(h.name, name)) continue;
         if (!out.empty()) out += ", ";
         out += h.value;
     }
@@ -72,7 +57,7 @@ bool is_hop_by_hop(std::string_view name) {
                                                              "proxy-authorization",
                                                              "expect"};
     for (auto n : kNames) {
-        if (iequals(name, n)) return true;
+        if (ascii_iequals(name, n)) return true;
     }
     return false;
 }
@@ -80,7 +65,7 @@ bool is_hop_by_hop(std::string_view name) {
 bool listed_in_connection(std::string_view value, std::string_view name) {
     while (!value.empty()) {
         size_t comma = value.find(',');
-        if (iequals(trim(value.substr(0, comma)), name)) return true;
+        if (ascii_iequals(trim_ows(value.substr(0, comma)), name)) return true;
         if (comma == std::string_view::npos) break;
         value.remove_prefix(comma + 1);
     }
@@ -138,8 +123,9 @@ std::vector<std::pair<std::string, std::string>> client_headers(const http::Resp
         if (is_hop_by_hop(h.name)) continue;
         if (!connection.empty() && listed_in_connection(connection, h.name)) continue;
         // A 204 must not carry Content-Length (RFC 9110 8.6), whatever the upstream sent.
-        if (iequals(h.name, "content-length") && (unknown_length || resp.status == 204)) continue;
-        if (iequals(h.name, "x-request-id")) has_id = true;
+        if (ascii_iequals(h.name, "content-length") && (unknown_length || resp.status == 204))
+            continue;
+        if (ascii_iequals(h.name, "x-request-id")) has_id = true;
         out.emplace_back(h.name, h.value);
     }
     if (!has_id && !request_id.empty()) out.emplace_back("X-Request-Id", std::string(request_id));
