@@ -18,13 +18,6 @@ constexpr const char* kUsage =
     "       sluice --check -c FILE    validate FILE; errors as FILE:LINE:COL: message\n"
     "       sluice --version\n";
 
-log::Level level_from(const std::string& s) {
-    if (s == "debug") return log::Level::Debug;
-    if (s == "warn") return log::Level::Warn;
-    if (s == "error") return log::Level::Error;
-    return log::Level::Info;
-}
-
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -69,7 +62,7 @@ int run_cli(int argc, char** argv) {
     }
     // A client that disappears mid-write must be an error return, not a signal.
     ::signal(SIGPIPE, SIG_IGN);
-    log::set_level(level_from(rt->config->log_level));
+    log::set_level(rt->config->log_level);
     if (!log::set_access_log(rt->config->access_log)) {
         std::fprintf(stderr, "sluice: cannot open access log %s\n", rt->config->access_log.c_str());
         return 1;

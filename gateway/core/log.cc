@@ -6,6 +6,8 @@
 #include <ctime>
 #include <mutex>
 
+#include "gateway/core/log_level.h"
+
 namespace sluice::log {
 namespace {
 
@@ -15,16 +17,6 @@ FILE* g_access = stdout;
 bool g_access_owned = false;
 std::string g_access_path; // the file's path when g_access_owned
 std::atomic<bool> g_access_on{true};
-
-const char* level_name(Level l) {
-    switch (l) {
-    case Level::Debug: return "debug";
-    case Level::Info: return "info";
-    case Level::Warn: return "warn";
-    case Level::Error: return "error";
-    }
-    return "?";
-}
 
 } // namespace
 
