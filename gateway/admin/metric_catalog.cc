@@ -19,7 +19,7 @@ template <Cell WorkerMetrics::*F> void summed(const ScrapeInput& in, SampleWrite
     w.sample(static_cast<double>(total));
 }
 
-template <SharedCell BrokerMetrics::*F> void broker_cell(const ScrapeInput& in, SampleWriter& w) {
+template <broker::SharedCell broker::BrokerCounters::*F> void broker_cell(const ScrapeInput& in, SampleWriter& w) {
     w.sample(static_cast<double>((in.global.broker->*F).get()));
 }
 
@@ -66,13 +66,13 @@ void broker_up(const ScrapeInput& in, SampleWriter& w) {
 }
 
 void broker_messages(const ScrapeInput& in, SampleWriter& w) {
-    const BrokerMetrics& b = *in.global.broker;
+    const broker::BrokerCounters& b = *in.global.broker;
     w.sample({"plain"}, static_cast<double>(b.messages_plain.get()));
     w.sample({"sequenced"}, static_cast<double>(b.messages_sequenced.get()));
 }
 
 void broker_dropped(const ScrapeInput& in, SampleWriter& w) {
-    const BrokerMetrics& b = *in.global.broker;
+    const broker::BrokerCounters& b = *in.global.broker;
     w.sample({"too_large"}, static_cast<double>(b.dropped_too_large.get()));
     w.sample({"invalid_utf8"}, static_cast<double>(b.dropped_invalid_utf8.get()));
     w.sample({"nul"}, static_cast<double>(b.dropped_nul.get()));
@@ -122,7 +122,7 @@ void upstream_failures(const ScrapeInput& in, SampleWriter& w) {
 
 const std::vector<MetricDecl>& metric_catalog() {
     using M = WorkerMetrics;
-    using B = BrokerMetrics;
+    using B = broker::BrokerCounters;
     using P = ProcessStats;
     static const std::vector<MetricDecl> catalog = {
         {"sluice_build_info",

@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "gateway/broker/counters.h"
+
 namespace sluice::admin {
 
 // A counter or gauge written by one thread and read by any.
@@ -87,34 +89,9 @@ struct WorkerMetrics {
     UpstreamStats upstreams;
 };
 
-// A counter several threads add to (broker events are counted on the main thread's
-// feed and on workers).
-class SharedCell {
-  public:
-    void add(int64_t n) { v_.fetch_add(n, std::memory_order_relaxed); }
-    void set(int64_t n) { v_.store(n, std::memory_order_relaxed); }
-    int64_t get() const { return v_.load(std::memory_order_relaxed); }
-
-  private:
-    std::atomic<int64_t> v_{0};
-};
-
-struct BrokerMetrics {
-    SharedCell reconnects;
-    SharedCell subscriptions;         // patterns subscribed
-    SharedCell messages_plain;        // received from Redis PUBLISH
-    SharedCell messages_sequenced;    // received from sluice_publish
-    SharedCell dropped_too_large;
-    SharedCell dropped_invalid_utf8;
-    SharedCell dropped_nul;
-    SharedCell dropped_bad_envelope;
-    SharedCell recovered;             // events read back from Redis history
-    SharedCell publish_errors;
-};
-
 // Everything a scrape reports besides the per-worker cells.
 struct GlobalState {
-    const BrokerMetrics* broker = nullptr;
+    const broker::BrokerCounters* broker = nullptr;
     bool broker_up = true;
     const char* broker_kind = "memory";
     uint64_t reloads = 0;

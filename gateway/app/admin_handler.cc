@@ -1,5 +1,7 @@
-// /_sluice/health, /_sluice/ready and /_sluice/metrics (docs/operations.md): on the
-// public listeners, or only on the admin listener when admin.listen is set (dispatch.cc).
+// /_sluice/health, /_sluice/ready and /_sluice/metrics (docs/operations.md; the paths
+// are admin/paths.h's): on the public listeners, or only on the admin listener when
+// admin.listen is set (dispatch.cc).
+#include "gateway/admin/paths.h"
 #include "gateway/app/dispatch.h"
 #include "gateway/app/server.h"
 #include "gateway/app/worker.h"
@@ -7,13 +9,13 @@
 namespace sluice::app {
 
 bool is_admin_path(std::string_view path) {
-    return path == "/_sluice/health" || path == "/_sluice/ready" || path == "/_sluice/metrics";
+    return admin::endpoint_for(path) != admin::Endpoint::None;
 }
 
 bool handle_admin(pipeline::Request& conn, const Context& ctx) {
     const std::string& path = conn.head().path;
-    if (!is_admin_path(path)) return false;
-    std::string_view name = std::string_view(path).substr(9);
+    admin::Endpoint endpoint = admin::endpoint_for(path);
+    if (endpoint == admin::Endpoint::None) return false;
     conn.set_route_label(path);
     const std::string& method = conn.head().method;
     if (method != "GET" && method != "HEAD") {
@@ -21,9 +23,9 @@ bool handle_admin(pipeline::Request& conn, const Context& ctx) {
         return true;
     }
     Worker& w = ctx.worker;
-    if (name == "health") {
+    if (endpoint == admin::Endpoint::Health) {
         conn.respond(200, R"({"status":"ok"})");
-    } else if (name == "ready") {
+    } else if (endpoint == admin::Endpoint::Ready) {
         bool ready = w.server().ready() && !w.draining();
         conn.respond(ready ? 200 : 503, ready ? R"({"ready":true})" : R"({"ready":false})");
     } else {

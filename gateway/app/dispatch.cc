@@ -79,10 +79,10 @@ void handle_request(pipeline::Request& conn, const Context& ctx) {
     conn.set_filters(&chain);
     through(chain, conn, [&conn, ctx, m = std::move(m)] {
         switch (m.route->route->kind) {
-        case config::RouteKind::Sse: handle_sse(conn, ctx, m); return;
-        case config::RouteKind::Poll: handle_poll(conn, ctx, m); return;
-        case config::RouteKind::Proxy: handle_proxy(conn, ctx, m); return;
-        case config::RouteKind::Static: handle_static(conn, ctx, m); return;
+        case router::RouteKind::Sse: handle_sse(conn, ctx, m); return;
+        case router::RouteKind::Poll: handle_poll(conn, ctx, m); return;
+        case router::RouteKind::Proxy: handle_proxy(conn, ctx, m); return;
+        case router::RouteKind::Static: handle_static(conn, ctx, m); return;
         }
     });
 }
@@ -97,7 +97,7 @@ bool streams_request_body(const http::RequestHead& req, const Runtime& rt, bool 
     if (admin_listener || is_admin_path(req.path)) return false;
     router::Match m = rt.routes.match(req.method, req.path);
     return m.kind == router::Match::Kind::Found &&
-           m.route->route->kind == config::RouteKind::Proxy;
+           m.route->route->kind == router::RouteKind::Proxy;
 }
 
 }  // namespace sluice::app

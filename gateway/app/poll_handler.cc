@@ -29,13 +29,13 @@ bool event_json(const history::StoredEvent& ev, const sse::EventFilter* filter, 
 }
 
 // Answers from the loop's history, or holds the poll until news or `wait_ms`.
-void wait_for_news(pipeline::Request& req, Worker& w, sse::Channel& ch, const config::PollRoute& r,
+void wait_for_news(pipeline::Request& req, Worker& w, sse::Channel& ch, const sse::PollRouteOptions& r,
                    std::optional<uint64_t> position, uint64_t wait_ms, PollFilter filter) {
     req.wait(wait_ms);
     req.hand_over(std::make_unique<PollWaiter>(req, ch, r, position, w.metrics(), std::move(filter)));
 }
 
-void answer_or_wait(pipeline::Request& req, Worker& w, sse::Channel& ch, const config::PollRoute& r,
+void answer_or_wait(pipeline::Request& req, Worker& w, sse::Channel& ch, const sse::PollRouteOptions& r,
                     std::optional<uint64_t> position, uint64_t wait_ms, PollFilter filter) {
     PollAnswer a = build_poll_answer(ch, r, position, nullptr, true, filter.get());
     if (a.has_news || wait_ms == 0 || w.draining()) {
@@ -58,7 +58,7 @@ PollAnswer empty_poll_answer(uint64_t position, bool done) {
     return out;
 }
 
-PollAnswer build_poll_answer(const sse::Channel& channel, const config::PollRoute& route,
+PollAnswer build_poll_answer(const sse::Channel& channel, const sse::PollRouteOptions& route,
                              std::optional<uint64_t> position,
                              const std::vector<history::StoredEvent>* older, bool gaps_allowed,
                              const sse::EventFilter* filter) {
@@ -137,7 +137,7 @@ PollAnswer build_poll_answer(const sse::Channel& channel, const config::PollRout
     return out;
 }
 
-PollWaiter::PollWaiter(pipeline::Request& req, sse::Channel& channel, const config::PollRoute& route,
+PollWaiter::PollWaiter(pipeline::Request& req, sse::Channel& channel, const sse::PollRouteOptions& route,
                        std::optional<uint64_t> position, admin::WorkerMetrics& metrics,
                        PollFilter filter)
     : req_(req), metrics_(metrics), filter_(std::move(filter)), channel_(&channel), route_(route),
@@ -178,7 +178,7 @@ bool PollWaiter::on_wait_expired() {
 }
 
 void handle_poll(pipeline::Request& conn, const Context& ctx, const router::Match& m) {
-    const config::PollRoute& route = *m.route->route->poll;
+    const sse::PollRouteOptions& route = *m.route->route->poll;
     const http::RequestHead& req = conn.head();
     ParamError err;
     auto channel_name = channel_for(m, &err);
@@ -217,7 +217,7 @@ void handle_poll(pipeline::Request& conn, const Context& ctx, const router::Matc
     auto alive = conn.alive();
     pipeline::Request* c = &conn;
     // Routes with event filters show each client its own view of the events.
-    const config::PollRoute* r = &route;
+    const sse::PollRouteOptions* r = &route;
     // Broker replies may come later: pipelined requests wait for this answer.
     conn.wait(10000);
     w.with_channel(*channel_name, [=, &w, name = *channel_name](sse::Channel* ch) {

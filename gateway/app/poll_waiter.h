@@ -6,10 +6,11 @@
 #include <optional>
 
 #include "gateway/admin/metrics.h"
-#include "gateway/config/config.h"
+#include "gateway/sse/route_options.h"
 #include "gateway/pipeline/filter.h"
 #include "gateway/pipeline/request.h"
 #include "gateway/sse/channel.h"
+#include "gateway/sse/route_options.h"
 
 namespace sluice::app {
 
@@ -25,7 +26,7 @@ struct PollAnswer {
 // answered empty instead, since the broker may still hold those events.
 // `filter`: the route's event filters bound to this client (null: none), which may drop
 // or rewrite an event for it; a dropped event's position is passed over silently.
-PollAnswer build_poll_answer(const sse::Channel& channel, const config::PollRoute& route,
+PollAnswer build_poll_answer(const sse::Channel& channel, const sse::PollRouteOptions& route,
                              std::optional<uint64_t> position,
                              const std::vector<history::StoredEvent>* older = nullptr,
                              bool gaps_allowed = true, const sse::EventFilter* filter = nullptr);
@@ -37,7 +38,7 @@ PollAnswer empty_poll_answer(uint64_t position, bool done = false);
 
 class PollWaiter final : public sse::Subscriber, public pipeline::Responder {
   public:
-    PollWaiter(pipeline::Request& req, sse::Channel& channel, const config::PollRoute& route,
+    PollWaiter(pipeline::Request& req, sse::Channel& channel, const sse::PollRouteOptions& route,
                std::optional<uint64_t> position, admin::WorkerMetrics& metrics,
                PollFilter filter = nullptr);
     ~PollWaiter();
@@ -58,7 +59,7 @@ class PollWaiter final : public sse::Subscriber, public pipeline::Responder {
     admin::WorkerMetrics& metrics_;
     PollFilter filter_;
     sse::Channel* channel_;
-    const config::PollRoute& route_;
+    const sse::PollRouteOptions& route_;
     std::optional<uint64_t> position_;
 };
 

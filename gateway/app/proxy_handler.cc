@@ -32,13 +32,13 @@ class ProxyResponder final : public pipeline::Responder {
     proxy::ProxyExchange ex_;
 };
 
-uint64_t ms(config::Millis d) { return static_cast<uint64_t>(d.count()); }
+uint64_t ms(std::chrono::milliseconds d) { return static_cast<uint64_t>(d.count()); }
 
 }  // namespace
 
 void handle_proxy(pipeline::Request& conn, const Context& ctx, const router::Match& m) {
     const Runtime& rt = *ctx.runtime;
-    const config::ProxyRoute& route = *m.route->route->proxy;
+    const proxy::RouteOptions& route = *m.route->route->proxy;
     proxy::LoopProxy& lp = ctx.worker.proxy();
     lp.sync(rt.config->upstreams, rt.generation);  // no-op unless a reload is newer
     proxy::PoolPtr pool = lp.pool(route.upstream);

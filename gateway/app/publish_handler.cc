@@ -1,6 +1,8 @@
 // The HTTP publish endpoint (docs/publishing.md): POST {publish.path} with a bearer token.
 #include "gateway/app/dispatch.h"
 #include "gateway/app/worker.h"
+#include "gateway/broker/payload_rules.h"
+#include "gateway/core/ascii.h"
 #include "gateway/core/log.h"
 #include "gateway/core/utf8.h"
 
@@ -8,7 +10,6 @@ namespace sluice::app {
 namespace {
 
 constexpr uint64_t kBrokerTimeoutMs = 10000;
-constexpr std::string_view kEventTooLarge = "payload larger than limits.max_event_size";
 
 // Why an Event header cannot name an event, or "" when it can. The name goes out on an
 // `event:` line and into poll JSON, so it must be one line of UTF-8 text: a raw byte such
@@ -28,7 +29,7 @@ std::string_view event_name_problem(std::string_view name) {
 std::string_view body_too_large_reason(const http::RequestHead& req, const Runtime& rt) {
     router::Captures caps;
     if (rt.publish_path && rt.publish_path->match(req.path, caps))
-        return kEventTooLarge;
+        return broker::describe(broker::PayloadProblem::TooLarge);
     return "request body larger than limits.max_body_size";
 }
 
@@ -48,17 +49,12 @@ void handle_publish(pipeline::Request& conn, const Context& ctx, const router::C
         return;
     }
     const std::string& body = conn.body();
-    if (body.size() > rt.config->limits.max_event_size) {
-        conn.respond_error(413, kEventTooLarge);
-        return;
-    }
     // The same payload rules as for events arriving from Redis: SSE is UTF-8 text.
-    if (body.find('\0') != std::string::npos) {
-        conn.respond_error(400, "payload contains a NUL byte");
-        return;
-    }
-    if (!valid_utf8(body)) {
-        conn.respond_error(400, "payload is not valid UTF-8");
+    broker::PayloadProblem payload_problem =
+        broker::check_payload(body, rt.config->limits.max_event_size);
+    if (payload_problem != broker::PayloadProblem::None) {
+        conn.respond_error(payload_problem == broker::PayloadProblem::TooLarge ? 413 : 400,
+                           broker::describe(payload_problem));
         return;
     }
     const std::string* event = req.header("Event");

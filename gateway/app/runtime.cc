@@ -7,7 +7,7 @@
 namespace sluice::app {
 
 RuntimePtr build_runtime(config::ConfigPtr cfg, uint64_t generation, std::string* error) {
-    auto table = router::RouteTable::build(*cfg, error);
+    auto table = router::RouteTable::build(cfg->routes, error);
     if (!table) return nullptr;
     auto rt = std::make_shared<Runtime>();
     rt->routes = std::move(*table);
@@ -25,14 +25,16 @@ RuntimePtr build_runtime(config::ConfigPtr cfg, uint64_t generation, std::string
     return rt;
 }
 
-history::HistoryLimits to_limits(const config::HistoryConfig& h) {
-    history::HistoryLimits l;
-    l.max_events = h.size;
-    l.max_bytes = h.max_bytes;
-    l.ttl = h.ttl;
-    l.positions_ttl = std::max(h.ttl, h.positions_ttl);  // a head never goes before its events
+namespace {
+
+// As configured, except that a head never goes before its events: positions_ttl is
+// taken as at least ttl.
+history::HistoryLimits effective(history::HistoryLimits l) {
+    l.positions_ttl = std::max(l.ttl, l.positions_ttl);
     return l;
 }
+
+}  // namespace
 
 std::function<std::chrono::milliseconds(const std::string&)> positions_ttl_fn(RuntimePtr rt) {
     return [rt = std::move(rt)](const std::string& channel) {
@@ -41,10 +43,10 @@ std::function<std::chrono::milliseconds(const std::string&)> positions_ttl_fn(Ru
 }
 
 history::HistoryLimits history_limits_for(const Runtime& rt, const std::string& channel) {
-    if (const config::SseRoute* r = rt.routes.sse_route_for_channel(channel)) {
-        return to_limits(r->history);
+    if (const sse::SseRouteOptions* r = rt.routes.sse_route_for_channel(channel)) {
+        return effective(r->history);
     }
-    return to_limits(rt.config->defaults.history);
+    return effective(rt.config->defaults.history);
 }
 
 }  // namespace sluice::app

@@ -36,7 +36,6 @@ RuntimePtr build_runtime(config::ConfigPtr cfg, uint64_t generation, std::string
 // History limits for a channel: from the first sse route whose channel fits it, else
 // the config defaults.
 history::HistoryLimits history_limits_for(const Runtime& rt, const std::string& channel);
-history::HistoryLimits to_limits(const config::HistoryConfig& h);
 
 // Each channel's history.positions_ttl under rt, for the process-wide head table.
 // Thread-safe: it only reads the immutable runtime it keeps alive.

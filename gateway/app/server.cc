@@ -11,6 +11,7 @@
 #include "gateway/app/worker.h"
 #include "gateway/broker/memory_broker.h"
 #include "gateway/broker/redis_broker.h"
+#include "gateway/broker/redis_glob.h"
 #include "gateway/core/log.h"
 
 namespace sluice::app {
@@ -68,7 +69,7 @@ std::vector<std::string> redis_patterns(const Runtime& rt) {
     std::vector<std::string> out;
     for (const auto& r : rt.routes.routes()) {
         if (!r.channel) continue;
-        std::string p = r.channel->redis_pattern();
+        std::string p = broker::redis_glob(*r.channel);
         if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(std::move(p));
     }
     return out;
@@ -150,9 +151,9 @@ bool Server::bind_listeners(std::vector<std::vector<int>>& fds,
 
 std::unique_ptr<broker::Broker> Server::make_broker(Worker& w) {
     const auto& cfg = *runtime_->config;
-    if (cfg.broker.type == config::BrokerType::Redis)
+    if (cfg.broker.type == broker::BrokerType::Redis)
         return std::make_unique<broker::RedisBroker>(w.loop(), *hub_, cfg.broker, cfg.limits.max_event_size,
-                                                     broker_metrics_, w.index());
+                                                     broker_counters_, w.index());
     return std::make_unique<broker::MemoryBroker>(w.loop(), *hub_);
 }
 
@@ -180,11 +181,11 @@ int Server::run() {
     hub_ = std::make_unique<broker::MemoryHub>();
     hub_->set_positions_ttl(positions_ttl_fn(runtime_));
     hub_->set_max_channels(cfg.limits.max_channels);
-    if (cfg.broker.type == config::BrokerType::Redis) {
+    if (cfg.broker.type == broker::BrokerType::Redis) {
         // Subscribed before any client is served, so events published between a
         // session's start and its browser's connect are kept (docs/publishing.md).
         feed_ = std::make_unique<broker::RedisFeed>(&loop_, *hub_, cfg.broker, cfg.limits.max_event_size,
-                                                    redis_patterns(*runtime_), broker_metrics_);
+                                                    redis_patterns(*runtime_), broker_counters_);
         feed_->start();
     }
     for (unsigned i = 0; i < cfg.workers; ++i)
@@ -193,7 +194,7 @@ int Server::run() {
         workers_[i]->start(std::move(fds[i]), std::move(admin_fds[i]), make_broker(*workers_[i]));
     log::info("sluice started",
               {{"config", config_path_},
-               {"broker", cfg.broker.type == config::BrokerType::Redis ? "redis" : "memory"}});
+               {"broker", cfg.broker.type == broker::BrokerType::Redis ? "redis" : "memory"}});
 
     uv_run(&loop_, UV_RUN_DEFAULT);
     for (auto& w : workers_) w->join();
@@ -245,7 +246,7 @@ std::string Server::render_metrics() const {
         g.events_received = hub_->events_received();
     }
     g.broker_kind = feed_ ? "redis" : "memory";  // fixed before the workers start
-    if (feed_) g.broker = &broker_metrics_;
+    if (feed_) g.broker = &broker_counters_;
     return admin::render_prometheus(ms, g);
 }
 
@@ -318,10 +319,7 @@ void Server::reload() {
         log::warn("these changes take effect only after a restart; the running values stay",
                   {{"keys", needs_restart}});
     }
-    log::set_level(new_cfg.log_level == "debug"  ? log::Level::Debug
-                   : new_cfg.log_level == "warn" ? log::Level::Warn
-                   : new_cfg.log_level == "error" ? log::Level::Error
-                                                  : log::Level::Info);
+    log::set_level(new_cfg.log_level);
     if (!log::set_access_log(new_cfg.access_log))
         log::error("cannot open access log; keeping the previous one",
                    {{"path", new_cfg.access_log}});

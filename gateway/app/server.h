@@ -15,6 +15,7 @@
 
 #include "gateway/admin/metrics.h"
 #include "gateway/app/runtime.h"
+#include "gateway/broker/counters.h"
 #include "gateway/broker/memory_hub.h"
 #include "gateway/broker/redis_feed.h"
 
@@ -75,7 +76,7 @@ class Server {
     std::vector<std::unique_ptr<Worker>> workers_;
     std::unique_ptr<broker::MemoryHub> hub_;
     std::unique_ptr<broker::RedisFeed> feed_;  // redis broker only
-    admin::BrokerMetrics broker_metrics_;
+    broker::BrokerCounters broker_counters_;
     std::atomic<unsigned> workers_done_{0};
     bool draining_ = false;
     bool main_closed_ = false;

@@ -22,18 +22,18 @@ pipeline::ResponseHead stream_head() {
     return head;
 }
 
-sse::ResumeDecision decide(const config::SseRoute& route, std::optional<uint64_t> position,
+sse::ResumeDecision decide(const sse::SseRouteOptions& route, std::optional<uint64_t> position,
                            const sse::Channel& channel) {
     sse::ResumeRequest rr;
     rr.position = position;
-    rr.start = route.start == config::StartMode::Latest ? sse::Start::Latest : sse::Start::Earliest;
+    rr.start = route.start;
     return sse::decide_resume(rr, channel.window(route.terminal));
 }
 
 }  // namespace
 
 void handle_sse(pipeline::Request& req, const Context& ctx, const router::Match& m) {
-    const config::SseRoute& route = *m.route->route->sse;
+    const sse::SseRouteOptions& route = *m.route->route->sse;
     const http::RequestHead& head = req.head();
     ParamError err;
     auto channel_name = channel_for(m, &err);
@@ -52,7 +52,7 @@ void handle_sse(pipeline::Request& req, const Context& ctx, const router::Match&
         return;
     }
     Worker& w = ctx.worker;
-    if (!w.broker_ready() && route.on_broker_down == config::BrokerDownPolicy::Pending) {
+    if (!w.broker_ready() && route.on_broker_down == sse::BrokerDownPolicy::Pending) {
         // Clients that watch for this switch to polling (docs/protocol.md).
         req.start_response(stream_head());
         req.write(std::string("data: {\"type\":\"pending\",\"message\":\"Use polling\"}\n\n"));
@@ -84,7 +84,7 @@ void handle_sse(pipeline::Request& req, const Context& ctx, const router::Match&
     auto held = std::make_shared<sse::SseStream*>(nullptr);  // the stream, once 200 is out
     auto alive = req.alive();
     pipeline::Request* r = &req;
-    const config::SseRoute* rt = &route;
+    const sse::SseRouteOptions* rt = &route;
     // Starts (or ends) the stream once the decision is known.
     auto begin = [=](sse::Channel& ch, const sse::ResumeDecision& d, const std::string& name) {
         if (*held) {

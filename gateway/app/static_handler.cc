@@ -75,8 +75,8 @@ std::string root_folder(const config::Config& cfg, const std::string& root) {
 }  // namespace
 
 void handle_static(pipeline::Request& conn, const Context& ctx, const router::Match& m) {
-    const config::Route& route = *m.route->route;
-    const config::StaticRoute& files_cfg = *route.static_files;
+    const router::Route& route = *m.route->route;
+    const files::StaticOptions& files_cfg = *route.static_files;
     const http::RequestHead& req = conn.head();
     std::string_view rel = req.path;
     if (!route.prefix.empty()) rel.remove_prefix(route.prefix.size());

@@ -21,12 +21,12 @@ const char* describe(PayloadProblem p) {
     return "?";
 }
 
-void count_drop(admin::BrokerMetrics& metrics, PayloadProblem p) {
+void count_drop(BrokerCounters& counters, PayloadProblem p) {
     switch (p) {
     case PayloadProblem::None: break;
-    case PayloadProblem::TooLarge: metrics.dropped_too_large.add(1); break;
-    case PayloadProblem::Nul: metrics.dropped_nul.add(1); break;
-    case PayloadProblem::InvalidUtf8: metrics.dropped_invalid_utf8.add(1); break;
+    case PayloadProblem::TooLarge: counters.dropped_too_large.add(1); break;
+    case PayloadProblem::Nul: counters.dropped_nul.add(1); break;
+    case PayloadProblem::InvalidUtf8: counters.dropped_invalid_utf8.add(1); break;
     }
 }
 

@@ -23,7 +23,7 @@ std::vector<Message> RedisBroker::to_messages(const std::string& channel,
     for (auto& e : events) {
         PayloadProblem problem = check_payload(e.payload, max_event_size_);
         if (problem != PayloadProblem::None) {
-            count_drop(metrics_, problem);
+            count_drop(counters_, problem);
             continue;
         }
         Message m;
@@ -36,11 +36,11 @@ std::vector<Message> RedisBroker::to_messages(const std::string& channel,
     return out;
 }
 
-RedisBroker::RedisBroker(uv_loop_t* loop, MemoryHub& hub, const config::BrokerConfig& cfg,
-                         uint64_t max_event_size, admin::BrokerMetrics& metrics,
+RedisBroker::RedisBroker(uv_loop_t* loop, MemoryHub& hub, const BrokerOptions& cfg,
+                         uint64_t max_event_size, BrokerCounters& counters,
                          unsigned worker_index)
     : loop_(loop), inbox_(loop, hub), cfg_(cfg), max_event_size_(max_event_size),
-      metrics_(metrics), worker_index_(worker_index) {}
+      counters_(counters), worker_index_(worker_index) {}
 
 RedisBroker::~RedisBroker() { *alive_ = false; }
 
@@ -92,7 +92,7 @@ void RedisBroker::publish(const std::string& channel, const std::string& payload
             cb(Result<uint64_t>(static_cast<uint64_t>(reply.integer)));
             return;
         }
-        if (*alive) metrics_.publish_errors.add(1);
+        if (*alive) counters_.publish_errors.add(1);
         cb(Result<uint64_t>(Error{Errc::Unavailable, reply.is_error() ? reply.str : "unexpected reply"}));
     });
 }
@@ -125,7 +125,7 @@ void RedisBroker::open_channel(const std::string& channel, std::function<void(Ch
             cb(ChannelSeed{hub_head, {}});  // a plain channel, or one Redis never saw
             return;
         }
-        uint64_t count = std::min<uint64_t>(cfg_.history.size, kFetchBatch);
+        uint64_t count = std::min<uint64_t>(cfg_.history.max_events, kFetchBatch);
         cmd_->command({"XREVRANGE", log_key(cfg_.key_prefix, channel), "+", "-", "COUNT", std::to_string(count)},
                       [=, this](const RedisValue& reply) {
                           if (!*alive) return;
@@ -150,7 +150,7 @@ void RedisBroker::fetch_range(const std::string& channel, uint64_t from, uint64_
     cmd_->command(xrange_argv(cfg_.key_prefix, channel, from, to, kFetchBatch),
                   [=, this](const RedisValue& reply) {
                       auto events = parse_xrange_reply(reply);
-                      if (*alive) metrics_.recovered.add(static_cast<int64_t>(events.size()));
+                      if (*alive) counters_.recovered.add(static_cast<int64_t>(events.size()));
                       cb(to_messages(channel, std::move(events)));
                   });
 }

@@ -8,19 +8,19 @@
 
 #include <memory>
 
-#include "gateway/admin/metrics.h"
 #include "gateway/broker/broker.h"
+#include "gateway/broker/counters.h"
 #include "gateway/broker/hub_inbox.h"
+#include "gateway/broker/options.h"
 #include "gateway/broker/redis_functions.h"
 #include "gateway/broker/redis_link.h"
-#include "gateway/config/config.h"
 
 namespace sluice::broker {
 
 class RedisBroker final : public Broker {
   public:
-    RedisBroker(uv_loop_t* loop, MemoryHub& hub, const config::BrokerConfig& cfg,
-                uint64_t max_event_size, admin::BrokerMetrics& metrics, unsigned worker_index);
+    RedisBroker(uv_loop_t* loop, MemoryHub& hub, const BrokerOptions& cfg,
+                uint64_t max_event_size, BrokerCounters& counters, unsigned worker_index);
     ~RedisBroker() override;
 
     void start(Listener& listener) override;
@@ -49,9 +49,9 @@ class RedisBroker final : public Broker {
 
     uv_loop_t* loop_;
     HubInbox inbox_;
-    config::BrokerConfig cfg_;
+    BrokerOptions cfg_;
     uint64_t max_event_size_;
-    admin::BrokerMetrics& metrics_;
+    BrokerCounters& counters_;
     unsigned worker_index_;
     std::unique_ptr<RedisLink> cmd_;
     std::vector<std::function<void()>> waiting_for_link_;

@@ -21,12 +21,12 @@ std::vector<std::string> sequenced_twins(const std::string& key_prefix,
 
 }  // namespace
 
-RedisFeed::RedisFeed(uv_loop_t* loop, MemoryHub& hub, const config::BrokerConfig& cfg,
+RedisFeed::RedisFeed(uv_loop_t* loop, MemoryHub& hub, const BrokerOptions& cfg,
                      uint64_t max_event_size, std::vector<std::string> patterns,
-                     admin::BrokerMetrics& metrics)
+                     BrokerCounters& counters)
     : loop_(loop), hub_(hub), cfg_(cfg), max_event_size_(max_event_size),
       patterns_(std::move(patterns)), seq_patterns_(sequenced_twins(cfg_.key_prefix, patterns_)),
-      metrics_(metrics) {}
+      counters_(counters) {}
 
 std::vector<std::string> RedisFeed::subscription() const {
     std::vector<std::string> all = patterns_;
@@ -78,7 +78,7 @@ void RedisFeed::set_patterns(std::vector<std::string> patterns) {
         }
     patterns_ = std::move(patterns);
     seq_patterns_ = sequenced_twins(cfg_.key_prefix, patterns_);
-    metrics_.subscriptions.set(static_cast<int64_t>(patterns_.size() + seq_patterns_.size()));
+    counters_.subscriptions.set(static_cast<int64_t>(patterns_.size() + seq_patterns_.size()));
     if (sub_->state() != LinkState::Ready) return;  // the next connect subscribes to all
     if (!added.empty()) {
         std::vector<std::string> argv{"PSUBSCRIBE"};
@@ -93,11 +93,11 @@ void RedisFeed::set_patterns(std::vector<std::string> patterns) {
 }
 
 void RedisFeed::on_sub_ready() {
-    if (connected_once_) metrics_.reconnects.add(1);
+    if (connected_once_) counters_.reconnects.add(1);
     connected_once_ = true;
     subscribed_ = 0;
     caught_up_ = false;
-    metrics_.subscriptions.set(static_cast<int64_t>(patterns_.size() + seq_patterns_.size()));
+    counters_.subscriptions.set(static_cast<int64_t>(patterns_.size() + seq_patterns_.size()));
     if (patterns_.empty()) {
         maybe_ready();
         return;
@@ -117,7 +117,7 @@ void RedisFeed::on_down(const std::string& why) {
 
 void RedisFeed::load_functions() {
     // Loaded on every connect: an empty Redis (restarted, failed over) gets it back.
-    std::string lib = sluice_function_library(cfg_.key_prefix, cfg_.history.size, cfg_.history.ttl,
+    std::string lib = sluice_function_library(cfg_.key_prefix, cfg_.history.max_events, cfg_.history.ttl,
                                               cfg_.history.positions_ttl);
     cmd_->command(function_load_argv(lib), [this](const RedisValue& reply) {
         if (reply.is_error()) {
@@ -194,7 +194,7 @@ void RedisFeed::on_sequenced_message(const std::string& seq_channel, const std::
     if (!env) {
         // Not what the function publishes: a malformed envelope, or a position out of
         // range (above 2^53-1), which would wrap position arithmetic downstream.
-        metrics_.dropped_bad_envelope.add(1);
+        counters_.dropped_bad_envelope.add(1);
         if (bad_envelopes_logged_++ < 10 || bad_envelopes_logged_ % 1000 == 0)
             log::warn("malformed sluice envelope dropped",
                       {{"channel", seq_channel},
@@ -207,7 +207,7 @@ void RedisFeed::on_sequenced_message(const std::string& seq_channel, const std::
 bool RedisFeed::acceptable(const std::string& channel, const std::string& payload) {
     PayloadProblem problem = check_payload(payload, max_event_size_);
     if (problem == PayloadProblem::None) return true;
-    count_drop(metrics_, problem);
+    count_drop(counters_, problem);
     // Logged for the first few and then every 1000th, so a bad worker cannot flood the log.
     if (dropped_logged_++ < 10 || dropped_logged_ % 1000 == 0)
         log::warn("redis message dropped",
@@ -218,7 +218,7 @@ bool RedisFeed::acceptable(const std::string& channel, const std::string& payloa
 void RedisFeed::on_plain(const std::string& channel, const std::string& data) {
     // Bad data never gets a position: positions stay dense and clients see no gap.
     if (!acceptable(channel, data)) return;
-    metrics_.messages_plain.add(1);
+    counters_.messages_plain.add(1);
     // At the channel limit the hub drops it (counted, logged) but uses up its position,
     // so readers see a gap rather than nothing. 0 with room left: no positions left.
     if (hub_.publish(channel, data, "", nullptr, MemoryHub::AtCap::Skip) == 0 && hub_.admits(channel))
@@ -227,7 +227,7 @@ void RedisFeed::on_plain(const std::string& channel, const std::string& data) {
 }
 
 void RedisFeed::on_sequenced(const std::string& channel, Envelope env) {
-    metrics_.messages_sequenced.add(1);
+    counters_.messages_sequenced.add(1);
     // A bad sequenced payload already has its position in Redis: dropping it leaves a
     // hole that loops report to clients as a gap, never a silent skip.
     if (!acceptable(channel, env.payload)) {
@@ -300,7 +300,7 @@ void RedisFeed::finish_repair(const std::string& channel, std::vector<LogEntry> 
             hub_.skip_sequenced(channel, ev.position);
             continue;
         }
-        if (hub_.deliver_sequenced(channel, ev.position, ev.payload, ev.event)) metrics_.recovered.add(1);
+        if (hub_.deliver_sequenced(channel, ev.position, ev.payload, ev.event)) counters_.recovered.add(1);
     }
     auto it = repairing_.find(channel);
     if (it == repairing_.end()) return;

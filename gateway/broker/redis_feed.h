@@ -18,19 +18,19 @@
 #include <unordered_map>
 #include <vector>
 
-#include "gateway/admin/metrics.h"
+#include "gateway/broker/counters.h"
 #include "gateway/broker/memory_hub.h"
+#include "gateway/broker/options.h"
 #include "gateway/broker/redis_functions.h"
 #include "gateway/broker/redis_link.h"
-#include "gateway/config/config.h"
 
 namespace sluice::broker {
 
 class RedisFeed {
   public:
-    RedisFeed(uv_loop_t* loop, MemoryHub& hub, const config::BrokerConfig& cfg,
+    RedisFeed(uv_loop_t* loop, MemoryHub& hub, const BrokerOptions& cfg,
               uint64_t max_event_size, std::vector<std::string> patterns,
-              admin::BrokerMetrics& metrics);
+              BrokerCounters& counters);
     ~RedisFeed();
 
     void start();
@@ -65,11 +65,11 @@ class RedisFeed {
 
     uv_loop_t* loop_;
     MemoryHub& hub_;
-    config::BrokerConfig cfg_;
+    BrokerOptions cfg_;
     uint64_t max_event_size_;
     std::vector<std::string> patterns_;       // the routes' channel patterns
     std::vector<std::string> seq_patterns_;   // sequenced_pattern() of each
-    admin::BrokerMetrics& metrics_;
+    BrokerCounters& counters_;
     std::unique_ptr<RedisLink> sub_;
     std::unique_ptr<RedisLink> cmd_;
     size_t subscribed_ = 0;        // PSUBSCRIBE acks since the last connect (both kinds)

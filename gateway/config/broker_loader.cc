@@ -59,15 +59,15 @@ void load_key_prefix(const Value& v, Diagnostics& diag, std::string& out) {
 
 // Only size, ttl and positions_ttl: the Redis function caps its stream by count, expires
 // it by age, and keeps the position counter for positions_ttl.
-void load_redis_history(const Value& v, Diagnostics& diag, HistoryConfig& out) {
+void load_redis_history(const Value& v, Diagnostics& diag, broker::RedisHistoryOptions& out) {
     MapReader r(v, diag);
-    r.get_count("size", out.size, 1, UINT64_MAX);
+    r.get_count("size", out.max_events, 1, UINT64_MAX);
     r.get_duration("ttl", out.ttl, Millis(1));
     r.get_duration("positions_ttl", out.positions_ttl, Millis(1));
     r.finish();
 }
 
-void load_reconnect(const Value& v, Diagnostics& diag, BrokerConfig& out) {
+void load_reconnect(const Value& v, Diagnostics& diag, broker::BrokerOptions& out) {
     MapReader r(v, diag);
     Millis min = out.reconnect_min;
     Millis max = out.reconnect_max;
@@ -87,11 +87,11 @@ void load_reconnect(const Value& v, Diagnostics& diag, BrokerConfig& out) {
 
 }  // namespace
 
-bool load_broker(const Value& v, Diagnostics& diag, BrokerConfig& out) {
+bool load_broker(const Value& v, Diagnostics& diag, broker::BrokerOptions& out) {
     MapReader r(v, diag);
-    std::string type = out.type == BrokerType::Redis ? "redis" : "memory";
+    std::string type = out.type == broker::BrokerType::Redis ? "redis" : "memory";
     bool type_ok = r.get_choice("type", type, {"memory", "redis"}) && r.is_map();
-    if (type_ok) out.type = type == "redis" ? BrokerType::Redis : BrokerType::Memory;
+    if (type_ok) out.type = type == "redis" ? broker::BrokerType::Redis : broker::BrokerType::Memory;
     if (auto url = r.find("url")) load_url(*url, diag, out.url);
     if (auto prefix = r.find("key_prefix")) load_key_prefix(*prefix, diag, out.key_prefix);
     if (auto history = r.find("history")) load_redis_history(*history, diag, out.history);

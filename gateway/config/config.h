@@ -1,6 +1,10 @@
 // The typed, validated configuration. Built once from YAML by load_config() and then
 // shared read-only (std::shared_ptr<const Config>) by every worker; hot paths never
 // look at YAML. docs/configuration.md describes every key.
+//
+// Each module owns the types of its own options (sse/route_options.h, proxy/options.h,
+// files/static_options.h, broker/options.h, router/route.h, history's HistoryLimits);
+// this file composes them with the process-wide settings that belong to no module.
 #pragma once
 
 #include <chrono>
@@ -11,6 +15,14 @@
 #include <string>
 #include <vector>
 
+#include "gateway/admin/paths.h"
+#include "gateway/broker/options.h"
+#include "gateway/core/log_level.h"
+#include "gateway/history/channel_history.h"
+#include "gateway/proxy/options.h"
+#include "gateway/router/route.h"
+#include "gateway/sse/heartbeat.h"
+
 namespace sluice::config {
 
 using Millis = std::chrono::milliseconds;
@@ -20,120 +32,8 @@ struct ListenAddress {
     uint16_t port = 0;  // 0 = pick a free port (tests)
 };
 
-struct HistoryConfig {
-    uint64_t size = 1000;            // max events kept per channel
-    uint64_t max_bytes = 16 << 20;   // max encoded bytes kept per channel
-    Millis ttl = std::chrono::hours(1);
-    // How long a channel's head (its last position) is remembered after its last event,
-    // so that positions are never reused; taken as at least ttl.
-    Millis positions_ttl = std::chrono::hours(24);
-};
-
-enum class HeartbeatMode { Comment, Data };
-
-struct HeartbeatConfig {
-    Millis interval = std::chrono::seconds(15);
-    HeartbeatMode mode = HeartbeatMode::Comment;
-};
-
-enum class StartMode { Earliest, Latest };
-enum class BrokerDownPolicy { Hold, Pending };
-
-struct SseRoute {
-    std::string channel;  // channel template, e.g. "analysis:{id}"
-    HeartbeatConfig heartbeat;
-    HistoryConfig history;
-    std::vector<std::string> terminal{"done", "error"};
-    StartMode start = StartMode::Earliest;
-    Millis retry = std::chrono::milliseconds(2000);  // initial "retry:" sent to clients
-    BrokerDownPolicy on_broker_down = BrokerDownPolicy::Hold;
-};
-
-struct PollRoute {
-    std::string channel;
-    std::vector<std::string> terminal{"done", "error"};
-    Millis max_wait = std::chrono::seconds(30);  // upper bound for ?wait=
-    uint64_t max_events = 1000;                  // events per response
-};
-
-// How the Host header of a proxied request is set.
-enum class HostMode {
-    Pass,     // the client's Host, unchanged
-    Rewrite,  // the chosen server's "host:port"
-    Fixed,    // ProxyRoute::host_value
-};
-
-struct ProxyRoute {
-    ProxyRoute() = default;
-    explicit ProxyRoute(std::string name) : upstream(std::move(name)) {}
-
-    std::string upstream;  // key into Config::upstreams
-    HostMode host = HostMode::Pass;
-    std::string host_value;  // for HostMode::Fixed
-    // For text/event-stream responses: heartbeats injected between events while the
-    // upstream is idle. Unset = none.
-    std::optional<HeartbeatConfig> heartbeat;
-    // Per-route overrides of the upstream's timeouts.
-    std::optional<Millis> connect_timeout;
-    std::optional<Millis> read_timeout;
-};
-
-struct StaticRoute {
-    std::string root;      // folder
-    std::string index = "index.html";
-};
-
-enum class RouteKind { Sse, Poll, Proxy, Static };
-
-struct Route {
-    // Exactly one of path / prefix is set.
-    std::string path;    // template: literal segments and {name} captures
-    std::string prefix;  // literal prefix match
-    RouteKind kind = RouteKind::Sse;
-    std::optional<SseRoute> sse;
-    std::optional<PollRoute> poll;
-    std::optional<ProxyRoute> proxy;
-    std::optional<StaticRoute> static_files;
-    int line = 0;  // 1-based line in the config file, for messages
-
-    // Label used in metrics and logs: the path template or "prefix*".
-    std::string label() const { return path.empty() ? prefix + "*" : path; }
-};
-
-struct HealthCheckConfig {
-    std::string path = "/";                      // GET path; 2xx or 3xx = healthy
-    Millis interval = std::chrono::seconds(5);
-    Millis timeout = std::chrono::seconds(2);    // connect + answer
-};
-
-struct Upstream {
-    std::vector<std::string> servers;  // "host:port"
-    Millis connect_timeout = std::chrono::seconds(5);
-    Millis read_timeout = std::chrono::seconds(60);  // longest wait for upstream bytes
-    Millis idle_timeout = std::chrono::seconds(60);  // pooled keep-alive connections
-    uint64_t max_idle = 32;  // idle connections kept per server per worker loop
-    // Passive health: after max_fails failures in a row a server is skipped for
-    // fail_timeout. max_fails 0 turns it off.
-    uint64_t max_fails = 1;
-    Millis fail_timeout = std::chrono::seconds(10);
-    std::optional<HealthCheckConfig> health_check;  // active checks; unset = none
-};
-
-enum class BrokerType { Memory, Redis };
-
-struct BrokerConfig {
-    BrokerType type = BrokerType::Memory;
-    std::string url = "redis://127.0.0.1:6379/0";
-    // Redis only: prefix of every key sluice writes, the per-channel history kept in
-    // Redis for sequenced publishing, and the reconnect backoff.
-    std::string key_prefix = "sluice:";
-    HistoryConfig history;
-    Millis reconnect_min = std::chrono::milliseconds(100);
-    Millis reconnect_max = std::chrono::seconds(5);
-};
-
 struct PublishConfig {
-    std::string path = "/_sluice/publish/{channel}";  // must contain {channel}
+    std::string path{admin::kDefaultPublishPath};  // must contain {channel}
     std::string token;                                // required, non-empty
 };
 
@@ -151,9 +51,11 @@ struct Limits {
     uint64_t max_history_bytes = 256ull << 20;  // history bytes per process (all loops)
 };
 
+// What sse routes start from (the `defaults` section); history also applies to channels
+// no sse route names.
 struct Defaults {
-    HeartbeatConfig heartbeat;
-    HistoryConfig history;
+    sse::HeartbeatOptions heartbeat;
+    history::HistoryLimits history;
     Millis retry = std::chrono::milliseconds(2000);
 };
 
@@ -171,15 +73,15 @@ struct Config {
     // Let other processes listen on the same addresses (SO_REUSEPORT across processes,
     // for running several sluice processes on one port). Off: the port must be free.
     bool share_listen_port = false;
-    BrokerConfig broker;
+    broker::BrokerOptions broker;
     std::optional<PublishConfig> publish;
     Limits limits;
     Defaults defaults;
     Millis drain_timeout = std::chrono::seconds(10);
     std::string access_log = "stdout";  // stdout | stderr | off | file path
-    std::string log_level = "info";     // debug | info | warn | error
-    std::vector<Route> routes;
-    std::map<std::string, Upstream> upstreams;
+    log::Level log_level = log::Level::Info;
+    std::vector<router::Route> routes;
+    std::map<std::string, proxy::UpstreamOptions> upstreams;
 };
 
 using ConfigPtr = std::shared_ptr<const Config>;

@@ -80,11 +80,13 @@ void load_document(const YAML::Node& root, Diagnostics& diag, Config& c) {
     top.get_bool("share_listen_port", c.share_listen_port);
     top.get_duration("drain_timeout", c.drain_timeout);
     if (auto v = top.find("access_log")) load_access_log(*v, diag, c.access_log);
-    top.get_choice("log_level", c.log_level, {"debug", "info", "warn", "error"});
+    std::string level;
+    if (top.get_choice("log_level", level, log::kLevelNames) && !level.empty())
+        c.log_level = *log::parse_level(level);
     top.finish();
 
     // With no Redis, the HTTP publish endpoint is the only way events get in.
-    if (broker_ok && c.broker.type == BrokerType::Memory && !c.publish) {
+    if (broker_ok && c.broker.type == broker::BrokerType::Memory && !c.publish) {
         diag.error(top.key_mark("broker"),
                    "broker: the memory broker requires a 'publish' section (with no Redis, "
                    "workers publish over HTTP)");

@@ -1,5 +1,5 @@
 // The section loaders behind load_config_string(): each reads one part of the YAML into
-// the typed Config and reports every problem to Diagnostics, leaving defaults in place
+// the typed Config (into the option types of the module that owns them) and reports every problem to Diagnostics, leaving defaults in place
 // for values it could not read. Internal to gateway/config/.
 #pragma once
 
@@ -23,21 +23,23 @@ void load_publish(const Value& v, Diagnostics& diag, PublishConfig& out);
 void load_limits(const Value& v, Diagnostics& diag, Limits& out);
 
 // upstreams_loader.cc
-void load_upstreams(const Value& v, Diagnostics& diag, std::map<std::string, Upstream>& out);
+void load_upstreams(const Value& v, Diagnostics& diag,
+                    std::map<std::string, proxy::UpstreamOptions>& out);
 
 // broker_loader.cc. Returns false when `type` was given but unreadable (out.type is
 // then a guess, so checks that depend on it should be skipped).
-bool load_broker(const Value& v, Diagnostics& diag, BrokerConfig& out);
+bool load_broker(const Value& v, Diagnostics& diag, broker::BrokerOptions& out);
 
 // stream_options_loader.cc: options shared by `defaults` and sse routes. Fields not
 // given keep the value `out` had (the defaults), so partial maps work.
-void load_heartbeat(const Value& v, Diagnostics& diag, HeartbeatConfig& out);
-void load_history(const Value& v, Diagnostics& diag, HistoryConfig& out);
+void load_heartbeat(const Value& v, Diagnostics& diag, sse::HeartbeatOptions& out);
+void load_history(const Value& v, Diagnostics& diag, history::HistoryLimits& out);
 void load_defaults(const Value& v, Diagnostics& diag, Defaults& out);
 
 // routes_loader.cc: `defaults` must be loaded first (routes start from it), and
 // `upstreams` too (proxy routes must name one).
 void load_routes(const Value& v, Diagnostics& diag, const Defaults& defaults,
-                 const std::map<std::string, Upstream>& upstreams, std::vector<Route>& out);
+                 const std::map<std::string, proxy::UpstreamOptions>& upstreams,
+                 std::vector<router::Route>& out);
 
 }  // namespace sluice::config

@@ -9,7 +9,7 @@ namespace {
 // Below this a heartbeat is load, not liveness; browsers and proxies need far less.
 constexpr Millis kMinHeartbeat{100};
 
-void check_interval(const Value& v, Millis d, Diagnostics& diag, HeartbeatConfig& out) {
+void check_interval(const Value& v, Millis d, Diagnostics& diag, sse::HeartbeatOptions& out) {
     if (d < kMinHeartbeat) {
         diag.error(v.mark, v.path + ": must be at least " + format_duration(kMinHeartbeat) +
                                ", got " + v.node.Scalar());
@@ -20,7 +20,7 @@ void check_interval(const Value& v, Millis d, Diagnostics& diag, HeartbeatConfig
 
 }  // namespace
 
-void load_heartbeat(const Value& v, Diagnostics& diag, HeartbeatConfig& out) {
+void load_heartbeat(const Value& v, Diagnostics& diag, sse::HeartbeatOptions& out) {
     if (v.node.IsScalar()) {
         if (auto d = read_duration(v, diag)) check_interval(v, *d, diag, out);
         return;
@@ -36,13 +36,13 @@ void load_heartbeat(const Value& v, Diagnostics& diag, HeartbeatConfig& out) {
     }
     std::string mode;
     if (r.get_choice("mode", mode, {"comment", "data"}) && !mode.empty())
-        out.mode = mode == "data" ? HeartbeatMode::Data : HeartbeatMode::Comment;
+        out.mode = mode == "data" ? sse::HeartbeatMode::Data : sse::HeartbeatMode::Comment;
     r.finish();
 }
 
-void load_history(const Value& v, Diagnostics& diag, HistoryConfig& out) {
+void load_history(const Value& v, Diagnostics& diag, history::HistoryLimits& out) {
     MapReader r(v, diag);
-    r.get_count("size", out.size, 1, UINT64_MAX);
+    r.get_count("size", out.max_events, 1, UINT64_MAX);
     r.get_size("max_bytes", out.max_bytes);
     r.get_duration("ttl", out.ttl, Millis(1));
     r.get_duration("positions_ttl", out.positions_ttl, Millis(1));

@@ -20,7 +20,7 @@ bool valid_check_path(const std::string& p) {
     return true;
 }
 
-void load_servers(MapReader& r, Upstream& up) {
+void load_servers(MapReader& r, proxy::UpstreamOptions& up) {
     Diagnostics& diag = r.diag();
     if (!r.require("servers")) return;
     auto servers = r.find("servers");
@@ -37,7 +37,7 @@ void load_servers(MapReader& r, Upstream& up) {
         diag.error(servers->mark, servers->path + ": must list at least one server");
 }
 
-void load_health_check(const Value& v, Diagnostics& diag, HealthCheckConfig& out) {
+void load_health_check(const Value& v, Diagnostics& diag, proxy::HealthCheckOptions& out) {
     MapReader r(v, diag);
     if (auto path = r.find("path")) {
         if (auto s = read_string(*path, diag)) {
@@ -56,7 +56,7 @@ void load_health_check(const Value& v, Diagnostics& diag, HealthCheckConfig& out
     r.finish();
 }
 
-void load_upstream(const Value& v, Diagnostics& diag, Upstream& up) {
+void load_upstream(const Value& v, Diagnostics& diag, proxy::UpstreamOptions& up) {
     MapReader r(v, diag);
     load_servers(r, up);
     r.get_duration("connect_timeout", up.connect_timeout, Millis(1));
@@ -66,7 +66,7 @@ void load_upstream(const Value& v, Diagnostics& diag, Upstream& up) {
     r.get_count("max_fails", up.max_fails, 0, 1000000);
     r.get_duration("fail_timeout", up.fail_timeout, Millis(1));
     if (auto hc = r.find("health_check")) {
-        HealthCheckConfig check;
+        proxy::HealthCheckOptions check;
         load_health_check(*hc, diag, check);
         up.health_check = std::move(check);
     }
@@ -75,7 +75,8 @@ void load_upstream(const Value& v, Diagnostics& diag, Upstream& up) {
 
 }  // namespace
 
-void load_upstreams(const Value& v, Diagnostics& diag, std::map<std::string, Upstream>& out) {
+void load_upstreams(const Value& v, Diagnostics& diag,
+                    std::map<std::string, proxy::UpstreamOptions>& out) {
     MapReader all(v, diag);
     for (auto& field : all.all()) {
         if (field.key.empty() || field.key.find_first_not_of(kNameChars) != std::string::npos) {

@@ -25,7 +25,7 @@ size_t edit_distance(std::string_view a, std::string_view b) {
     return row[b.size()];
 }
 
-std::string or_list(std::initializer_list<std::string_view> items) {
+std::string or_list(std::span<const std::string_view> items) {
     std::string out;
     size_t i = 0;
     for (auto item : items) {
@@ -334,6 +334,11 @@ bool MapReader::get_bool(std::string_view key, bool& out) {
 
 bool MapReader::get_choice(std::string_view key, std::string& out,
                            std::initializer_list<std::string_view> choices) {
+    return get_choice(key, out, std::span<const std::string_view>(choices.begin(), choices.size()));
+}
+
+bool MapReader::get_choice(std::string_view key, std::string& out,
+                           std::span<const std::string_view> choices) {
     auto v = find(key);
     if (!v) return true;
     if (v->node.IsScalar()) {

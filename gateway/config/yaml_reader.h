@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -109,6 +110,8 @@ class MapReader {
     // One of `choices`; the chosen text is stored in `out`.
     bool get_choice(std::string_view key, std::string& out,
                     std::initializer_list<std::string_view> choices);
+    bool get_choice(std::string_view key, std::string& out,
+                    std::span<const std::string_view> choices);
 
     // Reports every key never passed to find()/has-style getters, with a suggestion when
     // a known key is spelled nearly the same.

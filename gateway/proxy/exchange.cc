@@ -9,21 +9,12 @@
 //    idle for as long as it likes; heartbeats keep the client side alive).
 #include "gateway/proxy/exchange.h"
 
+#include "gateway/core/ascii.h"
 #include "gateway/core/log.h"
 
 namespace sluice::proxy {
 
 namespace {
-
-bool starts_with_ci(std::string_view s, std::string_view prefix) {
-    if (s.size() < prefix.size()) return false;
-    for (size_t i = 0; i < prefix.size(); ++i) {
-        char c = s[i];
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-        if (c != prefix[i]) return false;
-    }
-    return true;
-}
 
 const char* failure_reason(Failure f) {
     switch (f) {
@@ -105,13 +96,13 @@ void ProxyExchange::on_upstream_connected() {
     fwd.request_id = settings_.request_id;
     const std::string& server = settings_.pool->server_name(static_cast<size_t>(server_));
     switch (settings_.host_mode) {
-    case config::HostMode::Pass: {
+    case HostMode::Pass: {
         const std::string* host = request_.header("host");
         fwd.host = host ? *host : server;  // HTTP/1.0 clients may send none
         break;
     }
-    case config::HostMode::Rewrite: fwd.host = server; break;
-    case config::HostMode::Fixed: fwd.host = settings_.host_value; break;
+    case HostMode::Rewrite: fwd.host = server; break;
+    case HostMode::Fixed: fwd.host = settings_.host_value; break;
     }
     c->begin_request(head_only_);
     request_started_ = true;
@@ -207,7 +198,7 @@ void ProxyExchange::on_upstream_head(const http::ResponseInfo& head) {
     settings_.pool->report_success(static_cast<size_t>(server_));
     status_ = head.status;
     const std::string* type = head.header("content-type");
-    sse_ = type && starts_with_ci(*type, "text/event-stream");
+    sse_ = type && ascii_istarts_with(*type, "text/event-stream");
     // Chunked or until-close upstream bodies have no known length: the client's carrier
     // frames them (chunks for an HTTP/1.1 client, a close for HTTP/1.0).
     pipeline::ResponseHead out;
@@ -410,7 +401,7 @@ void ProxyExchange::on_heartbeat() {
     if (done_ || !settings_.heartbeat) return;
     // Only between events, and not onto a client that is already behind.
     if (boundary_.at_boundary() && !upstream_paused_) {
-        std::string_view beat = settings_.heartbeat->mode == config::HeartbeatMode::Data
+        std::string_view beat = settings_.heartbeat->mode == sse::HeartbeatMode::Data
                                     ? kDataHeartbeat
                                     : kCommentHeartbeat;
         if (response_body_) down_.write(std::string(beat));

@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "gateway/config/config.h"
+#include "gateway/proxy/options.h"
 #include "gateway/core/timer_wheel.h"
 #include "gateway/http/request.h"
 #include "gateway/pipeline/request.h"
@@ -30,9 +30,9 @@ struct ExchangeSettings {
     PoolPtr pool;
     std::string client_address;
     std::string request_id;  // the client's, or a generated one
-    config::HostMode host_mode = config::HostMode::Pass;
+    HostMode host_mode = HostMode::Pass;
     std::string host_value;
-    std::optional<config::HeartbeatConfig> heartbeat;  // for text/event-stream responses
+    std::optional<sse::HeartbeatOptions> heartbeat;  // for text/event-stream responses
     uint64_t connect_timeout_ms = 5000;
     uint64_t read_timeout_ms = 60000;
     uint64_t client_timeout_ms = 60000;  // a client that reads nothing for this long is dropped

@@ -20,7 +20,7 @@ class HealthChecker::Probe final : public UpstreamConn::Listener {
     void schedule(uint64_t ms) { wheel().schedule(timer_, ms); }
 
     void on_upstream_connected() override {
-        const config::HealthCheckConfig& cfg = owner_.cfg_;
+        const HealthCheckOptions& cfg = owner_.cfg_;
         conn_->begin_request(false);
         conn_->send("GET " + cfg.path + " HTTP/1.1\r\nHost: " + owner_.pool_.server_name(server_) +
                     "\r\nUser-Agent: sluice-health-check\r\nConnection: close\r\n\r\n");
@@ -70,7 +70,7 @@ class HealthChecker::Probe final : public UpstreamConn::Listener {
     UpstreamConn* conn_ = nullptr;
 };
 
-HealthChecker::HealthChecker(Pool& pool, const config::HealthCheckConfig& cfg)
+HealthChecker::HealthChecker(Pool& pool, const HealthCheckOptions& cfg)
     : pool_(pool), cfg_(cfg) {}
 
 HealthChecker::~HealthChecker() = default;

@@ -7,7 +7,7 @@
 #include <memory>
 #include <vector>
 
-#include "gateway/config/config.h"
+#include "gateway/proxy/options.h"
 #include "gateway/core/timer_wheel.h"
 #include "gateway/proxy/upstream_conn.h"
 
@@ -17,7 +17,7 @@ class Pool;
 
 class HealthChecker {
   public:
-    HealthChecker(Pool& pool, const config::HealthCheckConfig& cfg);
+    HealthChecker(Pool& pool, const HealthCheckOptions& cfg);
     ~HealthChecker();
     HealthChecker(const HealthChecker&) = delete;
     HealthChecker& operator=(const HealthChecker&) = delete;
@@ -27,7 +27,7 @@ class HealthChecker {
   private:
     class Probe;
     Pool& pool_;
-    config::HealthCheckConfig cfg_;
+    HealthCheckOptions cfg_;
     std::vector<std::unique_ptr<Probe>> probes_;
 };
 

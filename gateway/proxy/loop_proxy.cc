@@ -2,7 +2,7 @@
 
 namespace sluice::proxy {
 
-bool same_upstream(const config::Upstream& a, const config::Upstream& b) {
+bool same_upstream(const UpstreamOptions& a, const UpstreamOptions& b) {
     auto same_check = [](const auto& x, const auto& y) {
         if (bool(x) != bool(y)) return false;
         return !x || (x->path == y->path && x->interval == y->interval && x->timeout == y->timeout);
@@ -17,7 +17,7 @@ LoopProxy::LoopProxy(LoopContextPtr ctx) : ctx_(std::move(ctx)) {}
 
 LoopProxy::~LoopProxy() { shutdown(); }
 
-void LoopProxy::sync(const std::map<std::string, config::Upstream>& upstreams,
+void LoopProxy::sync(const std::map<std::string, UpstreamOptions>& upstreams,
                      uint64_t generation) {
     if (!open_ || (synced_ && generation <= generation_)) return;
     synced_ = true;

@@ -8,7 +8,7 @@
 #include <map>
 #include <string>
 
-#include "gateway/config/config.h"
+#include "gateway/proxy/options.h"
 #include "gateway/proxy/loop_context.h"
 #include "gateway/proxy/pool.h"
 #include "gateway/proxy/request_id.h"
@@ -16,7 +16,7 @@
 namespace sluice::proxy {
 
 // Same servers and settings: a reload keeps the pool (its connections and health state).
-bool same_upstream(const config::Upstream& a, const config::Upstream& b);
+bool same_upstream(const UpstreamOptions& a, const UpstreamOptions& b);
 
 class LoopProxy {
   public:
@@ -27,7 +27,7 @@ class LoopProxy {
 
     // Applies a config; a generation at or below the last one applied is ignored, so a
     // request still running on an older config does not undo a reload.
-    void sync(const std::map<std::string, config::Upstream>& upstreams, uint64_t generation);
+    void sync(const std::map<std::string, UpstreamOptions>& upstreams, uint64_t generation);
     PoolPtr pool(const std::string& name) const;
 
     // Stops health checks and pooling everywhere (worker shutdown). Pools stay usable for

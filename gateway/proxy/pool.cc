@@ -15,7 +15,7 @@ namespace {
 constexpr uint64_t kResolveRetryMs = 10000;
 }  // namespace
 
-Pool::Pool(LoopContextPtr ctx, std::string name, const config::Upstream& cfg)
+Pool::Pool(LoopContextPtr ctx, std::string name, const UpstreamOptions& cfg)
     : ctx_(std::move(ctx)), name_(std::move(name)), cfg_(cfg) {
     for (const std::string& text : cfg_.servers) {
         Server s;

@@ -11,7 +11,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "gateway/config/config.h"
+#include "gateway/proxy/options.h"
 #include "gateway/proxy/loop_context.h"
 #include "gateway/proxy/server_address.h"
 #include "gateway/proxy/upstream_conn.h"
@@ -22,13 +22,13 @@ class HealthChecker;
 
 class Pool : public std::enable_shared_from_this<Pool> {
   public:
-    Pool(LoopContextPtr ctx, std::string name, const config::Upstream& cfg);
+    Pool(LoopContextPtr ctx, std::string name, const UpstreamOptions& cfg);
     ~Pool();
     Pool(const Pool&) = delete;
     Pool& operator=(const Pool&) = delete;
 
     const std::string& name() const { return name_; }
-    const config::Upstream& config() const { return cfg_; }
+    const UpstreamOptions& config() const { return cfg_; }
     size_t server_count() const { return servers_.size(); }
     const std::string& server_name(size_t i) const { return servers_[i].addr.text; }
     const LoopContextPtr& context() const { return ctx_; }
@@ -76,7 +76,7 @@ class Pool : public std::enable_shared_from_this<Pool> {
 
     LoopContextPtr ctx_;
     std::string name_;
-    config::Upstream cfg_;
+    UpstreamOptions cfg_;
     std::vector<Server> servers_;
     size_t next_ = 0;  // round-robin position
     std::unordered_set<UpstreamConn*> all_;

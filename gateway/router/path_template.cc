@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "gateway/core/ascii.h"
 #include "gateway/core/percent.h"
 
 namespace sluice::router {
@@ -13,18 +14,39 @@ namespace {
 constexpr size_t kMaxChannelValue = 128;
 
 bool is_channel_char(char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '.' || c == ':' || c == '-';
+    return ascii_is_alnum(c) || c == '_' || c == '.' || c == ':' || c == '-';
 }
 
-bool valid_name(std::string_view name) {
-    if (name.empty()) return false;
-    auto alpha = [](char c) {
-        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
-    };
-    if (!alpha(name[0])) return false;
-    return std::all_of(name.begin() + 1, name.end(),
-                       [&](char c) { return alpha(c) || (c >= '0' && c <= '9'); });
+// RFC 3986 pchar without '%' (checked separately): unreserved, sub-delims, ':' and '@'.
+bool is_path_char(char c) {
+    return ascii_is_alnum(c) || std::string_view("-._~!$&'()*+,;=:@").find(c) != std::string_view::npos;
+}
+
+std::string show_char(char c) {
+    if (c == ' ') return "' ' (space)";
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return "a control character";
+    return std::string("'") + c + "'";
+}
+
+// Checks one literal path segment, including %XX escapes; "" when valid.
+std::string check_literal_segment(std::string_view seg) {
+    for (size_t i = 0; i < seg.size(); ++i) {
+        char c = seg[i];
+        if (c == '%') {
+            if (i + 2 >= seg.size() || !ascii_is_hex_digit(seg[i + 1]) ||
+                !ascii_is_hex_digit(seg[i + 2]))
+                return "bad percent escape in '" + std::string(seg) + "' (expected %XX)";
+            i += 2;
+            continue;
+        }
+        if (c == '?' || c == '#') return "a path cannot contain a query or fragment ('?', '#')";
+        if (c == '{' || c == '}') {
+            return "a capture must be a whole segment like /{id}/, got '" + std::string(seg) +
+                   "'";
+        }
+        if (!is_path_char(c)) return "invalid character " + show_char(c) + " in path";
+    }
+    return "";
 }
 
 void set_error(std::string* error, std::string msg) {
@@ -38,11 +60,32 @@ bool valid_channel_value(std::string_view value) {
            std::all_of(value.begin(), value.end(), is_channel_char);
 }
 
+bool valid_capture_name(std::string_view name) {
+    if (name.empty() || !(ascii_is_alpha(name[0]) || name[0] == '_')) return false;
+    return std::all_of(name.begin(), name.end(),
+                       [](char c) { return ascii_is_alnum(c) || c == '_'; });
+}
+
+std::string check_prefix(std::string_view text) {
+    if (text.empty() || text[0] != '/') return "must start with '/'";
+    if (text.find_first_of("{}") != std::string_view::npos)
+        return "a prefix is literal; use 'path' for {captures}";
+    size_t pos = 1;
+    while (pos <= text.size()) {
+        size_t end = text.find('/', pos);
+        if (end == std::string_view::npos) end = text.size();
+        if (std::string err = check_literal_segment(text.substr(pos, end - pos)); !err.empty())
+            return err;
+        pos = end + 1;
+    }
+    return "";
+}
+
 // ---- PathTemplate -------------------------------------------------------------------------
 
 std::optional<PathTemplate> PathTemplate::parse(std::string_view text, std::string* error) {
     if (text.empty() || text[0] != '/') {
-        set_error(error, "path template must start with '/'");
+        set_error(error, "must start with '/'");
         return std::nullopt;
     }
     PathTemplate t;
@@ -50,11 +93,17 @@ std::optional<PathTemplate> PathTemplate::parse(std::string_view text, std::stri
     while (true) {
         size_t slash = rest.find('/');
         std::string_view seg = rest.substr(0, slash);
+        bool last = slash == std::string_view::npos;
+        if (seg.empty() && !last) {
+            set_error(error, "empty segment ('//') in path");
+            return std::nullopt;
+        }
         Segment s;
-        if (!seg.empty() && seg.front() == '{' && seg.back() == '}') {
+        if (seg.size() >= 2 && seg.front() == '{' && seg.back() == '}') {
             std::string_view name = seg.substr(1, seg.size() - 2);
-            if (!valid_name(name)) {
-                set_error(error, "bad capture name '{" + std::string(name) + "}' in path template");
+            if (!valid_capture_name(name)) {
+                set_error(error, "invalid capture name '" + std::string(name) +
+                                     "' (use letters, digits and _, like {id})");
                 return std::nullopt;
             }
             if (std::find(t.names_.begin(), t.names_.end(), name) != t.names_.end()) {
@@ -63,13 +112,13 @@ std::optional<PathTemplate> PathTemplate::parse(std::string_view text, std::stri
             }
             s.capture = true;
             t.names_.emplace_back(name);
-        } else if (seg.find_first_of("{}") != std::string_view::npos) {
-            set_error(error, "a capture must be a whole path segment: '" + std::string(seg) + "'");
+        } else if (std::string err = check_literal_segment(seg); !err.empty()) {
+            set_error(error, std::move(err));
             return std::nullopt;
         }
         s.text = std::string(s.capture ? seg.substr(1, seg.size() - 2) : seg);
         t.segments_.push_back(std::move(s));
-        if (slash == std::string_view::npos) break;
+        if (last) break;
         rest = rest.substr(slash + 1);
     }
     return t;
@@ -105,40 +154,51 @@ bool PathTemplate::match(std::string_view raw_path, Captures& out) const {
 
 std::optional<ChannelTemplate> ChannelTemplate::parse(std::string_view text, std::string* error) {
     if (text.empty()) {
-        set_error(error, "channel template is empty");
+        set_error(error, "must not be empty");
         return std::nullopt;
     }
     ChannelTemplate t;
     t.text_ = std::string(text);
-    size_t i = 0;
-    while (i < text.size()) {
-        size_t open = text.find_first_of("{}", i);
-        if (open == std::string_view::npos) open = text.size();
-        if (open > i) t.pieces_.push_back({false, std::string(text.substr(i, open - i))});
-        if (open == text.size()) break;
-        if (text[open] == '}') {
-            set_error(error, "unmatched '}' in channel template");
+    std::string literal;
+    auto end_literal = [&] {
+        if (!literal.empty()) t.pieces_.push_back({false, std::move(literal)});
+        literal.clear();
+    };
+    for (size_t i = 0; i < text.size(); ++i) {
+        char c = text[i];
+        if (c == '{') {
+            size_t close = text.find('}', i + 1);
+            if (close == std::string_view::npos) {
+                set_error(error, "unclosed '{' in channel");
+                return std::nullopt;
+            }
+            std::string_view name = text.substr(i + 1, close - i - 1);
+            if (!valid_capture_name(name)) {
+                set_error(error, "invalid placeholder name '" + std::string(name) +
+                                     "' (use letters, digits and _, like {id})");
+                return std::nullopt;
+            }
+            // A repeated placeholder would make fits() need back-references; nobody needs it.
+            if (std::find(t.names_.begin(), t.names_.end(), name) != t.names_.end()) {
+                set_error(error, "placeholder {" + std::string(name) + "} appears twice");
+                return std::nullopt;
+            }
+            end_literal();
+            t.names_.emplace_back(name);
+            t.pieces_.push_back({true, std::string(name)});
+            i = close;
+        } else if (c == '}') {
+            set_error(error, "unmatched '}' in channel");
             return std::nullopt;
-        }
-        size_t close = text.find('}', open);
-        if (close == std::string_view::npos) {
-            set_error(error, "unclosed '{' in channel template");
+        } else if (!is_channel_char(c)) {
+            set_error(error, "invalid character " + show_char(c) +
+                                 " in channel (allowed: letters, digits and _ . : -)");
             return std::nullopt;
+        } else {
+            literal += c;
         }
-        std::string_view name = text.substr(open + 1, close - open - 1);
-        if (!valid_name(name)) {
-            set_error(error, "bad placeholder name '{" + std::string(name) + "}' in channel");
-            return std::nullopt;
-        }
-        // A repeated placeholder would make fits() need back-references; nobody needs it.
-        if (std::find(t.names_.begin(), t.names_.end(), name) != t.names_.end()) {
-            set_error(error, "placeholder {" + std::string(name) + "} appears twice");
-            return std::nullopt;
-        }
-        t.names_.emplace_back(name);
-        t.pieces_.push_back({true, std::string(name)});
-        i = close + 1;
     }
+    end_literal();
     return t;
 }
 
@@ -190,21 +250,6 @@ bool ChannelTemplate::fits(std::string_view channel) const {
         reach.swap(next);
     }
     return reach[n] != 0;
-}
-
-std::string ChannelTemplate::redis_pattern() const {
-    std::string out;
-    for (const Piece& p : pieces_) {
-        if (p.placeholder) {
-            out.push_back('*');
-            continue;
-        }
-        for (char c : p.text) {
-            if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') out.push_back('\\');
-            out.push_back(c);
-        }
-    }
-    return out;
 }
 
 }  // namespace sluice::router

@@ -1,5 +1,8 @@
-// Path templates ("/api/analysis/{id}/stream") and channel templates
-// ("analysis:{id}"). Pure: no I/O. Captures are percent-decoded.
+// Path templates ("/api/analysis/{id}/stream"), literal path prefixes ("/api/") and
+// channel templates ("analysis:{id}"): the one grammar for all three. The config loader
+// checks a config's templates with these parsers (so their errors get file:line:col),
+// and the route table compiles them. Error messages name no location; callers add it.
+// Pure: no I/O. Captures are percent-decoded.
 #pragma once
 
 #include <optional>
@@ -15,10 +18,18 @@ using Captures = std::vector<std::pair<std::string, std::string>>;  // name -> d
 // A captured value that becomes part of a channel must match [A-Za-z0-9_.:-]{1,128}.
 bool valid_channel_value(std::string_view value);
 
+// A capture or placeholder name: [A-Za-z_][A-Za-z0-9_]*.
+bool valid_capture_name(std::string_view name);
+
+// A literal path prefix: starts with '/', no {captures}, no query or fragment, only
+// path characters and %XX escapes. Returns an error message, or "" when valid.
+std::string check_prefix(std::string_view text);
+
 class PathTemplate {
   public:
-    // Segments are literal text or a whole-segment "{name}". Must start with '/'.
-    // Returns nullopt and sets *error on a malformed template.
+    // Segments are literal path characters (RFC 3986 pchar, %XX escapes) or a whole
+    // segment "{name}"; must start with '/'; only the last segment may be empty; a name
+    // appears once. Returns nullopt and sets *error on a malformed template.
     static std::optional<PathTemplate> parse(std::string_view text, std::string* error);
 
     // Matches a raw (still percent-encoded) request path. Each {name} matches exactly one
@@ -38,7 +49,8 @@ class PathTemplate {
 
 class ChannelTemplate {
   public:
-    // Literal text with "{name}" placeholders, e.g. "analysis:{id}" or "news".
+    // Literal channel characters [A-Za-z0-9_.:-] and "{name}" placeholders, each name
+    // once, e.g. "analysis:{id}" or "news".
     static std::optional<ChannelTemplate> parse(std::string_view text, std::string* error);
 
     enum class ExpandError { None, MissingCapture, InvalidValue };
@@ -50,17 +62,18 @@ class ChannelTemplate {
     // Used on the publish side to find which route's history settings apply.
     bool fits(std::string_view channel) const;
 
-    // Glob for Redis PSUBSCRIBE: placeholders become '*', glob metacharacters escaped.
-    std::string redis_pattern() const;
+    // The template in order: literal text and placeholders (broker/redis_glob.h turns
+    // them into a Redis pattern).
+    struct Piece {
+        bool placeholder = false;
+        std::string text;  // literal text, or placeholder name
+    };
+    const std::vector<Piece>& pieces() const { return pieces_; }
 
     const std::vector<std::string>& placeholder_names() const { return names_; }
     const std::string& text() const { return text_; }
 
   private:
-    struct Piece {
-        bool placeholder = false;
-        std::string text;
-    };
     std::string text_;
     std::vector<Piece> pieces_;
     std::vector<std::string> names_;

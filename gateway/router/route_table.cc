@@ -1,4 +1,4 @@
-// Route table: compiles config routes once, then answers (method, path) lookups in file
+// Route table: compiles routes once, then answers (method, path) lookups in file
 // order. Lookups are linear; route lists are short and the first match must win anyway.
 #include "gateway/router/route_table.h"
 
@@ -8,16 +8,8 @@ namespace sluice::router {
 
 namespace {
 
-std::string route_where(const config::Route& r) {
+std::string route_where(const Route& r) {
     return "route " + r.label() + " (line " + std::to_string(r.line) + "): ";
-}
-
-// The channel template text of an sse / poll route; nullptr if the kind's settings block
-// is missing (config validation normally rejects that first).
-const std::string* channel_of(const config::Route& r) {
-    if (r.kind == config::RouteKind::Sse) return r.sse ? &r.sse->channel : nullptr;
-    if (r.kind == config::RouteKind::Poll) return r.poll ? &r.poll->channel : nullptr;
-    return nullptr;
 }
 
 std::string join(const std::vector<std::string>& v, std::string_view sep) {
@@ -31,39 +23,27 @@ std::string join(const std::vector<std::string>& v, std::string_view sep) {
 
 }  // namespace
 
-std::optional<RouteTable> RouteTable::build(const config::Config& cfg, std::string* error) {
+std::optional<RouteTable> RouteTable::build(const std::vector<Route>& routes, std::string* error) {
     auto fail = [&](std::string msg) -> std::optional<RouteTable> {
         if (error) *error = std::move(msg);
         return std::nullopt;
     };
     RouteTable table;
-    table.routes_.reserve(cfg.routes.size());
-    for (const config::Route& r : cfg.routes) {
+    table.routes_.reserve(routes.size());
+    for (const Route& r : routes) {
         CompiledRoute cr;
         cr.route = &r;
         if (r.path.empty() == r.prefix.empty())
             return fail(route_where(r) + "exactly one of path and prefix must be set");
+        if (!r.has_kind_options()) return fail(route_where(r) + "missing handler settings");
+        std::string err;
         if (!r.path.empty()) {
-            std::string err;
             cr.path = PathTemplate::parse(r.path, &err);
-            if (!cr.path) return fail(route_where(r) + err);
+            if (!cr.path) return fail(route_where(r) + "path: " + err);
         }
-        switch (r.kind) {
-        case config::RouteKind::Sse:
-        case config::RouteKind::Poll: {
-            const std::string* ch = channel_of(r);
-            if (!ch) return fail(route_where(r) + "missing channel settings");
-            std::string err;
+        if (const std::string* ch = r.channel()) {
             cr.channel = ChannelTemplate::parse(*ch, &err);
-            if (!cr.channel) return fail(route_where(r) + err);
-            cr.methods = {"GET", "HEAD"};
-            break;
-        }
-        case config::RouteKind::Static:
-            cr.methods = {"GET", "HEAD"};
-            break;
-        case config::RouteKind::Proxy:
-            break;  // empty = every method
+            if (!cr.channel) return fail(route_where(r) + "channel: " + err);
         }
         table.routes_.push_back(std::move(cr));
     }
@@ -79,22 +59,23 @@ Match RouteTable::match(std::string_view method, std::string_view raw_path) cons
         if (!hit) continue;
         m.route = &cr;
         m.index = i;
-        bool allowed = cr.methods.empty() ||
-                       std::find(cr.methods.begin(), cr.methods.end(), method) != cr.methods.end();
+        const std::vector<std::string>& methods = cr.route->methods;
+        bool allowed = methods.empty() ||
+                       std::find(methods.begin(), methods.end(), method) != methods.end();
         if (allowed) {
             m.kind = Match::Kind::Found;
         } else {
             m.kind = Match::Kind::MethodNotAllowed;
-            m.allow = join(cr.methods, ", ");
+            m.allow = join(methods, ", ");
         }
         return m;
     }
     return m;  // PathTemplate::match leaves captures empty when it fails
 }
 
-const config::SseRoute* RouteTable::sse_route_for_channel(std::string_view channel) const {
+const sse::SseRouteOptions* RouteTable::sse_route_for_channel(std::string_view channel) const {
     for (const CompiledRoute& cr : routes_) {
-        if (cr.route->kind == config::RouteKind::Sse && cr.channel && cr.channel->fits(channel))
+        if (cr.route->sse && cr.channel && cr.channel->fits(channel))
             return &*cr.route->sse;
     }
     return nullptr;

@@ -1,4 +1,4 @@
-// The route table: matches (method, path) against the config's routes in file order.
+// The route table: matches (method, path) against the routes in file order.
 // Built once per config (and again on reload); read-only afterwards.
 #pragma once
 
@@ -8,16 +8,15 @@
 #include <string_view>
 #include <vector>
 
-#include "gateway/config/config.h"
 #include "gateway/router/path_template.h"
+#include "gateway/router/route.h"
 
 namespace sluice::router {
 
 struct CompiledRoute {
-    const config::Route* route = nullptr;     // points into the Config the table was built from
-    std::optional<PathTemplate> path;         // set for path routes
-    std::optional<ChannelTemplate> channel;   // set for sse / poll routes
-    std::vector<std::string> methods;         // allowed methods, e.g. {"GET","HEAD"}
+    const Route* route = nullptr;            // points into the routes the table was built from
+    std::optional<PathTemplate> path;        // set for path routes
+    std::optional<ChannelTemplate> channel;  // set for routes that serve a channel
 };
 
 struct Match {
@@ -31,18 +30,17 @@ struct Match {
 
 class RouteTable {
   public:
-    // The config must outlive the table. Returns nullopt + error for a bad template
+    // `routes` must outlive the table. Returns nullopt + error for a bad template
     // (config validation normally catches these first).
-    static std::optional<RouteTable> build(const config::Config& cfg, std::string* error);
+    static std::optional<RouteTable> build(const std::vector<Route>& routes, std::string* error);
 
     // First route whose path matches wins; if its methods exclude `method`, the result
-    // is MethodNotAllowed (routes after it are not tried). SSE and poll routes allow
-    // GET and HEAD; proxy routes allow every method; static routes GET and HEAD.
+    // is MethodNotAllowed (routes after it are not tried).
     Match match(std::string_view method, std::string_view raw_path) const;
 
     // The history settings for a concrete channel: those of the first sse route whose
     // channel template fits it, else nullptr (callers then use config defaults).
-    const config::SseRoute* sse_route_for_channel(std::string_view channel) const;
+    const sse::SseRouteOptions* sse_route_for_channel(std::string_view channel) const;
 
     const std::vector<CompiledRoute>& routes() const { return routes_; }
 

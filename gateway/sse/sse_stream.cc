@@ -20,10 +20,10 @@ const char* close_reason_name(CloseReason r) {
 
 namespace {
 // Heartbeat bytes never change: build them once per process.
-const SharedBytes& heartbeat_bytes(config::HeartbeatMode mode) {
+const SharedBytes& heartbeat_bytes(HeartbeatMode mode) {
     static const SharedBytes comment = make_shared_bytes(encode_heartbeat_comment());
     static const SharedBytes data = make_shared_bytes(encode_heartbeat_data());
-    return mode == config::HeartbeatMode::Data ? data : comment;
+    return mode == HeartbeatMode::Data ? data : comment;
 }
 }  // namespace
 

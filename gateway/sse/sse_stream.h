@@ -10,11 +10,11 @@
 #include <cstdint>
 #include <memory>
 
-#include "gateway/config/config.h"
 #include "gateway/core/timer_wheel.h"
 #include "gateway/sse/channel.h"
 #include "gateway/sse/history_source.h"
 #include "gateway/sse/resume.h"
+#include "gateway/sse/route_options.h"
 #include "gateway/sse/stream_sink.h"
 
 namespace sluice::sse {
@@ -46,7 +46,7 @@ class EventFilter {
 };
 
 struct StreamSettings {
-    const config::SseRoute* route = nullptr;  // outlives the stream (config kept alive)
+    const SseRouteOptions* route = nullptr;  // outlives the stream (config kept alive)
     HistorySource* older = nullptr;           // where events before local history live
     const EventFilter* filter = nullptr;      // outlives the stream; null: every event as is
     uint64_t client_buffer = 256 * 1024;      // live bytes the kernel may refuse (see kSlowGraceMs)

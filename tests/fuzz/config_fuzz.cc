@@ -44,17 +44,17 @@ void check_config(const config::Config& c) {
     for (const auto& route : c.routes) {
         FUZZ_CHECK(route.path.empty() != route.prefix.empty());
         switch (route.kind) {
-        case config::RouteKind::Sse: FUZZ_CHECK(route.sse.has_value()); break;
-        case config::RouteKind::Poll: FUZZ_CHECK(route.poll.has_value()); break;
-        case config::RouteKind::Static: FUZZ_CHECK(route.static_files.has_value()); break;
-        case config::RouteKind::Proxy:
+        case router::RouteKind::Sse: FUZZ_CHECK(route.sse.has_value()); break;
+        case router::RouteKind::Poll: FUZZ_CHECK(route.poll.has_value()); break;
+        case router::RouteKind::Static: FUZZ_CHECK(route.static_files.has_value()); break;
+        case router::RouteKind::Proxy:
             FUZZ_CHECK(route.proxy.has_value());
             FUZZ_CHECK(c.upstreams.count(route.proxy->upstream) == 1);
             break;
         }
     }
     std::string error;
-    auto table = router::RouteTable::build(c, &error);
+    auto table = router::RouteTable::build(c.routes, &error);
     FUZZ_CHECK(table.has_value());
     // Not checked: that a Redis broker's url parses. The loader does not validate it yet
     // (config may not depend on broker/, where parse_redis_url lives), so

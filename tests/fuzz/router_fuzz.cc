@@ -1,8 +1,9 @@
-// Fuzz target: path and channel templates (gateway/router/path_template.*) and the
-// load-time checks of the same templates (gateway/config/templates.*).
+// Fuzz target: path and channel templates (gateway/router/path_template.*), the
+// load-time checks of the same templates (gateway/config/templates.*) and their Redis
+// patterns (gateway/broker/redis_glob.*).
 //
 // Checked: the config check and the router agree (a template the config accepts compiles,
-// with the same capture names); a match captures one value per name, each a non-empty
+// with the same capture names, and the other way round); a match captures one value per name, each a non-empty
 // decoded segment; a channel expanded from captures fits its template and is matched by
 // the template's Redis PSUBSCRIBE pattern (else events published before a client connects
 // would not be kept); every expanded placeholder value is a valid channel value.
@@ -17,6 +18,7 @@
 
 #include <fuzzer/FuzzedDataProvider.h>
 
+#include "gateway/broker/redis_glob.h"
 #include "gateway/config/templates.h"
 #include "gateway/router/path_template.h"
 #include "tests/fuzz/fuzz_check.h"
@@ -25,7 +27,7 @@ namespace {
 
 using namespace sluice;
 
-// Redis glob matching for the subset redis_pattern() writes: '*', and backslash escapes.
+// Redis glob matching for the subset redis_glob() writes: '*', and backslash escapes.
 // Greedy with one backtrack point (the last '*'), so O(pattern x channel) at worst.
 bool glob_match(std::string_view pat, std::string_view s) {
     std::vector<int> tokens;  // -1 = '*', else a literal byte
@@ -61,10 +63,8 @@ void check_path_template(const std::string& text, const std::string& path) {
     const bool config_ok = config::check_path_template(text, names).empty();
     std::string error;
     auto tpl = router::PathTemplate::parse(text, &error);
-    if (config_ok) {
-        FUZZ_CHECK(tpl.has_value());
-        FUZZ_CHECK(tpl->capture_names() == names);
-    }
+    FUZZ_CHECK(config_ok == tpl.has_value());
+    if (config_ok) FUZZ_CHECK(tpl->capture_names() == names);
     if (!tpl) return;
     router::Captures caps;
     if (!tpl->match(path, caps)) return;
@@ -80,10 +80,8 @@ void check_channel_template(const std::string& text, FuzzedDataProvider& in) {
     const bool config_ok = config::check_channel_template(text, names).empty();
     std::string error;
     auto tpl = router::ChannelTemplate::parse(text, &error);
-    if (config_ok) {
-        FUZZ_CHECK(tpl.has_value());
-        FUZZ_CHECK(tpl->placeholder_names() == names);
-    }
+    FUZZ_CHECK(config_ok == tpl.has_value());
+    if (config_ok) FUZZ_CHECK(tpl->placeholder_names() == names);
     if (!tpl) return;
     router::Captures caps;
     for (const auto& name : tpl->placeholder_names()) {
@@ -97,7 +95,7 @@ void check_channel_template(const std::string& text, FuzzedDataProvider& in) {
     }
     for (const auto& c : caps) FUZZ_CHECK(router::valid_channel_value(c.second));
     FUZZ_CHECK(tpl->fits(*channel));
-    const std::string pattern = tpl->redis_pattern();
+    const std::string pattern = broker::redis_glob(*tpl);
     FUZZ_CHECK(glob_match(pattern, *channel));
 }
 

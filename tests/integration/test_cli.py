@@ -113,6 +113,36 @@ class CliTest(unittest.TestCase):
         self.assertNotEqual(r.returncode, 0)
         self.assertIn(f"{path}:2:1", r.stderr)
 
+    def test_repeated_placeholder_has_a_position(self):
+        # The route table refuses a template that names a capture or placeholder twice;
+        # --check uses the same grammar, so it refuses them too, each with file:line:col,
+        # and a start with that file stops with the same report (not a message without
+        # a position from the route table).
+        text = ("listen: 127.0.0.1:18080\n"               # 1
+                "broker: {type: memory}\n"                # 2
+                "publish:\n"                              # 3
+                "  token: t\n"                            # 4
+                "  path: /p/{channel}/{channel}\n"        # 5: value at col 9
+                "routes:\n"                               # 6
+                "  - path: /a/{id}/{id}\n"                # 7: value at col 11
+                "    sse: {channel: \"a:{id}\"}\n"        # 8
+                "  - path: /b/{id}\n"                     # 9
+                "    poll: {channel: \"b:{id}:{id}\"}\n")  # 10: value at col 21
+        path = self.write("twice.yaml", text)
+        for args in (["--check", "-c", path], ["-c", path]):
+            with self.subTest(args=args):
+                r = run_sluice(*args)
+                self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+                errors = self.errors(r.stderr)
+                self.assertEqual(errors.get((5, 9)),
+                                 (path, "publish.path: capture {channel} appears twice"), r.stderr)
+                self.assertEqual(errors.get((7, 11)),
+                                 (path, "routes[0].path: capture {id} appears twice"), r.stderr)
+                self.assertEqual(errors.get((10, 21)),
+                                 (path, "routes[1].poll.channel: placeholder {id} appears twice"),
+                                 r.stderr)
+                self.assertEqual(len(errors), 3, r.stderr)
+
     def test_check_refuses_a_token_no_header_can_carry(self):
         # Issue 9: a blank token, or one with CR/LF, tabs or other control characters,
         # passed --check although no "Authorization: Bearer" header could ever match it.

@@ -7,6 +7,7 @@
 #include "gateway/config/config.h"
 
 namespace fs = std::filesystem;
+using namespace sluice;
 using namespace sluice::config;
 
 namespace {
@@ -47,35 +48,35 @@ TEST_CASE("conf/sluice.yaml is the documented development config", "[config]") {
     CHECK(c.listen[0].host == "127.0.0.1");
     CHECK(c.listen[0].port == 8080);
     CHECK(c.workers == 1);
-    CHECK(c.broker.type == BrokerType::Memory);
+    CHECK(c.broker.type == broker::BrokerType::Memory);
     REQUIRE(c.publish);
     CHECK(c.publish->path == "/_sluice/publish/{channel}");
     CHECK(c.publish->token == "dev-token");
 
-    auto find = [&](const std::string& path) -> const Route* {
+    auto find = [&](const std::string& path) -> const router::Route* {
         for (const auto& route : c.routes) {
             if (route.path == path) return &route;
         }
         return nullptr;
     };
-    const Route* demo = find("/demo/stream");
+    const router::Route* demo = find("/demo/stream");
     REQUIRE(demo);
     REQUIRE(demo->sse);
     CHECK(demo->sse->channel == "demo");
     CHECK(demo->sse->heartbeat.interval == std::chrono::seconds(15));
-    CHECK(demo->sse->history.size == 1000);
+    CHECK(demo->sse->history.max_events == 1000);
     CHECK(demo->sse->history.ttl == std::chrono::hours(1));
     CHECK(demo->sse->terminal.empty());
-    const Route* demo_poll = find("/demo/poll");
+    const router::Route* demo_poll = find("/demo/poll");
     REQUIRE(demo_poll);
     REQUIRE(demo_poll->poll);
     CHECK(demo_poll->poll->channel == "demo");
-    const Route* stream = find("/api/analysis/{id}/stream");
+    const router::Route* stream = find("/api/analysis/{id}/stream");
     REQUIRE(stream);
     REQUIRE(stream->sse);
     CHECK(stream->sse->channel == "analysis:{id}");
     CHECK(stream->sse->terminal == std::vector<std::string>{"done", "error"});
-    const Route* poll = find("/api/analysis/{id}/poll");
+    const router::Route* poll = find("/api/analysis/{id}/poll");
     REQUIRE(poll);
     REQUIRE(poll->poll);
     CHECK(poll->poll->channel == "analysis:{id}");
@@ -89,8 +90,8 @@ TEST_CASE("conf/examples/broadcast.yaml is live-only with data heartbeats", "[co
     for (const auto& route : r.config->routes) {
         if (!route.sse) continue;
         found = true;
-        CHECK(route.sse->start == StartMode::Latest);
-        CHECK(route.sse->heartbeat.mode == HeartbeatMode::Data);
+        CHECK(route.sse->start == sse::Start::Latest);
+        CHECK(route.sse->heartbeat.mode == sse::HeartbeatMode::Data);
     }
     CHECK(found);
 }

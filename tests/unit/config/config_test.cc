@@ -7,6 +7,7 @@
 
 #include "gateway/config/config.h"
 
+using namespace sluice;
 using namespace sluice::config;
 using namespace std::chrono_literals;
 
@@ -56,39 +57,42 @@ TEST_CASE("the SPEC's minimal example loads with the values it names", "[config]
     CHECK(c->listen[0].host == "127.0.0.1");
     CHECK(c->listen[0].port == 8080);
     CHECK(c->workers == 1);
-    CHECK(c->broker.type == BrokerType::Redis);
+    CHECK(c->broker.type == broker::BrokerType::Redis);
     CHECK(c->broker.url == "redis://127.0.0.1:6379/0");
     REQUIRE(c->publish);
     CHECK(c->publish->path == "/_sluice/publish/{channel}");
     CHECK(c->publish->token == "change-me");
 
     REQUIRE(c->routes.size() == 3);
-    const Route& sse = c->routes[0];
+    const router::Route& sse = c->routes[0];
     CHECK(sse.path == "/api/analysis/{id}/stream");
     CHECK(sse.prefix.empty());
-    CHECK(sse.kind == RouteKind::Sse);
+    CHECK(sse.kind == router::RouteKind::Sse);
     CHECK(sse.line == 10);
+    CHECK(sse.methods == std::vector<std::string>{"GET", "HEAD"});
     REQUIRE(sse.sse);
     CHECK_FALSE(sse.poll);
     CHECK(sse.sse->channel == "analysis:{id}");
     CHECK(sse.sse->heartbeat.interval == 30s);
-    CHECK(sse.sse->heartbeat.mode == HeartbeatMode::Comment);
-    CHECK(sse.sse->history.size == 1000);
+    CHECK(sse.sse->heartbeat.mode == sse::HeartbeatMode::Comment);
+    CHECK(sse.sse->history.max_events == 1000);
     CHECK(sse.sse->history.ttl == 1h);
     CHECK(sse.sse->terminal == std::vector<std::string>{"done", "error"});
 
-    const Route& poll = c->routes[1];
-    CHECK(poll.kind == RouteKind::Poll);
+    const router::Route& poll = c->routes[1];
+    CHECK(poll.kind == router::RouteKind::Poll);
     CHECK(poll.line == 16);
+    CHECK(poll.methods == std::vector<std::string>{"GET", "HEAD"});
     REQUIRE(poll.poll);
     CHECK(poll.poll->channel == "analysis:{id}");
 
-    const Route& proxy = c->routes[2];
-    CHECK(proxy.kind == RouteKind::Proxy);
+    const router::Route& proxy = c->routes[2];
+    CHECK(proxy.kind == router::RouteKind::Proxy);
     CHECK(proxy.prefix == "/api/");
     CHECK(proxy.path.empty());
     CHECK(proxy.label() == "/api/*");
     CHECK(proxy.line == 19);
+    CHECK(proxy.methods.empty());  // every method goes to the upstream
     REQUIRE(proxy.proxy);
     CHECK(proxy.proxy->upstream == "app");
 
@@ -114,31 +118,32 @@ TEST_CASE("keys left out keep their documented defaults", "[config]") {
     CHECK_FALSE(c->publish);
     CHECK(c->drain_timeout == 10s);
     CHECK(c->access_log == "stdout");
-    CHECK(c->log_level == "info");
+    CHECK(c->log_level == log::Level::Info);
     CHECK(c->limits.max_connections == 100000);
     CHECK(c->limits.max_header_size == 16 * 1024);
     CHECK(c->limits.header_timeout == 10s);
     CHECK(c->limits.client_buffer == 256 * 1024);
     CHECK(c->limits.max_event_size == 1024 * 1024);
 
-    const SseRoute& sse = *c->routes[0].sse;
+    const sse::SseRouteOptions& sse = *c->routes[0].sse;
     CHECK(sse.heartbeat.interval == 15s);
-    CHECK(sse.heartbeat.mode == HeartbeatMode::Comment);
-    CHECK(sse.history.size == 1000);
+    CHECK(sse.heartbeat.mode == sse::HeartbeatMode::Comment);
+    CHECK(sse.history.max_events == 1000);
     CHECK(sse.history.max_bytes == 16u << 20);
     CHECK(sse.history.ttl == 1h);
     CHECK(sse.terminal == std::vector<std::string>{"done", "error"});
-    CHECK(sse.start == StartMode::Earliest);
+    CHECK(sse.start == sse::Start::Earliest);
     CHECK(sse.retry == 2000ms);
-    CHECK(sse.on_broker_down == BrokerDownPolicy::Hold);
+    CHECK(sse.on_broker_down == sse::BrokerDownPolicy::Hold);
 
-    const PollRoute& poll = *c->routes[1].poll;
+    const sse::PollRouteOptions& poll = *c->routes[1].poll;
     CHECK(poll.terminal == std::vector<std::string>{"done", "error"});
     CHECK(poll.max_wait == 30s);
     CHECK(poll.max_events == 1000);
 
-    const Route& files = c->routes[2];
-    CHECK(files.kind == RouteKind::Static);
+    const router::Route& files = c->routes[2];
+    CHECK(files.kind == router::RouteKind::Static);
+    CHECK(files.methods == std::vector<std::string>{"GET", "HEAD"});
     REQUIRE(files.static_files);
     CHECK(files.static_files->root == "/srv/www");
     CHECK(files.static_files->index == "index.html");
@@ -163,18 +168,18 @@ TEST_CASE("sse routes fall back to the defaults section, field by field", "[conf
     CHECK(c->defaults.heartbeat.interval == 20s);
     CHECK(c->defaults.retry == 5s);
 
-    const SseRoute& plain = *c->routes[0].sse;
+    const sse::SseRouteOptions& plain = *c->routes[0].sse;
     CHECK(plain.heartbeat.interval == 20s);
-    CHECK(plain.heartbeat.mode == HeartbeatMode::Data);
-    CHECK(plain.history.size == 50);
+    CHECK(plain.heartbeat.mode == sse::HeartbeatMode::Data);
+    CHECK(plain.history.max_events == 50);
     CHECK(plain.history.max_bytes == 1024 * 1024);
     CHECK(plain.history.ttl == 10min);
     CHECK(plain.retry == 5s);
 
-    const SseRoute& partial = *c->routes[1].sse;
+    const sse::SseRouteOptions& partial = *c->routes[1].sse;
     CHECK(partial.heartbeat.interval == 1s);
-    CHECK(partial.heartbeat.mode == HeartbeatMode::Data);  // from defaults
-    CHECK(partial.history.size == 7);
+    CHECK(partial.heartbeat.mode == sse::HeartbeatMode::Data);  // from defaults
+    CHECK(partial.history.max_events == 7);
     CHECK(partial.history.max_bytes == 1024 * 1024);       // from defaults
     CHECK(partial.history.ttl == 10min);                   // from defaults
     CHECK(partial.retry == 250ms);
@@ -238,18 +243,18 @@ TEST_CASE("every sse, poll and static option is read", "[config]") {
         "      max_events: 20\n"
         "  - prefix: /\n"
         "    static: {root: ./public, index: home.htm}\n");
-    const SseRoute& s = *c->routes[0].sse;
+    const sse::SseRouteOptions& s = *c->routes[0].sse;
     CHECK(s.heartbeat.interval == 30s);
-    CHECK(s.heartbeat.mode == HeartbeatMode::Data);
-    CHECK(s.history.size == 10);
+    CHECK(s.heartbeat.mode == sse::HeartbeatMode::Data);
+    CHECK(s.history.max_events == 10);
     CHECK(s.history.max_bytes == 64 * 1024);
     CHECK(s.history.ttl == 2h);
     CHECK(s.terminal.empty());
-    CHECK(s.start == StartMode::Latest);
+    CHECK(s.start == sse::Start::Latest);
     CHECK(s.retry == 3s);
-    CHECK(s.on_broker_down == BrokerDownPolicy::Pending);
+    CHECK(s.on_broker_down == sse::BrokerDownPolicy::Pending);
 
-    const PollRoute& p = *c->routes[1].poll;
+    const sse::PollRouteOptions& p = *c->routes[1].poll;
     CHECK(p.channel == "job:{job}.{step}");
     CHECK(p.terminal == std::vector<std::string>{"finished"});
     CHECK(p.max_wait == 1min);
@@ -291,7 +296,7 @@ TEST_CASE("every top-level scalar and every limit is read", "[config]") {
     CHECK(c->broker.url == "unix:///run/redis.sock");
     CHECK(c->drain_timeout == 30s);
     CHECK(c->access_log == "/tmp/sluice-config-test-access.log");
-    CHECK(c->log_level == "debug");
+    CHECK(c->log_level == log::Level::Debug);
     const Limits& l = c->limits;
     CHECK(l.max_connections == 5000);
     CHECK(l.max_connections_per_ip == 10);
@@ -317,14 +322,14 @@ TEST_CASE("redis broker settings: key prefix, history in Redis, reconnect backof
         "  reconnect: {min: 250ms, max: 10s}\n");
     CHECK(c->broker.url == "redis://:pw@10.0.0.5:6380/2");
     CHECK(c->broker.key_prefix == "app1:");
-    CHECK(c->broker.history.size == 500);
+    CHECK(c->broker.history.max_events == 500);
     CHECK(c->broker.history.ttl == 30min);
     CHECK(c->broker.reconnect_min == 250ms);
     CHECK(c->broker.reconnect_max == 10s);
 
     auto d = load_ok(kRedisOnly);
     CHECK(d->broker.key_prefix == "sluice:");
-    CHECK(d->broker.history.size == 1000);
+    CHECK(d->broker.history.max_events == 1000);
     CHECK(d->broker.history.ttl == 1h);
     CHECK(d->broker.reconnect_min == 100ms);
     CHECK(d->broker.reconnect_max == 5s);
@@ -340,7 +345,7 @@ TEST_CASE("a memory broker with a publish section is valid", "[config]") {
     auto c = load_ok(
         "broker: {type: memory}\n"
         "publish: {token: s3cret}\n");
-    CHECK(c->broker.type == BrokerType::Memory);
+    CHECK(c->broker.type == broker::BrokerType::Memory);
     REQUIRE(c->publish);
     CHECK(c->publish->path == "/_sluice/publish/{channel}");
     CHECK(c->publish->token == "s3cret");
@@ -349,7 +354,7 @@ TEST_CASE("a memory broker with a publish section is valid", "[config]") {
 TEST_CASE("a missing broker section means memory, which then needs only publish",
           "[config]") {
     auto c = load_ok("publish: {token: t}\n");
-    CHECK(c->broker.type == BrokerType::Memory);
+    CHECK(c->broker.type == broker::BrokerType::Memory);
 }
 
 TEST_CASE("load_config_file reads a file and names it in the result", "[config]") {

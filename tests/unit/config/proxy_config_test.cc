@@ -4,6 +4,7 @@
 
 #include "gateway/config/config.h"
 
+using namespace sluice;
 using namespace sluice::config;
 using namespace std::chrono_literals;
 
@@ -32,7 +33,7 @@ using Lines = std::vector<std::string>;
 
 TEST_CASE("upstream defaults", "[config][proxy]") {
     auto c = load_ok(kHead + "upstreams:\n  app:\n    servers: [127.0.0.1:3000]\n");
-    const Upstream& up = c->upstreams.at("app");
+    const proxy::UpstreamOptions& up = c->upstreams.at("app");
     CHECK(up.connect_timeout == 5s);
     CHECK(up.read_timeout == 60s);
     CHECK(up.idle_timeout == 60s);
@@ -54,7 +55,7 @@ TEST_CASE("every upstream key is read", "[config][proxy]") {
                 "    max_fails: 3\n"
                 "    fail_timeout: 1m\n"
                 "    health_check: {path: \"/healthz?full=1\", interval: 2s, timeout: 500ms}\n");
-    const Upstream& up = c->upstreams.at("app");
+    const proxy::UpstreamOptions& up = c->upstreams.at("app");
     CHECK(up.servers ==
           std::vector<std::string>{"127.0.0.1:3000", "[::1]:3001", "backend.internal:80"});
     CHECK(up.connect_timeout == 250ms);
@@ -98,25 +99,25 @@ TEST_CASE("proxy route options", "[config][proxy]") {
                              "  - prefix: /d/\n"
                              "    proxy: {upstream: app, host: pass}\n"
                              "upstreams:\n  app: {servers: [127.0.0.1:3000]}\n");
-    const ProxyRoute& a = *c->routes[0].proxy;
-    CHECK(a.host == HostMode::Pass);
+    const proxy::RouteOptions& a = *c->routes[0].proxy;
+    CHECK(a.host == proxy::HostMode::Pass);
     CHECK_FALSE(a.heartbeat);
     CHECK_FALSE(a.connect_timeout);
     CHECK_FALSE(a.read_timeout);
-    const ProxyRoute& b = *c->routes[1].proxy;
-    CHECK(b.host == HostMode::Rewrite);
+    const proxy::RouteOptions& b = *c->routes[1].proxy;
+    CHECK(b.host == proxy::HostMode::Rewrite);
     REQUIRE(b.heartbeat);
     CHECK(b.heartbeat->interval == 3s);
-    CHECK(b.heartbeat->mode == HeartbeatMode::Comment);
+    CHECK(b.heartbeat->mode == sse::HeartbeatMode::Comment);
     CHECK(b.connect_timeout == 1s);
     CHECK(b.read_timeout == 120s);
-    const ProxyRoute& cr = *c->routes[2].proxy;
-    CHECK(cr.host == HostMode::Fixed);
+    const proxy::RouteOptions& cr = *c->routes[2].proxy;
+    CHECK(cr.host == proxy::HostMode::Fixed);
     CHECK(cr.host_value == "api.internal:8080");
     REQUIRE(cr.heartbeat);
     CHECK(cr.heartbeat->interval == 1s);
-    CHECK(cr.heartbeat->mode == HeartbeatMode::Data);
-    CHECK(c->routes[3].proxy->host == HostMode::Pass);
+    CHECK(cr.heartbeat->mode == sse::HeartbeatMode::Data);
+    CHECK(c->routes[3].proxy->host == proxy::HostMode::Pass);
 }
 
 TEST_CASE("bad upstream values point at the value", "[config][proxy]") {

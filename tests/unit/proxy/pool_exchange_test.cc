@@ -120,8 +120,8 @@ struct TinyUpstream {
     }
 };
 
-config::Upstream upstream_of(std::vector<std::string> servers) {
-    config::Upstream up;
+proxy::UpstreamOptions upstream_of(std::vector<std::string> servers) {
+    proxy::UpstreamOptions up;
     up.servers = std::move(servers);
     return up;
 }
@@ -147,7 +147,7 @@ ExchangeSettings settings_for(PoolPtr pool) {
 
 TEST_CASE("round robin skips servers that failed or failed their check", "[proxy][pool]") {
     TestLoop t;
-    config::Upstream cfg = upstream_of({"127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"});
+    proxy::UpstreamOptions cfg = upstream_of({"127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"});
     cfg.max_fails = 2;
     auto pool = std::make_shared<Pool>(t.ctx, "app", cfg);
     std::vector<bool> none(3, false);
@@ -251,7 +251,7 @@ TEST_CASE("a reload keeps unchanged pools and replaces changed ones", "[proxy][p
     TestLoop t;
     {
         LoopProxy lp(t.ctx);
-        std::map<std::string, config::Upstream> v1{{"a", upstream_of({"127.0.0.1:1"})},
+        std::map<std::string, proxy::UpstreamOptions> v1{{"a", upstream_of({"127.0.0.1:1"})},
                                                    {"b", upstream_of({"127.0.0.1:2"})}};
         lp.sync(v1, 1);
         PoolPtr a = lp.pool("a"), b = lp.pool("b");

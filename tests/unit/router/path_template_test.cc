@@ -1,4 +1,4 @@
-// Path and channel templates: parsing, matching, decoding, expansion, fits, redis glob.
+// Path and channel templates: parsing, matching, decoding, expansion, fits.
 #include <catch2/catch.hpp>
 
 #include "gateway/router/path_template.h"
@@ -111,10 +111,32 @@ TEST_CASE("path template: a bad escape in a capture is no match", "[router]") {
 }
 
 TEST_CASE("path template literal segments compare raw", "[router]") {
-    auto t = path("/a b/{id}");
+    // Literal escapes are not decoded: the request must spell them the same way.
+    auto t = path("/a%20b/{id}");
     Captures caps;
-    CHECK(t.match("/a b/1", caps));
-    CHECK_FALSE(t.match("/a%20b/1", caps));
+    CHECK(t.match("/a%20b/1", caps));
+    CHECK_FALSE(t.match("/a b/1", caps));
+    CHECK_FALSE(t.match("/a%20B/1", caps));
+}
+
+TEST_CASE("path template and prefix grammar: the messages the config check shows", "[router]") {
+    std::string err;
+    CHECK_FALSE(PathTemplate::parse("/a//b", &err));
+    CHECK(err == "empty segment ('//') in path");
+    CHECK_FALSE(PathTemplate::parse("/a b", &err));
+    CHECK(err == "invalid character ' ' (space) in path");
+    CHECK_FALSE(PathTemplate::parse("/a?x=1", &err));
+    CHECK(err == "a path cannot contain a query or fragment ('?', '#')");
+    CHECK_FALSE(PathTemplate::parse("/a/{id}/{id}", &err));
+    CHECK(err == "capture {id} appears twice");
+    CHECK(path("/a/").capture_names().empty());  // only the last segment may be empty
+
+    CHECK(check_prefix("/api/").empty());
+    CHECK(check_prefix("/api/{v}") == "a prefix is literal; use 'path' for {captures}");
+    CHECK(check_prefix("/a%2") == "bad percent escape in 'a%2' (expected %XX)");
+
+    CHECK_FALSE(ChannelTemplate::parse("a b", &err));
+    CHECK(err == "invalid character ' ' (space) in channel (allowed: letters, digits and _ . : -)");
 }
 
 TEST_CASE("channel template parse", "[router]") {
@@ -211,11 +233,4 @@ TEST_CASE("channel template fits stays fast on adversarial input", "[router]") {
     CHECK_FALSE(t.fits(ch));  // would be exponential with naive backtracking
     ch += "x";
     CHECK(t.fits(ch));
-}
-
-TEST_CASE("channel template redis pattern", "[router]") {
-    CHECK(channel("analysis:{id}").redis_pattern() == "analysis:*");
-    CHECK(channel("news").redis_pattern() == "news");
-    CHECK(channel("a:{x}:b:{y}").redis_pattern() == "a:*:b:*");
-    CHECK(channel("q?*[x]\\:{id}").redis_pattern() == "q\\?\\*\\[x\\]\\\\:*");
 }

@@ -8,42 +8,50 @@ using namespace sluice::router;
 
 namespace {
 
-config::Route sse_route(std::string path, std::string ch) {
-    config::Route r;
+Route sse_route(std::string path, std::string ch) {
+    Route r;
     r.path = std::move(path);
-    r.kind = config::RouteKind::Sse;
+    r.kind = RouteKind::Sse;
+    r.methods = {"GET", "HEAD"};
     r.sse.emplace();
     r.sse->channel = std::move(ch);
     return r;
 }
 
-config::Route poll_route(std::string path, std::string ch) {
-    config::Route r;
+Route poll_route(std::string path, std::string ch) {
+    Route r;
     r.path = std::move(path);
-    r.kind = config::RouteKind::Poll;
+    r.kind = RouteKind::Poll;
+    r.methods = {"GET", "HEAD"};
     r.poll.emplace();
     r.poll->channel = std::move(ch);
     return r;
 }
 
-config::Route proxy_route(std::string prefix) {
-    config::Route r;
+Route proxy_route(std::string prefix) {
+    Route r;
     r.prefix = std::move(prefix);
-    r.kind = config::RouteKind::Proxy;
-    r.proxy = config::ProxyRoute{"app"};
+    r.kind = RouteKind::Proxy;  // every method
+    r.proxy = proxy::RouteOptions{"app"};
     return r;
 }
 
-config::Route static_route(std::string prefix) {
-    config::Route r;
+Route static_route(std::string prefix) {
+    Route r;
     r.prefix = std::move(prefix);
-    r.kind = config::RouteKind::Static;
-    r.static_files = config::StaticRoute{"/srv", "index.html"};
+    r.kind = RouteKind::Static;
+    r.methods = {"GET", "HEAD"};
+    r.static_files = files::StaticOptions{"/srv", "index.html"};
     return r;
 }
 
-config::Config spec_example() {
-    config::Config cfg;
+// What the config holds for the table: its routes, in file order.
+struct RouteList {
+    std::vector<Route> routes;
+};
+
+RouteList spec_example() {
+    RouteList cfg;
     cfg.routes.push_back(sse_route("/api/analysis/{id}/stream", "analysis:{id}"));
     cfg.routes.push_back(poll_route("/api/analysis/{id}/poll", "analysis:{id}"));
     cfg.routes.push_back(proxy_route("/api/"));
@@ -51,9 +59,9 @@ config::Config spec_example() {
     return cfg;
 }
 
-RouteTable build(const config::Config& cfg) {
+RouteTable build(const RouteList& cfg) {
     std::string err;
-    auto t = RouteTable::build(cfg, &err);
+    auto t = RouteTable::build(cfg.routes, &err);
     INFO(err);
     REQUIRE(t);
     return std::move(*t);
@@ -70,13 +78,9 @@ TEST_CASE("route table compiles routes with their methods", "[router]") {
     CHECK(rs[0].path);
     REQUIRE(rs[0].channel);
     CHECK(rs[0].channel->text() == "analysis:{id}");
-    CHECK(rs[0].methods == std::vector<std::string>{"GET", "HEAD"});
-    CHECK(rs[1].methods == std::vector<std::string>{"GET", "HEAD"});
     CHECK(rs[1].channel);
     CHECK_FALSE(rs[2].path);
     CHECK_FALSE(rs[2].channel);
-    CHECK(rs[2].methods.empty());
-    CHECK(rs[3].methods == std::vector<std::string>{"GET", "HEAD"});
 }
 
 TEST_CASE("route table: first matching route wins, with captures", "[router]") {
@@ -136,7 +140,7 @@ TEST_CASE("route table: proxy routes allow every method", "[router]") {
 }
 
 TEST_CASE("route table: prefix matching and not found", "[router]") {
-    config::Config cfg;
+    RouteList cfg;
     cfg.routes.push_back(proxy_route("/api/"));
     auto table = build(cfg);
     CHECK(table.match("GET", "/api/").kind == Match::Kind::Found);
@@ -150,7 +154,7 @@ TEST_CASE("route table: prefix matching and not found", "[router]") {
 }
 
 TEST_CASE("route table: empty table finds nothing", "[router]") {
-    config::Config cfg;
+    RouteList cfg;
     auto table = build(cfg);
     CHECK(table.match("GET", "/").kind == Match::Kind::NotFound);
     CHECK(table.sse_route_for_channel("x") == nullptr);
@@ -170,56 +174,56 @@ TEST_CASE("route table: captures carry percent-decoded values", "[router]") {
 TEST_CASE("route table: bad templates and missing settings fail to build", "[router]") {
     std::string err;
     {
-        config::Config cfg;
+        RouteList cfg;
         cfg.routes.push_back(sse_route("/a/{id", "a:{id}"));
         cfg.routes.back().line = 7;
-        CHECK_FALSE(RouteTable::build(cfg, &err));
+        CHECK_FALSE(RouteTable::build(cfg.routes, &err));
         CHECK(err.find("line 7") != std::string::npos);
     }
     {
-        config::Config cfg;
+        RouteList cfg;
         cfg.routes.push_back(sse_route("/a/{id}", "a:{id"));
-        CHECK_FALSE(RouteTable::build(cfg, &err));
+        CHECK_FALSE(RouteTable::build(cfg.routes, &err));
     }
     {
-        config::Config cfg;
+        RouteList cfg;
         cfg.routes.push_back(poll_route("/a/{id}", ""));
-        CHECK_FALSE(RouteTable::build(cfg, &err));
+        CHECK_FALSE(RouteTable::build(cfg.routes, &err));
     }
     {
-        config::Config cfg;
-        config::Route r;
+        RouteList cfg;
+        Route r;
         r.path = "/a";
-        r.kind = config::RouteKind::Sse;  // no sse block
+        r.kind = RouteKind::Sse;  // no sse block
         cfg.routes.push_back(r);
-        CHECK_FALSE(RouteTable::build(cfg, &err));
+        CHECK_FALSE(RouteTable::build(cfg.routes, &err));
     }
     {
-        config::Config cfg;
-        config::Route r = proxy_route("/a");
+        RouteList cfg;
+        Route r = proxy_route("/a");
         r.path = "/a";  // both path and prefix
         cfg.routes.push_back(r);
-        CHECK_FALSE(RouteTable::build(cfg, &err));
+        CHECK_FALSE(RouteTable::build(cfg.routes, &err));
         cfg.routes.back().path.clear();
         cfg.routes.back().prefix.clear();  // neither
-        CHECK_FALSE(RouteTable::build(cfg, &err));
+        CHECK_FALSE(RouteTable::build(cfg.routes, &err));
     }
 }
 
 TEST_CASE("route table: sse_route_for_channel picks the first fitting sse route", "[router]") {
-    config::Config cfg;
+    RouteList cfg;
     cfg.routes.push_back(poll_route("/p/{id}", "analysis:{id}"));  // poll routes don't count
     cfg.routes.push_back(sse_route("/news", "news"));
     cfg.routes.push_back(sse_route("/a/{id}", "analysis:{id}"));
     cfg.routes.push_back(sse_route("/b/{id}", "analysis:{id}"));
-    cfg.routes[2].sse->history.size = 5;
-    cfg.routes[3].sse->history.size = 9;
+    cfg.routes[2].sse->history.max_events = 5;
+    cfg.routes[3].sse->history.max_events = 9;
     auto table = build(cfg);
 
-    const config::SseRoute* r = table.sse_route_for_channel("analysis:42");
+    const sse::SseRouteOptions* r = table.sse_route_for_channel("analysis:42");
     REQUIRE(r);
     CHECK(r == &*cfg.routes[2].sse);
-    CHECK(r->history.size == 5);
+    CHECK(r->history.max_events == 5);
     CHECK(table.sse_route_for_channel("news") == &*cfg.routes[1].sse);
     CHECK(table.sse_route_for_channel("news:1") == nullptr);
     CHECK(table.sse_route_for_channel("analysis:") == nullptr);

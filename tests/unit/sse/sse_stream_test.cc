@@ -48,7 +48,7 @@ history::StoredEvent event(uint64_t pos, const std::string& payload, const std::
 }
 
 struct Fixture {
-    config::SseRoute route;
+    sse::SseRouteOptions route;
     FakeSink sink;
     Counters counters;
     TimerWheel wheel{100, 0, 64};
@@ -218,7 +218,7 @@ TEST_CASE("heartbeats are sent only after the stream was idle for the interval",
     f.sink.now = 1600;
     f.wheel.advance(1600);
     CHECK(count(f.sink.written, ": heartbeat\n\n") == 1);
-    f.route.heartbeat.mode = config::HeartbeatMode::Data;
+    f.route.heartbeat.mode = sse::HeartbeatMode::Data;
     f.sink.now = 2600;
     f.wheel.advance(2600);
     CHECK(count(f.sink.written, "data: {\"type\":\"heartbeat\"}\n\n") == 1);
