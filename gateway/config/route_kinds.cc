@@ -78,7 +78,8 @@ void load_host(const Value& v, Diagnostics& diag, proxy::RouteOptions& out) {
     }
     bool ok = !text->empty() && text->size() <= 255;
     for (char c : *text) {
-        bool allowed = ascii_is_alnum(c) || c == '-' || c == '.' || c == ':' || c == '[' || c == ']' || c == '_';
+        bool allowed = ascii_is_alnum(c) || c == '-' || c == '.' || c == ':' || c == '[' ||
+                       c == ']' || c == '_';
         ok = ok && allowed;
     }
     if (!ok) {
