@@ -120,7 +120,8 @@ void load_publish(const Value& v, Diagnostics& diag, PublishConfig& out) {
             std::vector<std::string> captures;
             std::string err = check_path_template(*s, captures);
             if (err.empty() && captures != std::vector<std::string>{"channel"})
-                err = "must contain {channel} as its only capture, like /_sluice/publish/{channel}";
+                err = "must contain {channel} as its only capture, like " +
+                      std::string(admin::kDefaultPublishPath);
             if (!err.empty()) {
                 diag.error(path->mark, path->path + ": " + err);
             } else {
