@@ -102,7 +102,7 @@ double value_of(const Scrape& s, const std::string& name,
 // has samples.
 struct Fixture {
     WorkerMetrics w0, w1;
-    BrokerMetrics broker;
+    sluice::broker::BrokerCounters broker_counters;
     GlobalState global;
     std::vector<const WorkerMetrics*> workers{&w0, &w1};
 
@@ -117,8 +117,8 @@ struct Fixture {
         w0.upstreams.count("app", "requests");
         w0.upstreams.count("app", "retries");
         w1.upstreams.count("app", "connect_failed");
-        broker.messages_plain.add(4);
-        global.broker = &broker;
+        broker_counters.messages_plain.add(4);
+        global.broker = &broker_counters;
         global.broker_kind = "redis";
         global.events_received = 7;
     }
