@@ -2,12 +2,11 @@
 
 #include <arpa/inet.h>
 
-#include <strings.h>
-
 #include <cstring>
 
 #include "gateway/app/access_log.h"
 #include "gateway/app/dispatch.h"
+#include "gateway/core/ascii.h"
 #include "gateway/app/poll_waiter.h"
 #include "gateway/app/server.h"
 #include "gateway/app/worker.h"
@@ -248,7 +247,7 @@ void Connection::on_head() {
     // "Expect: 100-continue": the client waits for a go-ahead before sending its body.
     const std::string* expect = head.header("expect");
     bool continue_expected = expect && head.version_minor >= 1 &&
-                             strcasecmp(expect->c_str(), "100-continue") == 0;
+                             ascii_iequals(*expect, "100-continue");
     if (body && continue_expected && (stream || parser_->body_within_limit())) {
         send(std::string("HTTP/1.1 100 Continue\r\n\r\n"));
     }

@@ -1,7 +1,6 @@
 #include "gateway/app/publish_auth.h"
 
-#include <strings.h>
-
+#include "gateway/core/ascii.h"
 #include "gateway/core/log.h"
 
 namespace sluice::app {
@@ -21,7 +20,7 @@ pipeline::HeadVerdict PublishTokenFilter::on_request_head(pipeline::Request& req
     const http::RequestHead& head = req.head();
     if (head.method != "POST") return pipeline::HeadVerdict::Pass;
     const std::string* auth = head.header("Authorization");
-    if (!auth || auth->size() < 7 || strncasecmp(auth->c_str(), "Bearer ", 7) != 0) {
+    if (!auth || !ascii_istarts_with(*auth, "Bearer ")) {
         req.respond_error(401, "bearer token required", {{"WWW-Authenticate", "Bearer"}});
         return pipeline::HeadVerdict::Answered;
     }

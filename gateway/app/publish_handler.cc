@@ -2,7 +2,6 @@
 #include "gateway/app/dispatch.h"
 #include "gateway/app/worker.h"
 #include "gateway/broker/payload_rules.h"
-#include "gateway/core/ascii.h"
 #include "gateway/core/log.h"
 #include "gateway/core/utf8.h"
 
