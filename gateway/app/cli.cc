@@ -1,8 +1,10 @@
 #include "gateway/app/cli.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -13,15 +15,25 @@
 namespace sluice::app {
 namespace {
 
+constexpr const char* kDefaultConfigPath = "/etc/sluice/sluice.yaml";
+
 constexpr const char* kUsage =
-    "usage: sluice [-c FILE]          run (FILE defaults to conf/sluice.yaml)\n"
+    "usage: sluice [-c FILE]          run (FILE defaults to $SLUICE_CONFIG, else\n"
+    "                                 /etc/sluice/sluice.yaml)\n"
     "       sluice --check -c FILE    validate FILE; errors as FILE:LINE:COL: message\n"
     "       sluice --version\n";
 
 }  // namespace
 
+// The config file when no -c is given: never relative to the working directory, so a
+// service manager, a shell in another folder and a container all read the same file.
+std::string default_config_path() {
+    const char* env = std::getenv("SLUICE_CONFIG");
+    return env && *env ? env : kDefaultConfigPath;
+}
+
 int run_cli(int argc, char** argv) {
-    std::string config_path = "conf/sluice.yaml";
+    std::string config_path;
     bool check = false;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
@@ -45,6 +57,14 @@ int run_cli(int argc, char** argv) {
         }
     }
 
+    if (config_path.empty()) {
+        config_path = default_config_path();
+        if (::access(config_path.c_str(), F_OK) != 0) {
+            std::fprintf(stderr, "sluice: no config file at %s (give one with -c FILE or SLUICE_CONFIG)\n%s",
+                         config_path.c_str(), kUsage);
+            return 2;
+        }
+    }
     config::LoadResult loaded = config::load_config_file(config_path);
     if (!loaded.errors.empty()) {
         for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());

@@ -13,9 +13,10 @@ from harness import Gateway, make_config, publish, sluice_bin, source_dir
 ERROR_LINE = re.compile(r"^(.+):(\d+):(\d+): (.+)$")
 
 
-def run_sluice(*args, timeout=10):
+def run_sluice(*args, timeout=10, cwd=None, env=None):
+    full_env = dict(os.environ, **env) if env else None
     return subprocess.run([sluice_bin(), *args], capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL)
+                          timeout=timeout, stdin=subprocess.DEVNULL, cwd=cwd, env=full_env)
 
 
 class CliTest(unittest.TestCase):
@@ -54,6 +55,20 @@ class CliTest(unittest.TestCase):
                 self.assertEqual(r.returncode, 2)
                 self.assertIn(f"{args[-1] if args[-1] else args[-2]} needs a file name", r.stderr)
                 self.assertNotIn("unknown argument", r.stderr)
+
+    def test_default_config_path_is_not_the_working_directory(self):
+        # Without -c: $SLUICE_CONFIG, else /etc/sluice/sluice.yaml, wherever sluice starts.
+        good = self.write("good.yaml", make_config().replace("@PORT@", "18082"))
+        os.makedirs(os.path.join(self.dir.name, "conf"))
+        self.write("conf/sluice.yaml", "not: [valid")  # the old relative default: ignored
+        r = run_sluice("--check", cwd=self.dir.name, env={"SLUICE_CONFIG": good})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(f"{good}: ok", r.stdout)
+        if not os.path.exists("/etc/sluice/sluice.yaml"):
+            r = run_sluice("--check", cwd=self.dir.name, env={"SLUICE_CONFIG": ""})
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("no config file at /etc/sluice/sluice.yaml", r.stderr)
+            self.assertIn("SLUICE_CONFIG", r.stderr)
 
     def test_check_shipped_configs(self):
         root = source_dir()
