@@ -12,6 +12,9 @@ namespace sluice::broker {
 
 namespace {
 constexpr uint64_t kFetchBatch = 1000;  // events per XRANGE round trip
+// Loads repeated while pub/sub has not brought a restart of the count that GET already
+// shows: one loopback round trip each, and the restart is normally there after one.
+constexpr int kRestartRetries = 100;
 }  // namespace
 
 // Events read back from Redis history obey the same payload rules as live ones: a bad
@@ -98,8 +101,13 @@ void RedisBroker::publish(const std::string& channel, const std::string& payload
 }
 
 void RedisBroker::open_channel(const std::string& channel, std::function<void(ChannelSeed)> cb) {
+    load_channel(channel, std::move(cb), kRestartRetries);
+}
+
+void RedisBroker::load_channel(const std::string& channel, std::function<void(ChannelSeed)> cb,
+                               int retries) {
     if (cmd_->state() != LinkState::Ready) {
-        when_connected([this, channel, cb] { open_channel(channel, cb); });
+        when_connected([this, channel, cb, retries] { load_channel(channel, cb, retries); });
         return;
     }
     uint64_t hub_head = inbox_.deliver_pending_and_head(channel);
@@ -125,6 +133,14 @@ void RedisBroker::open_channel(const std::string& channel, std::function<void(Ch
             cb(ChannelSeed{hub_head, {}});  // a plain channel, or one Redis never saw
             return;
         }
+        if (restart_in_flight(hub_head, redis_head) && retries > 0) {
+            // Seeding the new count now would race the hub's reset: the loop would take
+            // the old head (and skip the new events up to it), or hear the reset after
+            // the new events and tell its readers twice. Load again once the hub (and
+            // this loop, through deliver_pending_and_head) has it.
+            load_channel(channel, cb, retries - 1);
+            return;
+        }
         uint64_t count = std::min<uint64_t>(cfg_.history.max_events, kFetchBatch);
         cmd_->command({"XREVRANGE", log_key(cfg_.key_prefix, channel), "+", "-", "COUNT", std::to_string(count)},
                       [=, this](const RedisValue& reply) {
@@ -133,7 +149,11 @@ void RedisBroker::open_channel(const std::string& channel, std::function<void(Ch
                           std::reverse(events.begin(), events.end());
                           inbox_.hub().note_sequenced_head(channel, redis_head);
                           ChannelSeed seed;
-                          seed.head = std::max(hub_head, redis_head);
+                          // Within one count the larger is the newer. If the restart never
+                          // came (retries spent) the counter is the truth.
+                          seed.head = restart_in_flight(hub_head, redis_head)
+                                          ? redis_head
+                                          : std::max(hub_head, redis_head);
                           seed.recent = to_messages(channel, std::move(events));
                           cb(std::move(seed));
                       });

@@ -45,6 +45,8 @@ class RedisBroker final : public Broker {
     // Runs fn now if this loop's connection is up, else once it is (a loop's connection
     // may come up after the process's subscription is already ready).
     void when_connected(std::function<void()> fn);
+    // open_channel, with `retries` loads left while a restart of the count is on its way.
+    void load_channel(const std::string& channel, std::function<void(ChannelSeed)> cb, int retries);
     std::vector<Message> to_messages(const std::string& channel, std::vector<LogEntry> events);
 
     uv_loop_t* loop_;

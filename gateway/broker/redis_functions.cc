@@ -262,6 +262,10 @@ std::optional<uint64_t> parse_seq_reply(const RedisValue& reply) {
     return parse_position(reply.str);
 }
 
+bool restart_in_flight(uint64_t hub_head, uint64_t redis_head) {
+    return redis_head != 0 && hub_head > redis_head;
+}
+
 std::vector<LogEntry> parse_xrange_reply(const RedisValue& reply) {
     std::vector<LogEntry> out;
     if (reply.type != RedisValue::Type::Array) return out;

@@ -87,4 +87,10 @@ std::vector<LogEntry> parse_xrange_reply(const RedisValue& reply);
 // position in 1..kMaxPosition (the key was written by something other than the function).
 std::optional<uint64_t> parse_seq_reply(const RedisValue& reply);
 
+// Loading a channel reads the hub's head, then the counter with GET (0: no counter).
+// True if the counter started over (it expired after positions_ttl) and the hub has not
+// yet heard the restart through pub/sub: within one count the hub is never ahead of the
+// counter, since Redis counts an event before publishing it.
+bool restart_in_flight(uint64_t hub_head, uint64_t redis_head);
+
 }  // namespace sluice::broker

@@ -199,3 +199,11 @@ TEST_CASE("parse_xrange_reply reads entries and skips malformed ones",
     CHECK(parse_xrange_reply(RedisValue::error("ERR x")).empty());
     CHECK(parse_xrange_reply(arr({})).empty());
 }
+
+TEST_CASE("a counter below the hub's head is a restart still on its way") {
+    CHECK_FALSE(restart_in_flight(7, 0));  // no counter: a plain channel
+    CHECK_FALSE(restart_in_flight(3, 5));  // the hub is behind: events in flight
+    CHECK_FALSE(restart_in_flight(5, 5));
+    // The counter expired and started over at 1, 2; the hub still holds the old head 3.
+    CHECK(restart_in_flight(3, 2));
+}
