@@ -77,6 +77,7 @@ void broker_dropped(const ScrapeInput& in, SampleWriter& w) {
     w.sample({"invalid_utf8"}, static_cast<double>(b.dropped_invalid_utf8.get()));
     w.sample({"nul"}, static_cast<double>(b.dropped_nul.get()));
     w.sample({"bad_envelope"}, static_cast<double>(b.dropped_bad_envelope.get()));
+    w.sample({"bad_event_name"}, static_cast<double>(b.dropped_bad_event_name.get()));
 }
 
 void http_requests(const ScrapeInput& in, SampleWriter& w) {

@@ -10,19 +10,6 @@ namespace {
 
 constexpr uint64_t kBrokerTimeoutMs = 10000;
 
-// Why an Event header cannot name an event, or "" when it can. The name goes out on an
-// `event:` line and into poll JSON, so it must be one line of UTF-8 text: a raw byte such
-// as 0x85 would reach EventSource as-is while the JSON showed U+FFFD (#9).
-std::string_view event_name_problem(std::string_view name) {
-    if (name.size() > 128) return "Event header longer than 128 bytes";
-    // "gap" is what sluice itself sends for positions it cannot deliver.
-    if (name == "gap") return "Event name \"gap\" is reserved";
-    for (char c : name)
-        if (c == '\r' || c == '\n' || c == '\0') return "Event header contains CR, LF or NUL";
-    if (!valid_utf8(name)) return "Event header is not valid UTF-8";
-    return {};
-}
-
 }  // namespace
 
 std::string_view body_too_large_reason(const http::RequestHead& req, const Runtime& rt) {
@@ -58,7 +45,7 @@ void handle_publish(pipeline::Request& conn, const Context& ctx, const router::C
     }
     const std::string* event = req.header("Event");
     std::string event_name = event ? *event : std::string();
-    if (std::string_view problem = event_name_problem(event_name); !problem.empty()) {
+    if (std::string_view problem = broker::event_name_problem(event_name); !problem.empty()) {
         log::info("publish refused", {{"reason", problem}, {"remote", conn.remote()}});
         conn.respond_error(400, problem);
         return;

@@ -28,6 +28,7 @@ struct BrokerCounters {
     SharedCell dropped_invalid_utf8;
     SharedCell dropped_nul;
     SharedCell dropped_bad_envelope;
+    SharedCell dropped_bad_event_name;
     SharedCell recovered;             // events read back from Redis history
     SharedCell publish_errors;
 };

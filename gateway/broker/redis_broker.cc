@@ -24,7 +24,7 @@ std::vector<Message> RedisBroker::to_messages(const std::string& channel,
     std::vector<Message> out;
     out.reserve(events.size());
     for (auto& e : events) {
-        PayloadProblem problem = check_payload(e.payload, max_event_size_);
+        PayloadProblem problem = check_event(e.payload, e.event, max_event_size_);
         if (problem != PayloadProblem::None) {
             count_drop(counters_, problem);
             continue;

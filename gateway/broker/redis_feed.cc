@@ -204,8 +204,9 @@ void RedisFeed::on_sequenced_message(const std::string& seq_channel, const std::
     on_sequenced(seq_channel.substr(prefix.size()), std::move(*env));
 }
 
-bool RedisFeed::acceptable(const std::string& channel, const std::string& payload) {
-    PayloadProblem problem = check_payload(payload, max_event_size_);
+bool RedisFeed::acceptable(const std::string& channel, const std::string& payload,
+                           const std::string& event) {
+    PayloadProblem problem = check_event(payload, event, max_event_size_);
     if (problem == PayloadProblem::None) return true;
     count_drop(counters_, problem);
     // Logged for the first few and then every 1000th, so a bad worker cannot flood the log.
@@ -217,7 +218,7 @@ bool RedisFeed::acceptable(const std::string& channel, const std::string& payloa
 
 void RedisFeed::on_plain(const std::string& channel, const std::string& data) {
     // Bad data never gets a position: positions stay dense and clients see no gap.
-    if (!acceptable(channel, data)) return;
+    if (!acceptable(channel, data, "")) return;
     counters_.messages_plain.add(1);
     // At the channel limit the hub drops it (counted, logged) but uses up its position,
     // so readers see a gap rather than nothing. 0 with room left: no positions left.
@@ -230,7 +231,7 @@ void RedisFeed::on_sequenced(const std::string& channel, Envelope env) {
     counters_.messages_sequenced.add(1);
     // A bad sequenced payload already has its position in Redis: dropping it leaves a
     // hole that loops report to clients as a gap, never a silent skip.
-    if (!acceptable(channel, env.payload)) {
+    if (!acceptable(channel, env.payload, env.event)) {
         if (!repairing_.count(channel) && env.position > hub_.head(channel))
             hub_.skip_sequenced(channel, env.position);
         return;
@@ -296,7 +297,7 @@ void RedisFeed::repair(const std::string& channel, std::function<void()> done) {
 
 void RedisFeed::finish_repair(const std::string& channel, std::vector<LogEntry> fetched) {
     for (auto& ev : fetched) {
-        if (!acceptable(channel, ev.payload)) {
+        if (!acceptable(channel, ev.payload, ev.event)) {
             hub_.skip_sequenced(channel, ev.position);
             continue;
         }

@@ -52,7 +52,7 @@ class RedisFeed {
     std::vector<std::string> subscription() const;
     void on_sequenced_message(const std::string& seq_channel, const std::string& data);
     // Payload rules (size, NUL, UTF-8); a rejected payload is counted and logged.
-    bool acceptable(const std::string& channel, const std::string& payload);
+    bool acceptable(const std::string& channel, const std::string& payload, const std::string& event);
     void on_plain(const std::string& channel, const std::string& data);
     void on_sequenced(const std::string& channel, Envelope env);
     void maybe_ready();

@@ -115,7 +115,10 @@ struct ResponseParser::Impl {
         // llhttp takes any three digits. Below 100 there is no such status (RFC 9110 15),
         // and llhttp would still read a Content-Length body that the bodiless rule says is
         // not there (found by tests/fuzz/response_parser_fuzz.cc).
-        if (head.status < 100) return fail("invalid status code from upstream");
+        // Above 599 there is no status class either (RFC 9110 15: 1xx-5xx): passed on,
+        // a browser would take it for a network error and a proxy before sluice might not
+        // forward it at all; the client gets a clear 502 instead.
+        if (head.status < 100 || head.status > 599) return fail("invalid status code from upstream");
         if (head.status == 101) return fail("upstream switched protocols (101)");
         // RFC 9110 6.4.1: these never carry a body, whatever Content-Length or
         // Transfer-Encoding say (a 304 may repeat the length of the representation).

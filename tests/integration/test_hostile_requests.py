@@ -142,6 +142,9 @@ TABLE = [
     ("Event: name with a bare LF", PUB + b"Event: a\nb\r\nContent-Length: 2\r\n\r\nhi", 400, True),
     ("Event: name with invalid UTF-8 (0x85)", PUB + b"Event: a\x85b\r\nContent-Length: 2\r\n\r\nhi",
      400, None),
+    ("Event: name with a control character (0x01)", PUB + b"Event: a\x01b\r\nContent-Length: 2\r\n\r\nhi",
+     400, None),
+    ("Event: the reserved name gap", PUB + b"Event: gap\r\nContent-Length: 2\r\n\r\nhi", 400, False),
     ("Event: name in valid UTF-8", PUB + b"Event: caf\xc3\xa9\r\nContent-Length: 2\r\n\r\nhi", 200, False),
 ]
 

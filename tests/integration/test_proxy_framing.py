@@ -242,6 +242,17 @@ class BrokenUpstreamBodyTest(FramingCase):
             self.assertIn("invalid response", json.loads(body)["error"])
             self.assertTrue(up.connection_for("/api/g").closed_by_peer.wait(5))
 
+    def test_a_status_above_599_is_502(self):
+        # No such status class (RFC 9110 15): the client gets a clear 502, not a 600.
+        answer = [b"HTTP/1.1 600 Beyond\r\nContent-Length: 2\r\n\r\nok", HOLD]
+        with ScriptedServer({"/api/s600": answer}) as up:
+            gw = self.gateway(up, "    read_timeout: 10s\n    max_fails: 0\n")
+            status, _, body = http_request(gw.port, "GET", "/api/s600")
+            self.assert_error(status, body, 502)
+            self.assertIn("invalid response", json.loads(body)["error"])
+            self.assertTrue(up.connection_for("/api/s600").closed_by_peer.wait(5))
+            self.assertTrue(gw.wait_log(lambda l: "invalid status code" in json.dumps(l)))
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -25,6 +25,16 @@ ROUTES = """
 """
 
 
+def read_until_id(client, last_id, limit=10):
+    """Events up to and including the one with id last_id."""
+    events = []
+    while not events or events[-1]["id"] != last_id:
+        if len(events) >= limit:
+            raise AssertionError(f"no event {last_id} within {limit}: {events}")
+        events += client.read_events(1)
+    return events
+
+
 class SequencedCase(RedisGatewayTestCase):
     ROUTES = ROUTES
 
@@ -38,7 +48,7 @@ class SequencedCase(RedisGatewayTestCase):
                     f"{n} sequenced messages to arrive", mode="sequenced")
 
     def assert_events(self, events, first, last):
-        self.assertEqual([e["event"] for e in events], [None] * len(events), "no gap event")
+        self.assertEqual([e["event"] for e in events], [None] * len(events), f"no gap event: {events}")
         self.assertEqual(ids(events), list(range(first, last + 1)))
         self.assertEqual([e["data"] for e in events], [f"e{i}" for i in range(first, last + 1)])
 
@@ -65,6 +75,30 @@ class RedisSequencedTest(SequencedCase):
         self.assertEqual((third["id"], third["data"]), ("3", "e3"))
         wait_metric(self.port, "sluice_broker_messages_dropped_total", lambda v: v >= 1,
                     "the drop to be counted", reason="invalid_utf8")
+
+    def test_bad_event_names_from_fcall_become_gaps(self):
+        # The function refuses CR, LF and NUL itself; sluice applies the rest of the rules
+        # for event names (UTF-8, no control character, not "gap") to what Redis sends,
+        # live and read back from history alike: such an event is a counted hole.
+        ch = self.channel_id()
+        client = self.open_stream(self.port, f"/s/{ch}")
+        names = [b"caf\xc3", b"a\x01b", b"gap"]
+        positions = [self.redis.fcall_publish(f"c:{ch}", "e1")]
+        positions += [self.redis.fcall_publish(f"c:{ch}", f"bad{i}", n) for i, n in enumerate(names)]
+        positions.append(self.redis.fcall_publish(f"c:{ch}", "e5", "done-ok"))
+        self.assertEqual(positions, [1, 2, 3, 4, 5])
+        wait_metric(self.port, "sluice_broker_messages_dropped_total", lambda v: v >= 3,
+                    "the drops to be counted", reason="bad_event_name")
+        with another_gateway(self.config(), self.redis) as late:
+            for reader in (client, self.open_stream(late.port, f"/s/{ch}")):
+                events = read_until_id(reader, "5")
+                self.assertEqual((events[0]["id"], events[0]["data"]), ("1", "e1"))
+                self.assertEqual((events[-1]["event"], events[-1]["data"]), ("done-ok", "e5"))
+                # Positions 2..4 are reported as gaps (one or several), nothing else.
+                gaps = [json.loads(e["data"]) for e in events[1:-1]]
+                self.assertTrue(all(e["event"] == "gap" for e in events[1:-1]), events)
+                covered = [p for g in gaps for p in range(g["from"], g["to"] + 1)]
+                self.assertEqual(covered, [2, 3, 4], events)
 
     def test_fcall_position_is_the_event_id(self):
         ch = self.channel_id()
