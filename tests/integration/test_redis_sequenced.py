@@ -140,6 +140,11 @@ class RedisSequencedTest(SequencedCase):
             first.close()
             self.assertEqual(self.redis.fcall_many(f"c:{ch}", [f"e{i}" for i in range(11, 16)]),
                              list(range(11, 16)))
+            # B's pub/sub has brought all 15 before its loop loads the channel. (If B loads
+            # it first, its hub takes head 15 from Redis and a late pub/sub position 1 is
+            # taken for a restart: a known defect, noted on issue 8, with its own fix to come.)
+            wait_metric(other.port, "sluice_broker_messages_total", lambda v: v >= 15,
+                        "B to receive the 15 events", mode="sequenced")
 
             second = self.open_stream(other.port, f"/s/{ch}", {"Last-Event-ID": "5"})
             self.assert_events(second.read_events(10), 6, 15)
