@@ -236,6 +236,10 @@ void RedisFeed::on_sequenced(const std::string& channel, Envelope env) {
             hub_.skip_sequenced(channel, env.position);
         return;
     }
+    take_sequenced(channel, std::move(env));
+}
+
+void RedisFeed::take_sequenced(const std::string& channel, Envelope env) {
     auto rep = repairing_.find(channel);
     if (rep != repairing_.end()) {
         rep->second.push_back(Buffered{env.position, std::move(env.event), std::move(env.payload)});
@@ -243,10 +247,7 @@ void RedisFeed::on_sequenced(const std::string& channel, Envelope env) {
     }
     uint64_t head = hub_.head(channel);
     if (env.position == 1 && head > 1) {
-        // Redis forgot the channel (expired, flushed, restarted) and started again at 1.
-        log::warn("channel positions reset by redis",
-                  {{"channel", channel}, {"previous_head", head}});
-        hub_.reset_sequenced(channel, env.payload, env.event);
+        verify_restart(channel, std::move(env));
         return;
     }
     if (env.position <= head) return;  // already delivered (catch-up overlap)
@@ -293,6 +294,46 @@ void RedisFeed::repair(const std::string& channel, std::function<void()> done) {
                       });
     };
     (*step)(head + 1);
+}
+
+void RedisFeed::verify_restart(const std::string& channel, Envelope first) {
+    // Pub/sub is ordered, so after an event of this count a 1 is a new count. But the
+    // hub's head may also come from a loop that read the counter (note_sequenced_head)
+    // while this feed had not yet taken in the events before it: then the 1 is a late
+    // copy, and a reset would make readers see the count's events twice. Later messages
+    // wait in repairing_ meanwhile, as during a repair.
+    repairing_[channel].push_back(Buffered{first.position, std::move(first.event), std::move(first.payload)});
+    cmd_->command({"GET", seq_key(cfg_.key_prefix, channel)}, [this, channel](const RedisValue& reply) {
+        if (reply.is_error() && reply.str == kLinkDownError) {
+            // Unknown: the catch-up after the reconnect delivers what waits (a 1 at or
+            // below the head is then a copy).
+            caught_up_ = false;
+            hub_.set_ready(false);
+            return;
+        }
+        auto counter = parse_seq_reply(reply);
+        // A counter below the head (or gone, or unreadable) cannot be the count the head
+        // belongs to: Redis forgot the channel (expired, flushed, restarted).
+        finish_verify(channel, !counter || *counter < hub_.head(channel));
+    });
+}
+
+void RedisFeed::finish_verify(const std::string& channel, bool restarted) {
+    auto it = repairing_.find(channel);
+    if (it == repairing_.end() || it->second.empty()) return;
+    std::vector<Buffered> waiting = std::move(it->second);
+    repairing_.erase(it);
+    if (restarted) {
+        log::warn("channel positions reset by redis",
+                  {{"channel", channel}, {"previous_head", hub_.head(channel)}});
+        hub_.reset_sequenced(channel, waiting[0].payload, waiting[0].event);
+    }  // else the 1 was a copy of what the head already covers: dropped
+    // The rest as on arrival (copies at or below the head are dropped); another 1 among
+    // them is checked again.
+    for (size_t i = 1; i < waiting.size(); ++i) {
+        Buffered& b = waiting[i];
+        take_sequenced(channel, Envelope{b.position, std::move(b.event), std::move(b.payload)});
+    }
 }
 
 void RedisFeed::finish_repair(const std::string& channel, std::vector<LogEntry> fetched) {

@@ -55,6 +55,8 @@ class RedisFeed {
     bool acceptable(const std::string& channel, const std::string& payload, const std::string& event);
     void on_plain(const std::string& channel, const std::string& data);
     void on_sequenced(const std::string& channel, Envelope env);
+    // An acceptable sequenced event, counted: buffered, repaired, or handed to the hub.
+    void take_sequenced(const std::string& channel, Envelope env);
     void maybe_ready();
     void load_functions();
     void catch_up();
@@ -62,6 +64,10 @@ class RedisFeed {
     // whatever arrived live meanwhile. done runs when the channel is in order again.
     void repair(const std::string& channel, std::function<void()> done);
     void finish_repair(const std::string& channel, std::vector<LogEntry> fetched);
+    // Position 1 arrived while the hub's head is past 1: a restart of the count, or a
+    // late copy of the current count's first event. Redis's counter decides.
+    void verify_restart(const std::string& channel, Envelope first);
+    void finish_verify(const std::string& channel, bool restarted);
 
     uv_loop_t* loop_;
     MemoryHub& hub_;

@@ -184,6 +184,27 @@ class RedisPositionsTest(PositionsCase):
         # Served from what sluice knows (nothing): the ordinary reset gap for 3, no wrap.
         self.assertEqual(gap_of(client.read_events(1)[0]), {"from": 1, "to": 3, "reset": True})
 
+    def test_a_late_copy_of_position_1_is_not_a_restart(self):
+        # The hub can take a channel's head from Redis (a loop loads it) before pub/sub
+        # has brought the events below it, as a second instance does under load. The
+        # count's own position 1 arriving then is a late copy: the counter (still at the
+        # head) says so, and readers are not told of a reset nor sent the event twice.
+        ch = self.channel_id()
+        self.redis.cmd("SET", seq_key(f"c:{ch}"), "15")
+        client = self.stream(f"/s/{ch}?position=15")
+        self.assertEqual(self.poll(f"/p/{ch}?position=15")["position"], 15)
+        before = self.count("sluice_broker_messages_total", mode="sequenced")
+        self.assertEqual(self.redis.publish(f"sluice:seq:c:{ch}", envelope(1, b"copy-of-1")), 1)
+        self.wait_messages("sequenced", before, 1)
+        self.assertEqual(self.redis.fcall_publish(f"c:{ch}", "e16"), 16)
+        event = client.read_events(1)[0]
+        self.assertEqual((event["id"], event["event"], event["data"]), ("16", None, "e16"))
+        doc = self.poll(f"/p/{ch}?position=15")
+        self.assertEqual(([e["id"] for e in doc["events"]], doc["position"]), ([16], 16))
+        self.assertNotIn("gap", doc)
+        self.assertFalse([l for l in self.gw.error_log_json()
+                          if l.get("msg") == "channel positions reset by redis"])
+
 
 class RedisPositionsTtlTest(PositionsCase):
     # Redis keeps the log 1s and the counter 2s.

@@ -140,9 +140,9 @@ class RedisSequencedTest(SequencedCase):
             first.close()
             self.assertEqual(self.redis.fcall_many(f"c:{ch}", [f"e{i}" for i in range(11, 16)]),
                              list(range(11, 16)))
-            # B's pub/sub has brought all 15 before its loop loads the channel. (If B loads
-            # it first, its hub takes head 15 from Redis and a late pub/sub position 1 is
-            # taken for a restart: a known defect, noted on issue 8, with its own fix to come.)
+            # B's pub/sub has brought all 15 before its loop loads the channel: this test is
+            # about the switch. (B loading it first, with pub/sub late, is
+            # test_redis_positions' test_a_late_copy_of_position_1_is_not_a_restart.)
             wait_metric(other.port, "sluice_broker_messages_total", lambda v: v >= 15,
                         "B to receive the 15 events", mode="sequenced")
 
