@@ -89,7 +89,7 @@ void Connection::accept(uv_stream_t* listener) {
     remote_ = ip;
     const auto& limits = worker_.runtime()->config->limits;
     worker_.metrics().connections_total.add(1);
-    Server::Admission adm = worker_.server().admit(remote_, limits);
+    Server::Admission adm = worker_.server().admit(remote_, limits, admin_listener_);
     admitted_ = adm == Server::Admission::Ok;
     http::ParserLimits pl;
     pl.max_header_size = limits.max_header_size;
@@ -103,7 +103,9 @@ void Connection::accept(uv_stream_t* listener) {
         bool per_ip = adm == Server::Admission::TooManyFromAddress;
         log::warn("connection refused",
                   {{"remote", remote_},
-                   {"reason", per_ip ? "max_connections_per_ip" : "max_connections"}});
+                   {"reason", per_ip           ? "max_connections_per_ip"
+                              : admin_listener_ ? "admin listener connections"
+                                                : "max_connections"}});
         keep_alive_ = false;
         respond_error(per_ip ? 429 : 503, per_ip ? "too many connections from this address"
                                                  : "too many connections");
@@ -699,7 +701,7 @@ void Connection::close_now(sse::CloseReason why) {
         retire_responder();
     }
     end_filters();
-    if (admitted_) worker_.server().release(remote_);
+    if (admitted_) worker_.server().release(remote_, admin_listener_);
     worker_.connection_closed(this);
     uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), ConnCallbacks::closed);
 }

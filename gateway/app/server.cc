@@ -204,7 +204,13 @@ int Server::run() {
     return 0;
 }
 
-Server::Admission Server::admit(const std::string& address, const config::Limits& limits) {
+Server::Admission Server::admit(const std::string& address, const config::Limits& limits,
+                                bool admin_listener) {
+    if (admin_listener) {
+        if (admin_connections_.fetch_add(1) < kMaxAdminConnections) return Admission::Ok;
+        admin_connections_.fetch_sub(1);
+        return Admission::TooManyConnections;
+    }
     if (limits.max_connections && connections_.load() >= static_cast<int64_t>(limits.max_connections))
         return Admission::TooManyConnections;
     std::lock_guard<std::mutex> lock(per_address_mutex_);
@@ -218,7 +224,11 @@ Server::Admission Server::admit(const std::string& address, const config::Limits
     return Admission::Ok;
 }
 
-void Server::release(const std::string& address) {
+void Server::release(const std::string& address, bool admin_listener) {
+    if (admin_listener) {
+        admin_connections_.fetch_sub(1);
+        return;
+    }
     connections_.fetch_sub(1);
     std::lock_guard<std::mutex> lock(per_address_mutex_);
     auto it = per_address_.find(address);

@@ -32,9 +32,13 @@ class Server {
     int run();
 
     enum class Admission { Ok, TooManyConnections, TooManyFromAddress };
+    // Connections on the admin listener have a budget of their own, so probes and
+    // scrapes still answer when clients have used up max_connections (a full instance
+    // must not look dead to its orchestrator).
+    static constexpr int64_t kMaxAdminConnections = 64;
     // Thread-safe. Ok means the connection is counted until release().
-    Admission admit(const std::string& address, const config::Limits& limits);
-    void release(const std::string& address);
+    Admission admit(const std::string& address, const config::Limits& limits, bool admin_listener);
+    void release(const std::string& address, bool admin_listener);
 
     bool ready() const;
     // The process has an admin listener (admin.listen as started; a reload cannot add or
@@ -82,6 +86,7 @@ class Server {
     bool main_closed_ = false;
 
     std::atomic<int64_t> connections_{0};
+    std::atomic<int64_t> admin_connections_{0};
     std::mutex per_address_mutex_;
     std::unordered_map<std::string, uint32_t> per_address_;
 

@@ -126,6 +126,51 @@ class AdminListenerReloadTest(unittest.TestCase):
                 self.assertEqual(http_request(gw.port, "GET", path)[0], 200, path)
 
 
+class AdminConnectionBudgetTest(unittest.TestCase):
+    """Probes and scrapes answer on the admin listener while clients hold every one of
+    max_connections; the admin listener has its own bound (64 connections)."""
+
+    def setUp(self):
+        routes = "- path: /s/{id}\n  sse:\n    channel: c:{id}\n"
+        self.gw = Gateway(make_config(routes=routes, extra=ADMIN,
+                                      limits={"max_connections": 2})).start()
+        self.addCleanup(self.gw.cleanup)
+        self.addCleanup(self.gw.stop)
+        self.held = []
+        self.addCleanup(lambda: [c.close() for c in self.held])
+
+    def test_the_admin_listener_answers_when_clients_fill_max_connections(self):
+        gw = self.gw
+        for i in range(2):
+            self.held.append(SseClient(gw.port, f"/s/full{i}"))
+            self.assertEqual(self.held[-1].status, 200)
+        self.assertEqual(http_request(gw.port, "GET", "/s/full2")[0], 503)
+        for path in ENDPOINTS:
+            self.assertEqual(http_request(gw.admin_port, "GET", path)[0], 200, path)
+        m = metrics(gw.admin_port)
+        self.assertEqual(metric_sum(m, "sluice_connections_rejected_total"), 1)
+
+    def test_the_admin_listener_has_its_own_bound(self):
+        gw = self.gw
+        idle = []
+        try:
+            for _ in range(64):
+                idle.append(socket.create_connection(("127.0.0.1", gw.admin_port)))
+            # Once sluice has accepted the 64, the next one is refused.
+            wait_until(lambda: http_request(gw.admin_port, "GET", "/_sluice/health")[0] == 503,
+                       what="a 65th admin connection to be refused with 503")
+            gw.wait_log(lambda l: l.get("msg") == "connection refused"
+                        and l.get("reason") == "admin listener connections")
+            # Clients are not affected: the public listener has its own budget.
+            self.held.append(SseClient(gw.port, "/s/x"))
+            self.assertEqual(self.held[-1].status, 200)
+        finally:
+            for s in idle:
+                s.close()
+        wait_until(lambda: http_request(gw.admin_port, "GET", "/_sluice/health")[0] == 200,
+                   what="the admin listener to answer again")
+
+
 class AdminCheckTest(unittest.TestCase):
     def check(self, text):
         with tempfile.TemporaryDirectory(prefix="sluice-admin-") as d:
