@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
-  libuv1-dev node-llhttp nlohmann-json3-dev libyaml-cpp-dev catch2 libhiredis-dev libssl-dev
+  libuv1-dev node-llhttp nlohmann-json3-dev libyaml-cpp-dev catch2 libhiredis-dev libssl-dev libjwt-dev
   redis-server python3 curl ca-certificates
 )
 # Tests drive real Node clients. Keep the machine's own Node.js (v20) when it has one:
