@@ -305,10 +305,10 @@ void RedisFeed::verify_restart(const std::string& channel, Envelope first) {
     repairing_[channel].push_back(Buffered{first.position, std::move(first.event), std::move(first.payload)});
     cmd_->command({"GET", seq_key(cfg_.key_prefix, channel)}, [this, channel](const RedisValue& reply) {
         if (reply.is_error() && reply.str == kLinkDownError) {
-            // Unknown: the catch-up after the reconnect delivers what waits (a 1 at or
-            // below the head is then a copy).
-            caught_up_ = false;
-            hub_.set_ready(false);
+            // Redis cannot say. Its link dropping is what a Redis restart looks like, and
+            // that is when counts start over: take the 1 for a restart, as pub/sub order
+            // says (a late copy needs a loop load racing pub/sub, while Redis answered).
+            finish_verify(channel, true);
             return;
         }
         auto counter = parse_seq_reply(reply);
