@@ -11,6 +11,7 @@
 #include "core/version.h"
 #include "gateway/app/server.h"
 #include "gateway/core/log.h"
+#include "plugins/registry.h"
 
 namespace sluice::app {
 namespace {
@@ -65,7 +66,7 @@ int run_cli(int argc, char** argv) {
             return 2;
         }
     }
-    config::LoadResult loaded = config::load_config_file(config_path);
+    config::LoadResult loaded = config::load_config_file(config_path, &plugins::builtin_registry());
     if (!loaded.errors.empty()) {
         for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
         return 1;

@@ -67,10 +67,17 @@ void handle_request(pipeline::Request& conn, const Context& ctx) {
         conn.set_route_label("-");
         conn.respond_error(404, "no route for this path");
         return;
-    case router::Match::Kind::MethodNotAllowed:
+    case router::Match::Kind::MethodNotAllowed: {
+        // Through the route's filters too: a CORS preflight (OPTIONS) is answered by its
+        // filter, and a 405 gets the route's response headers like any other answer.
         conn.set_route_label(m.route->route->label());
-        conn.respond_error(405, "method not allowed", {{"Allow", m.allow}});
+        const pipeline::FilterChain& chain = rt.route_filters[m.index];
+        conn.set_filters(&chain);
+        through(chain, conn, [&conn, allow = std::move(m.allow)] {
+            conn.respond_error(405, "method not allowed", {{"Allow", allow}});
+        });
         return;
+    }
     case router::Match::Kind::Found:
         break;
     }

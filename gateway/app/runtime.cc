@@ -1,6 +1,7 @@
 #include "gateway/app/runtime.h"
 
 #include "gateway/app/publish_auth.h"
+#include "plugins/registry.h"
 
 #include <algorithm>
 
@@ -15,11 +16,30 @@ RuntimePtr build_runtime(config::ConfigPtr cfg, uint64_t generation, std::string
         rt->publish_path = router::PathTemplate::parse(cfg->publish->path, error);
         if (!rt->publish_path) return nullptr;
     }
-    // The built-in filters. Routes have none yet (plugins will add theirs here), so their
-    // requests go straight to their handlers.
+    // Each route's plugins, in order; a route without any gets an empty chain, so its
+    // requests go straight to its handler. The filters are new on every build: a reload
+    // starts them afresh, and a request keeps the chain of the Runtime it started with.
+    const plugins::Registry& registry = plugins::builtin_registry();
     rt->route_filters.resize(rt->routes.routes().size());
-    if (cfg->publish)
+    for (size_t i = 0; i < cfg->routes.size() && i < rt->route_filters.size(); ++i) {
+        const router::Route& route = cfg->routes[i];
+        plugins::BuildContext ctx{route.label(), false};
+        std::string why;
+        if (!registry.build_chain(route.plugins, ctx, rt->route_filters[i], why)) {
+            if (error) *error = "routes[" + std::to_string(i) + "] plugin " + why;
+            return nullptr;
+        }
+    }
+    // The publish token first: plugins see only requests that carry it.
+    if (cfg->publish) {
         rt->publish_filters.add(std::make_shared<PublishTokenFilter>(cfg->publish->token));
+        plugins::BuildContext ctx{cfg->publish->path, true};
+        std::string why;
+        if (!registry.build_chain(cfg->publish->plugins, ctx, rt->publish_filters, why)) {
+            if (error) *error = "publish plugin " + why;
+            return nullptr;
+        }
+    }
     rt->config = std::move(cfg);
     rt->generation = generation;
     return rt;

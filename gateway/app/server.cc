@@ -13,6 +13,7 @@
 #include "gateway/broker/redis_broker.h"
 #include "gateway/broker/redis_glob.h"
 #include "gateway/core/log.h"
+#include "plugins/registry.h"
 
 namespace sluice::app {
 
@@ -287,7 +288,7 @@ void Server::on_signal(int signum) {
 }
 
 void Server::reload() {
-    config::LoadResult r = config::load_config_file(config_path_);
+    config::LoadResult r = config::load_config_file(config_path_, &plugins::builtin_registry());
     if (!r.errors.empty()) {
         for (const auto& e : r.errors)
             log::error("config reload rejected", {{"error", e.to_string()}});

@@ -35,6 +35,7 @@ struct ListenAddress {
 struct PublishConfig {
     std::string path{admin::kDefaultPublishPath};  // must contain {channel}
     std::string token;                                // required, non-empty
+    std::vector<router::PluginUse> plugins;           // run after the token check
 };
 
 struct Limits {
@@ -100,9 +101,14 @@ struct LoadResult {
     std::vector<ConfigError> errors;  // every error found, in file order
 };
 
-// Loads and validates a YAML file. Never throws.
-LoadResult load_config_file(const std::string& path);
+class PluginCatalog;  // config/plugin_catalog.h
+
+// Loads and validates a YAML file. Never throws. `plugins` knows the plugin names a
+// `plugins:` list may use and reads their options (plugins::builtin_registry()); without
+// it every plugin is unknown.
+LoadResult load_config_file(const std::string& path, const PluginCatalog* plugins = nullptr);
 // Same for text already in memory; `name` is used as the file in error messages.
-LoadResult load_config_string(const std::string& yaml, const std::string& name);
+LoadResult load_config_string(const std::string& yaml, const std::string& name,
+                              const PluginCatalog* plugins = nullptr);
 
 }  // namespace sluice::config

@@ -57,7 +57,8 @@ void load_access_log(const Value& v, Diagnostics& diag, std::string& out) {
     out = *s;
 }
 
-void load_document(const YAML::Node& root, Diagnostics& diag, Config& c) {
+void load_document(const YAML::Node& root, Diagnostics& diag, const PluginCatalog* plugins,
+                   Config& c) {
     MapReader top(Value::of(root, ""), diag);
     if (!top.is_map()) return;
 
@@ -68,7 +69,7 @@ void load_document(const YAML::Node& root, Diagnostics& diag, Config& c) {
     if (auto v = top.find("broker")) broker_ok = load_broker(*v, diag, c.broker);
     if (auto v = top.find("publish")) {
         PublishConfig publish;
-        load_publish(*v, diag, publish);
+        load_publish(*v, diag, plugins, publish);
         c.publish = std::move(publish);
     }
     if (auto v = top.find("limits")) load_limits(*v, diag, c.limits);
@@ -76,7 +77,7 @@ void load_document(const YAML::Node& root, Diagnostics& diag, Config& c) {
     // file; errors are sorted into file order at the end.
     if (auto v = top.find("defaults")) load_defaults(*v, diag, c.defaults);
     if (auto v = top.find("upstreams")) load_upstreams(*v, diag, c.upstreams);
-    if (auto v = top.find("routes")) load_routes(*v, diag, c.defaults, c.upstreams, c.routes);
+    if (auto v = top.find("routes")) load_routes(*v, diag, c.defaults, c.upstreams, plugins, c.routes);
     top.get_bool("share_listen_port", c.share_listen_port);
     top.get_duration("drain_timeout", c.drain_timeout);
     if (auto v = top.find("access_log")) load_access_log(*v, diag, c.access_log);
@@ -100,7 +101,8 @@ std::string ConfigError::to_string() const {
     return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
 }
 
-LoadResult load_config_string(const std::string& yaml, const std::string& name) {
+LoadResult load_config_string(const std::string& yaml, const std::string& name,
+                              const PluginCatalog* plugins) {
     Diagnostics diag(name);
     std::shared_ptr<Config> config;
     try {
@@ -109,7 +111,7 @@ LoadResult load_config_string(const std::string& yaml, const std::string& name) 
         // ${NAME} references are expanded first; when one cannot be, the loaders would
         // only add noise about the unexpanded text, so they do not run.
         if (auto root = parse_document(yaml, diag); root && expand_env_in_tree(*root, process_env, diag))
-            load_document(*root, diag, *config);
+            load_document(*root, diag, plugins, *config);
     } catch (const std::exception& e) {
         // Loaders do not throw; this is a last guard (yaml-cpp, bad_alloc) for the
         // promise that loading never throws.
@@ -123,7 +125,7 @@ LoadResult load_config_string(const std::string& yaml, const std::string& name) 
     return result;
 }
 
-LoadResult load_config_file(const std::string& path) {
+LoadResult load_config_file(const std::string& path, const PluginCatalog* plugins) {
     LoadResult result;
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec)) {
@@ -142,7 +144,7 @@ LoadResult load_config_file(const std::string& path) {
         result.errors.push_back(ConfigError{path, 0, 0, "cannot read config: read failed"});
         return result;
     }
-    return load_config_string(text.str(), path);
+    return load_config_string(text.str(), path, plugins);
 }
 
 }  // namespace sluice::config

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "gateway/config/config.h"
+#include "gateway/config/plugin_catalog.h"
 #include "gateway/config/yaml_reader.h"
 
 namespace sluice::config {
@@ -19,7 +20,8 @@ void load_workers(const Value& v, Diagnostics& diag, unsigned& out);
 // the public listeners also bind is an error.
 void load_admin(const Value& v, Diagnostics& diag, const std::vector<ListenAddress>& listen,
                 std::optional<AdminConfig>& out);
-void load_publish(const Value& v, Diagnostics& diag, PublishConfig& out);
+void load_publish(const Value& v, Diagnostics& diag, const PluginCatalog* plugins,
+                  PublishConfig& out);
 void load_limits(const Value& v, Diagnostics& diag, Limits& out);
 
 // upstreams_loader.cc
@@ -40,6 +42,10 @@ void load_defaults(const Value& v, Diagnostics& diag, Defaults& out);
 // `upstreams` too (proxy routes must name one).
 void load_routes(const Value& v, Diagnostics& diag, const Defaults& defaults,
                  const std::map<std::string, proxy::UpstreamOptions>& upstreams,
-                 std::vector<router::Route>& out);
+                 const PluginCatalog* plugins, std::vector<router::Route>& out);
+
+// plugins_loader.cc: a `plugins:` list; each item's options are read by the catalog.
+void load_plugins(const Value& v, Diagnostics& diag, const PluginCatalog* catalog,
+                  const PluginSite& site, std::vector<router::PluginUse>& out);
 
 }  // namespace sluice::config

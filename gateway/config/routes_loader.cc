@@ -37,7 +37,8 @@ void load_match(MapReader& r, Diagnostics& diag, router::Route& out, RouteContex
     ctx.captures_known = true;
 }
 
-void load_route(const Value& v, Diagnostics& diag, RouteContext ctx, router::Route& out) {
+void load_route(const Value& v, Diagnostics& diag, RouteContext ctx, const PluginCatalog* plugins,
+                router::Route& out) {
     out.line = v.mark.line + 1;
     MapReader r(v, diag);
     load_match(r, diag, out, ctx);
@@ -71,6 +72,8 @@ void load_route(const Value& v, Diagnostics& diag, RouteContext ctx, router::Rou
         out.kind = kind->kind;
         out.methods = kind->methods;
     }
+    // After the handler: a plugin may check its options against the route's kind.
+    if (auto p = r.find("plugins")) load_plugins(*p, diag, plugins, PluginSite{&out}, out.plugins);
     r.finish();
 }
 
@@ -126,10 +129,10 @@ void report_shadowed(const Value& item, const router::Route& route,
 
 void load_routes(const Value& v, Diagnostics& diag, const Defaults& defaults,
                  const std::map<std::string, proxy::UpstreamOptions>& upstreams,
-                 std::vector<router::Route>& out) {
+                 const PluginCatalog* plugins, std::vector<router::Route>& out) {
     for (const auto& item : read_list(v, "routes", diag)) {
         router::Route route;
-        load_route(item, diag, RouteContext{defaults, upstreams, false, false, {}}, route);
+        load_route(item, diag, RouteContext{defaults, upstreams, false, false, {}}, plugins, route);
         report_shadowed(item, route, out, diag);
         out.push_back(std::move(route));
     }

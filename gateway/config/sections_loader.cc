@@ -113,7 +113,8 @@ void load_workers(const Value& v, Diagnostics& diag, unsigned& out) {
     out = static_cast<unsigned>(*n);
 }
 
-void load_publish(const Value& v, Diagnostics& diag, PublishConfig& out) {
+void load_publish(const Value& v, Diagnostics& diag, const PluginCatalog* plugins,
+                  PublishConfig& out) {
     MapReader r(v, diag);
     if (auto path = r.find("path")) {
         if (auto s = read_string(*path, diag)) {
@@ -148,6 +149,7 @@ void load_publish(const Value& v, Diagnostics& diag, PublishConfig& out) {
             }
         }
     }
+    if (auto p = r.find("plugins")) load_plugins(*p, diag, plugins, PluginSite{nullptr}, out.plugins);
     r.finish();
 }
 

@@ -1,7 +1,8 @@
 // Helpers the config loaders share: an error collector that keeps file:line:col for
 // every problem, typed readers for scalar values (strings, counts, durations, sizes), and
 // MapReader, which walks one YAML map, hands out its values and reports unknown,
-// duplicate and missing keys. Internal to gateway/config/; nothing here throws.
+// duplicate and missing keys. Used by gateway/config/ and by the plugins (plugins/), which
+// read their own options with MapReader; nothing here throws.
 #pragma once
 
 #include <cstdint>

@@ -4,6 +4,7 @@
 // matches requests against them.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +14,15 @@
 #include "gateway/sse/route_options.h"
 
 namespace sluice::router {
+
+// One item of a `plugins:` list (a route's, or the publish endpoint's) as the config
+// loader validated it: the plugin's name and its options, parsed into the plugin's own
+// type (plugins/registry.h) and opaque here. app/runtime builds the filter from both.
+struct PluginUse {
+    std::string name;
+    std::shared_ptr<const void> options;
+    int line = 0;  // 1-based line of the item, for messages
+};
 
 // Which handler serves a route; exactly the handler options below that match it are set.
 enum class RouteKind { Sse, Poll, Proxy, Static };
@@ -29,6 +39,7 @@ struct Route {
     std::optional<sse::PollRouteOptions> poll;
     std::optional<proxy::RouteOptions> proxy;
     std::optional<files::StaticOptions> static_files;
+    std::vector<PluginUse> plugins;  // run in order on each request (a filter chain)
     int line = 0;  // 1-based line in the config file, for messages
 
     // Label used in metrics and logs: the path template or "prefix*".

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "gateway/config/config.h"
+#include "plugins/registry.h"
 
 namespace fs = std::filesystem;
 using namespace sluice;
@@ -33,7 +34,7 @@ TEST_CASE("every conf/*.yaml and conf/examples/*.yaml loads with no errors", "[c
     REQUIRE(files.size() >= 3);  // sluice.yaml, examples/broadcast.yaml, examples/full.yaml
     for (const auto& file : files) {
         INFO(file.string());
-        LoadResult r = load_config_file(file.string());
+        LoadResult r = load_config_file(file.string(), &plugins::builtin_registry());
         for (const auto& e : r.errors) UNSCOPED_INFO(e.to_string());
         CHECK(r.errors.empty());
         CHECK(r.config);

@@ -1,0 +1,37 @@
+// The plugins a config may name, as the config loader sees them: a name and a reader for
+// its options. config/ knows no plugin itself; plugins/registry.h implements this
+// interface and the caller of load_config_file() hands it over (app/cli.cc, the SIGHUP
+// reload). Without one, any `plugins:` item is reported as an unknown plugin.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "gateway/router/route.h"
+
+namespace sluice::config {
+
+class MapReader;
+
+// Where a plugins list sits: a route (its kind and match are loaded), or the publish
+// endpoint (route == nullptr).
+struct PluginSite {
+    const router::Route* route = nullptr;
+};
+
+class PluginCatalog {
+  public:
+    virtual ~PluginCatalog() = default;
+    virtual bool knows(std::string_view name) const = 0;
+    // "cors, headers or rate_limit": for messages.
+    virtual std::string names() const = 0;
+    // Reads the options map of the known plugin `name`, reporting each problem through
+    // options.diag() at the offending key or value. nullptr when the options are invalid
+    // (at least one error was reported). The loader calls options.finish() afterwards, so
+    // a key the parser never asked about is reported as unknown.
+    virtual std::shared_ptr<const void> parse(std::string_view name, MapReader& options,
+                                              const PluginSite& site) const = 0;
+};
+
+}  // namespace sluice::config
