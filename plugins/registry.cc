@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "plugins/cors/cors.h"
+#include "plugins/headers/headers.h"
+
 namespace sluice::plugins {
 
 void Registry::add(PluginDef def) { defs_.push_back(std::move(def)); }
@@ -52,6 +55,8 @@ const Registry& builtin_registry() {
     static const Registry registry = [] {
         Registry r;
         // One line per built-in plugin (plugins/<name>/<name>.h declares its plugin()).
+        r.add(cors::plugin());
+        r.add(headers::plugin());
         return r;
     }();
     return registry;
