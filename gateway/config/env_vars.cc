@@ -8,7 +8,17 @@ namespace {
 bool name_start(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; }
 bool name_char(char c) { return name_start(c) || (c >= '0' && c <= '9'); }
 
-void expand_node(YAML::Node node, const EnvLookup& lookup, Diagnostics& diag, bool& ok) {
+// Deeper than any real config; a YAML alias that contains itself (`a: &d {b: *d}`) is
+// endless and would otherwise overflow the stack (found by tests/fuzz/config_fuzz.cc).
+constexpr int kMaxDepth = 64;
+
+void expand_node(YAML::Node node, const EnvLookup& lookup, Diagnostics& diag, bool& ok,
+                 int depth = 0) {
+    if (depth > kMaxDepth) {
+        diag.error(node.Mark(), "nested deeper than 64 levels (an alias that contains itself?)");
+        ok = false;
+        return;
+    }
     switch (node.Type()) {
     case YAML::NodeType::Scalar: {
         const std::string& text = node.Scalar();
@@ -28,10 +38,16 @@ void expand_node(YAML::Node node, const EnvLookup& lookup, Diagnostics& diag, bo
         return;
     }
     case YAML::NodeType::Sequence:
-        for (auto item : node) expand_node(item, lookup, diag, ok);
+        for (auto item : node) {
+            expand_node(item, lookup, diag, ok, depth + 1);
+            if (!ok) return;  // one error is enough; an endless alias must not branch on
+        }
         return;
     case YAML::NodeType::Map:
-        for (auto kv : node) expand_node(kv.second, lookup, diag, ok);
+        for (auto kv : node) {
+            expand_node(kv.second, lookup, diag, ok, depth + 1);
+            if (!ok) return;
+        }
         return;
     default:
         return;
