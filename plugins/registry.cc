@@ -4,6 +4,7 @@
 
 #include "plugins/cors/cors.h"
 #include "plugins/headers/headers.h"
+#include "plugins/rate_limit/rate_limit.h"
 
 namespace sluice::plugins {
 
@@ -57,6 +58,7 @@ const Registry& builtin_registry() {
         // One line per built-in plugin (plugins/<name>/<name>.h declares its plugin()).
         r.add(cors::plugin());
         r.add(headers::plugin());
+        r.add(rate_limit::plugin());
         return r;
     }();
     return registry;

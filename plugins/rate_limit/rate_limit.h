@@ -1,0 +1,55 @@
+// rate_limit: per client address (or, behind trusted proxies, per X-Forwarded-For
+// client), a token bucket on requests (requests_per_second, burst) and a cap on the
+// streams open at once (max_streams: sse routes and held polls). Over either limit the
+// client gets 429 with Retry-After. The clients are held in a table of fixed size
+// (max_clients, client_table.h says which one is forgotten when it is full).
+//
+// One filter serves every worker thread: its table sits behind one mutex, held only for
+// a lookup and a few arithmetic steps per request.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "plugins/rate_limit/client_address.h"
+#include "plugins/rate_limit/client_table.h"
+#include "plugins/registry.h"
+
+namespace sluice::plugins::rate_limit {
+
+struct Options {
+    std::optional<BucketRate> rate;         // unset: no request-rate limit
+    std::optional<uint64_t> max_streams;    // unset: no stream cap
+    std::vector<Cidr> trusted_proxies;
+    uint64_t max_clients = 100'000;
+};
+
+class RateLimitFilter final : public pipeline::Filter {
+  public:
+    explicit RateLimitFilter(Options o);
+    std::string_view name() const override { return "rate_limit"; }
+    unsigned hooks() const override {
+        return opts_.max_streams ? (OnRequestHead | OnClose) : OnRequestHead;
+    }
+    pipeline::HeadVerdict on_request_head(pipeline::Request& req, pipeline::Resume) override;
+    void on_close(const pipeline::Request& req) override;
+
+    // For tests: the clients held, and one client's open streams.
+    size_t clients() const;
+    uint64_t streams_of(const std::string& key) const;
+
+  private:
+    Options opts_;
+    mutable std::mutex mutex_;
+    ClientTable table_;
+    // The requests counted as open streams, each once, until their close hook.
+    std::unordered_map<const pipeline::Request*, Client*> streams_;
+};
+
+PluginDef plugin();
+
+}  // namespace sluice::plugins::rate_limit
