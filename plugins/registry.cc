@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "plugins/cors/cors.h"
+#include "plugins/external/external_catalog.h"
 #include "plugins/headers/headers.h"
 #include "plugins/rate_limit/rate_limit.h"
 
@@ -34,9 +35,22 @@ std::shared_ptr<const void> Registry::parse(std::string_view name, config::MapRe
     return def ? def->parse(options, site) : nullptr;
 }
 
+std::unique_ptr<config::PluginCatalog> Registry::with_plugins_dir(const std::string& dir) const {
+    return external::catalog_with_dir(*this, dir);
+}
+
 bool Registry::build_chain(const std::vector<router::PluginUse>& uses, const BuildContext& ctx,
                            pipeline::FilterChain& chain, std::string& error) const {
     for (const router::PluginUse& use : uses) {
+        if (use.external) {
+            std::shared_ptr<pipeline::Filter> filter = external::build_filter(use, ctx, error);
+            if (!filter) {
+                error = use.name + " (line " + std::to_string(use.line) + "): " + error;
+                return false;
+            }
+            chain.add(std::move(filter));
+            continue;
+        }
         const PluginDef* def = find(use.name);
         if (!def) {
             error = "unknown plugin '" + use.name + "'";

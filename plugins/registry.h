@@ -20,6 +20,10 @@
 #include "gateway/config/yaml_reader.h"
 #include "gateway/pipeline/filter.h"
 
+namespace sluice::router {
+struct CompiledRoute;
+}
+
 namespace sluice::plugins {
 
 // What a filter is built for.
@@ -27,6 +31,9 @@ struct BuildContext {
     std::string route_label;  // the route's label (path template or "prefix*"), or the
                               // publish path: for logs and metrics
     bool publish = false;     // the publish endpoint's chain
+    // The route (its templates: a filter may name the channel a path asks for); nullptr
+    // on publish. Lives as long as the filter (both belong to one Runtime).
+    const router::CompiledRoute* route = nullptr;
 };
 
 struct PluginDef {
@@ -75,9 +82,12 @@ class Registry final : public config::PluginCatalog {
     std::string names() const override;
     std::shared_ptr<const void> parse(std::string_view name, config::MapReader& options,
                                       const config::PluginSite& site) const override;
+    // Third-party plugins: <dir>/<name>.so (plugins/external/).
+    std::unique_ptr<config::PluginCatalog> with_plugins_dir(const std::string& dir) const override;
 
-    // Builds the chain for one plugins list, in order. False + error when a plugin
-    // cannot be built (or a use names a plugin this registry does not have).
+    // Builds the chain for one plugins list, in order (third-party plugins included).
+    // False + error when a plugin cannot be built (or a use names a plugin this registry
+    // does not have).
     bool build_chain(const std::vector<router::PluginUse>& uses, const BuildContext& ctx,
                      pipeline::FilterChain& chain, std::string& error) const;
 

@@ -3,6 +3,8 @@
 
 #include <map>
 
+#include "gateway/admin/plugin_counters.h"
+
 #include "core/version.h" // generated (gateway/CMakeLists.txt)
 
 namespace sluice::admin {
@@ -54,6 +56,11 @@ void history_evictions(const ScrapeInput& in, SampleWriter& w) {
 
 void events_dropped(const ScrapeInput& in, SampleWriter& w) {
     w.sample({"max_channels"}, static_cast<double>(in.global.dropped_max_channels));
+}
+
+void plugin_counter(const ScrapeInput&, SampleWriter& w) {
+    for (const auto& [key, n] : plugin_counters().snapshot())
+        w.sample({key.first, key.second}, static_cast<double>(n));
 }
 
 void worker_connections(const ScrapeInput& in, SampleWriter& w) {
@@ -298,6 +305,11 @@ const std::vector<MetricDecl>& metric_catalog() {
          "Failed upstream attempts by reason.",
          {"upstream", "reason"},
          upstream_failures},
+        {"sluice_plugin_counter_total",
+         C::Counter,
+         "Counters of third-party plugins (host->count), by plugin and counter name.",
+         {"plugin", "counter"},
+         plugin_counter},
         {"process_cpu_seconds_total",
          C::Counter,
          "User and system CPU time spent in seconds.",

@@ -23,7 +23,7 @@ RuntimePtr build_runtime(config::ConfigPtr cfg, uint64_t generation, std::string
     rt->route_filters.resize(rt->routes.routes().size());
     for (size_t i = 0; i < cfg->routes.size() && i < rt->route_filters.size(); ++i) {
         const router::Route& route = cfg->routes[i];
-        plugins::BuildContext ctx{route.label(), false};
+        plugins::BuildContext ctx{route.label(), false, &rt->routes.routes()[i]};
         std::string why;
         if (!registry.build_chain(route.plugins, ctx, rt->route_filters[i], why)) {
             if (error) *error = "routes[" + std::to_string(i) + "] plugin " + why;

@@ -83,6 +83,9 @@ struct Config {
     log::Level log_level = log::Level::Info;
     std::vector<router::Route> routes;
     std::map<std::string, proxy::UpstreamOptions> upstreams;
+    // Where third-party plugins are looked up: a plugins: item whose name is not built in
+    // is <plugins_dir>/<name>.so. Empty: none.
+    std::string plugins_dir;
 };
 
 using ConfigPtr = std::shared_ptr<const Config>;

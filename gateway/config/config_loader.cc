@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 #include <unistd.h>
@@ -57,6 +58,18 @@ void load_access_log(const Value& v, Diagnostics& diag, std::string& out) {
     out = *s;
 }
 
+// A folder that exists: checked here so that --check says so, not the first plugin.
+void load_plugins_dir(const Value& v, Diagnostics& diag, std::string& out) {
+    auto s = read_string(v, diag);
+    if (!s) return;
+    std::error_code ec;
+    if (s->empty() || !std::filesystem::is_directory(*s, ec)) {
+        diag.error(v.mark, v.path + ": '" + *s + "' is not a folder");
+        return;
+    }
+    out = *s;
+}
+
 void load_document(const YAML::Node& root, Diagnostics& diag, const PluginCatalog* plugins,
                    Config& c) {
     MapReader top(Value::of(root, ""), diag);
@@ -67,6 +80,15 @@ void load_document(const YAML::Node& root, Diagnostics& diag, const PluginCatalo
     if (auto v = top.find("admin")) load_admin(*v, diag, c.listen, c.admin);
     bool broker_ok = true;
     if (auto v = top.find("broker")) broker_ok = load_broker(*v, diag, c.broker);
+    // Before publish and routes: their plugins: lists may name plugins found there.
+    std::unique_ptr<PluginCatalog> with_dir;
+    if (auto v = top.find("plugins_dir")) {
+        load_plugins_dir(*v, diag, c.plugins_dir);
+        if (!c.plugins_dir.empty() && plugins) {
+            with_dir = plugins->with_plugins_dir(c.plugins_dir);
+            if (with_dir) plugins = with_dir.get();
+        }
+    }
     if (auto v = top.find("publish")) {
         PublishConfig publish;
         load_publish(*v, diag, plugins, publish);

@@ -32,6 +32,18 @@ class PluginCatalog {
     // a key the parser never asked about is reported as unknown.
     virtual std::shared_ptr<const void> parse(std::string_view name, MapReader& options,
                                               const PluginSite& site) const = 0;
+
+    // Third-party plugins. A catalog that also knows the plugins in `dir` (the config's
+    // plugins_dir), alive while the config loads; nullptr: this catalog has none.
+    virtual std::unique_ptr<PluginCatalog> with_plugins_dir(const std::string& /*dir*/) const {
+        return nullptr;
+    }
+    // Whether the known plugin `name` is a third-party one (router::PluginUse::external).
+    virtual bool external(std::string_view /*name*/) const { return false; }
+    // What the error about an unknown plugin `name` adds: "(known: cors, headers ...)".
+    virtual std::string unknown_hint(std::string_view /*name*/) const {
+        return "(known: " + names() + ")";
+    }
 };
 
 }  // namespace sluice::config

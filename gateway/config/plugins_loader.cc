@@ -25,7 +25,7 @@ void load_plugins(const Value& v, Diagnostics& diag, const PluginCatalog* catalo
         std::string name = key.IsScalar() ? key.Scalar() : std::string();
         if (!catalog || !catalog->knows(name)) {
             diag.error(key.Mark(), item.path + ": unknown plugin '" + name + "'" +
-                                       (catalog ? " (known: " + catalog->names() + ")" : ""));
+                                       (catalog ? " " + catalog->unknown_hint(name) : ""));
             continue;
         }
         std::string where = item.path + "." + name;
@@ -36,7 +36,9 @@ void load_plugins(const Value& v, Diagnostics& diag, const PluginCatalog* catalo
         if (!r.is_map()) continue;  // reported by the reader
         std::shared_ptr<const void> parsed = catalog->parse(name, r, site);
         r.finish();
-        if (parsed) out.push_back(router::PluginUse{name, std::move(parsed), item.mark.line + 1});
+        if (parsed)
+            out.push_back(router::PluginUse{name, std::move(parsed), item.mark.line + 1,
+                                            catalog->external(name)});
     }
 }
 

@@ -22,6 +22,7 @@ struct PluginUse {
     std::string name;
     std::shared_ptr<const void> options;
     int line = 0;  // 1-based line of the item, for messages
+    bool external = false;  // a third-party plugin (a .so from plugins_dir), not a built-in
 };
 
 // Which handler serves a route; exactly the handler options below that match it are set.
