@@ -2,9 +2,11 @@
 
 #include <algorithm>
 
+#include "plugins/api_key/api_key.h"
 #include "plugins/cors/cors.h"
 #include "plugins/external/external_catalog.h"
 #include "plugins/headers/headers.h"
+#include "plugins/jwt/jwt.h"
 #include "plugins/rate_limit/rate_limit.h"
 
 namespace sluice::plugins {
@@ -15,6 +17,11 @@ const PluginDef* Registry::find(std::string_view name) const {
     for (const PluginDef& d : defs_)
         if (d.name == name) return &d;
     return nullptr;
+}
+
+bool Registry::authenticates(std::string_view name) const {
+    const PluginDef* def = find(name);
+    return def && def->authenticates;
 }
 
 std::string Registry::names() const {
@@ -73,6 +80,8 @@ const Registry& builtin_registry() {
         r.add(cors::plugin());
         r.add(headers::plugin());
         r.add(rate_limit::plugin());
+        r.add(jwt::plugin());
+        r.add(api_key::plugin());
         return r;
     }();
     return registry;

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "gateway/admin/plugin_decisions.h"
 #include "gateway/config/plugin_catalog.h"
 #include "gateway/config/yaml_reader.h"
 #include "gateway/pipeline/filter.h"
@@ -26,6 +27,12 @@ struct CompiledRoute;
 
 namespace sluice::plugins {
 
+// The channel a request asks for, as its handler resolves it (app/runtime.cc builds this
+// with the handlers' own code): an sse or poll route's channel template filled from the
+// request's path, the publish endpoint's {channel}. nullopt: the path names no valid
+// channel (the handler will answer 400).
+using ChannelOf = std::function<std::optional<std::string>(const http::RequestHead&)>;
+
 // What a filter is built for.
 struct BuildContext {
     std::string route_label;  // the route's label (path template or "prefix*"), or the
@@ -34,10 +41,16 @@ struct BuildContext {
     // The route (its templates: a filter may name the channel a path asks for); nullptr
     // on publish. Lives as long as the filter (both belong to one Runtime).
     const router::CompiledRoute* route = nullptr;
+    ChannelOf channel_of = nullptr;  // empty: the route serves no channel (proxy, static)
+    // Where authenticating plugins count their decisions; nullptr: not counted.
+    admin::PluginDecisions* decisions = nullptr;
 };
 
 struct PluginDef {
     std::string name;
+    // The plugin decides who may use the route (jwt, api_key): listed under
+    // publish.plugins, it can stand in for publish.token.
+    bool authenticates = false;
     // Reads the options map; reports every problem through options.diag() at the key or
     // value (options.find(...)->mark, options.key_mark(...)); nullptr when invalid.
     std::function<std::shared_ptr<const void>(config::MapReader& options,
@@ -79,6 +92,7 @@ class Registry final : public config::PluginCatalog {
     const PluginDef* find(std::string_view name) const;
 
     bool knows(std::string_view name) const override { return find(name) != nullptr; }
+    bool authenticates(std::string_view name) const override;
     std::string names() const override;
     std::shared_ptr<const void> parse(std::string_view name, config::MapReader& options,
                                       const config::PluginSite& site) const override;

@@ -126,6 +126,13 @@ void upstream_failures(const ScrapeInput& in, SampleWriter& w) {
             w.sample({key.first, key.second}, static_cast<double>(n));
 }
 
+// Shared by every loop (a filter serves all of them): one table, not a sum over workers.
+void plugin_decisions(const ScrapeInput& in, SampleWriter& w) {
+    if (!in.global.plugin_decisions) return;
+    for (const PluginDecisions::Sample& s : in.global.plugin_decisions->snapshot())
+        w.sample({s.plugin, s.route, s.decision}, static_cast<double>(s.count));
+}
+
 } // namespace
 
 const std::vector<MetricDecl>& metric_catalog() {
@@ -310,6 +317,12 @@ const std::vector<MetricDecl>& metric_catalog() {
          "Counters of third-party plugins (host->count), by plugin and counter name.",
          {"plugin", "counter"},
          plugin_counter},
+        {"sluice_plugin_decisions_total",
+         C::Counter,
+         "Requests the authenticating plugins let through (allow) or refused "
+         "(unauthenticated: 401, forbidden: 403), by plugin and route.",
+         {"plugin", "route", "decision"},
+         plugin_decisions},
         {"process_cpu_seconds_total",
          C::Counter,
          "User and system CPU time spent in seconds.",

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "gateway/admin/plugin_decisions.h"
 #include "gateway/broker/counters.h"
 
 namespace sluice::admin {
@@ -99,6 +100,7 @@ struct GlobalState {
     uint64_t channels_stored = 0;        // channels holding events (limits.max_channels)
     uint64_t dropped_max_channels = 0;   // Redis events dropped at limits.max_channels
     uint64_t events_received = 0;        // events the hub passed to the loops, each once
+    const PluginDecisions* plugin_decisions = nullptr;  // nullptr: no series
 };
 
 // The scrape: every series of metric_catalog(), with process_* read from /proc now.

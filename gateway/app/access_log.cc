@@ -5,6 +5,7 @@
 #include "gateway/core/json_object.h"
 #include "gateway/core/log.h"
 #include "gateway/core/percent.h"
+#include "gateway/core/secret_params.h"
 #include "gateway/http/ascii.h"
 
 namespace sluice::app::access_log {
@@ -12,7 +13,8 @@ namespace sluice::app::access_log {
 namespace {
 
 // Query parameters whose values are credentials often enough (tokens passed in the URL
-// because EventSource cannot send headers) that they never reach a log file.
+// because EventSource cannot send headers) that they never reach a log file; plus the
+// names the jwt and api_key plugins are configured to read (core/secret_params.h).
 constexpr std::array<std::string_view, 8> kSecretParams = {
     "token", "access_token", "jwt", "auth", "key", "api_key", "password", "secret"};
 
@@ -21,7 +23,7 @@ bool is_secret_param(std::string_view raw_name) {
     std::string_view name = decoded ? std::string_view(*decoded) : raw_name;
     for (std::string_view s : kSecretParams)
         if (http::iequals(name, s)) return true;
-    return false;
+    return secret_params::contains(name);  // the names plugins read tokens and keys from
 }
 
 int64_t whole_ms(double seconds) {

@@ -65,6 +65,8 @@ Connection::Connection(Worker& worker) : worker_(worker) {
     tcp_.data = this;
     timer_.owner = this;
     timer_.fn = &Connection::timer_cb;
+    deadline_.owner = this;
+    deadline_.fn = &Connection::deadline_cb;
 }
 
 Connection::~Connection() = default;
@@ -374,6 +376,7 @@ const std::string& Connection::request_id() {
 }
 
 void Connection::request_finished(int status) {
+    worker_.wheel().cancel(deadline_);  // a deadline is the request's, not the connection's
     record_request(status);
     retire_responder();
     end_filters();
@@ -693,6 +696,7 @@ void Connection::close_now(sse::CloseReason why) {
     state_ = State::Closing;
     *alive_ = false;
     worker_.wheel().cancel(timer_);
+    worker_.wheel().cancel(deadline_);
     if (responder_) {
         responder_->on_close();
         // A stream's own line: how long it lasted and why it ended.
@@ -721,6 +725,25 @@ void Connection::log_stream_end(sse::CloseReason why) {
     if (const std::string* ua = parser_ ? parser_->head().header("user-agent") : nullptr)
         r.user_agent = *ua;
     access_log::write(r);
+}
+
+void Connection::close_at(uint64_t deadline_ms, sse::CloseReason why) {
+    deadline_reason_ = why;
+    uint64_t now = now_ms();
+    worker_.wheel().schedule(deadline_, deadline_ms > now ? deadline_ms - now : 0);
+}
+
+void Connection::deadline_cb(void* self) noexcept {
+    static_cast<Connection*>(self)->on_deadline();
+}
+
+void Connection::on_deadline() {
+    retired_.clear();
+    if (state_ != State::Waiting && state_ != State::Streaming && state_ != State::Exchanging) return;
+    // The responder stops producing (a stream detaches from its channel); what it queued
+    // goes out, then the connection closes and the stream's log line names `why`.
+    if (responder_) responder_->on_close();
+    close(pipeline::CloseMode::Flush, deadline_reason_);
 }
 
 void Connection::on_closed() {

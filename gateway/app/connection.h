@@ -63,6 +63,7 @@ class Connection final : public pipeline::Request {
     uint64_t high_water() const override;
     uint64_t low_water() const override;
     void close(pipeline::CloseMode mode, sse::CloseReason why) override;
+    void close_at(uint64_t deadline_ms, sse::CloseReason why) override;
     void wait(uint64_t timeout_ms) override;
     void hand_over(std::unique_ptr<pipeline::Responder> r) override;
     pipeline::Responder* responder() override { return responder_.get(); }
@@ -164,6 +165,12 @@ class Connection final : public pipeline::Request {
     // while the output is over client_buffer, until it drains below low_water() (#9).
     bool output_paused_ = false;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+
+    // close_at(): the current request's deadline, on a timer of its own.
+    void on_deadline();
+    static void deadline_cb(void* self) noexcept;
+    TimerWheel::Entry deadline_;
+    sse::CloseReason deadline_reason_ = sse::CloseReason::Client;
 };
 
 }  // namespace sluice::app

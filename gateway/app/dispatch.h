@@ -3,6 +3,8 @@
 // carries it) and the loop's services through a Context.
 #pragma once
 
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "gateway/app/runtime.h"
@@ -32,6 +34,10 @@ bool streams_request_body(const http::RequestHead& req, const Runtime& rt, bool 
 // The reason of a 413 for a body over the parser's limit, naming the limit that governs
 // this request: limits.max_event_size on the publish endpoint, else limits.max_body_size.
 std::string_view body_too_large_reason(const http::RequestHead& req, const Runtime& rt);
+
+// The channel a publish request names (its {channel}), or nullopt when it is not a valid
+// channel name (the handler answers 400).
+std::optional<std::string> publish_channel(const router::Captures& caps);
 
 // /_sluice/health, /_sluice/ready or /_sluice/metrics.
 bool is_admin_path(std::string_view path);

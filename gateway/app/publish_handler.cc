@@ -19,6 +19,14 @@ std::string_view body_too_large_reason(const http::RequestHead& req, const Runti
     return "request body larger than limits.max_body_size";
 }
 
+std::optional<std::string> publish_channel(const router::Captures& caps) {
+    std::string channel;
+    for (auto& [name, value] : caps)
+        if (name == "channel") channel = value;
+    if (!router::valid_channel_value(channel)) return std::nullopt;
+    return channel;
+}
+
 void handle_publish(pipeline::Request& conn, const Context& ctx, const router::Captures& caps) {
     const Runtime& rt = *ctx.runtime;
     const http::RequestHead& req = conn.head();
@@ -26,14 +34,13 @@ void handle_publish(pipeline::Request& conn, const Context& ctx, const router::C
         conn.respond_error(405, "method not allowed", {{"Allow", "POST"}});
         return;
     }
-    // The token was checked by the publish chain's first filter (publish_auth.h).
-    std::string channel;
-    for (auto& [name, value] : caps)
-        if (name == "channel") channel = value;
-    if (!router::valid_channel_value(channel)) {
+    // The token (publish_auth.h) and the authenticating plugins ran before: the chain.
+    std::optional<std::string> valid = publish_channel(caps);
+    if (!valid) {
         conn.respond_error(400, "channel must match [A-Za-z0-9_.:-]{1,128}");
         return;
     }
+    std::string channel = std::move(*valid);
     const std::string& body = conn.body();
     // The same payload rules as for events arriving from Redis: SSE is UTF-8 text.
     broker::PayloadProblem payload_problem =

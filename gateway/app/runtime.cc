@@ -1,11 +1,39 @@
 #include "gateway/app/runtime.h"
 
+#include "gateway/admin/plugin_decisions.h"
+#include "gateway/app/dispatch.h"
 #include "gateway/app/publish_auth.h"
+#include "gateway/app/request_params.h"
 #include "plugins/registry.h"
 
 #include <algorithm>
 
 namespace sluice::app {
+namespace {
+
+// The channel an authenticating plugin checks is the one the handler will serve: the same
+// matching and template expansion (channel_for), done again for routes with such plugins.
+// The route and the template live in the Runtime, as long as the filters that call this.
+plugins::ChannelOf route_channel_of(const router::CompiledRoute& route) {
+    if (!route.channel) return nullptr;
+    return [&route](const http::RequestHead& head) -> std::optional<std::string> {
+        router::Match m;
+        m.route = &route;
+        if (route.path && !route.path->match(head.path, m.captures)) return std::nullopt;
+        ParamError err;
+        return channel_for(m, &err);
+    };
+}
+
+plugins::ChannelOf publish_channel_of(const router::PathTemplate& path) {
+    return [&path](const http::RequestHead& head) -> std::optional<std::string> {
+        router::Captures caps;
+        if (!path.match(head.path, caps)) return std::nullopt;
+        return publish_channel(caps);
+    };
+}
+
+}  // namespace
 
 RuntimePtr build_runtime(config::ConfigPtr cfg, uint64_t generation, std::string* error) {
     auto table = router::RouteTable::build(cfg->routes, error);
@@ -23,7 +51,9 @@ RuntimePtr build_runtime(config::ConfigPtr cfg, uint64_t generation, std::string
     rt->route_filters.resize(rt->routes.routes().size());
     for (size_t i = 0; i < cfg->routes.size() && i < rt->route_filters.size(); ++i) {
         const router::Route& route = cfg->routes[i];
-        plugins::BuildContext ctx{route.label(), false, &rt->routes.routes()[i]};
+        plugins::BuildContext ctx{route.label(), false, &rt->routes.routes()[i],
+                                  route_channel_of(rt->routes.routes()[i]),
+                                  &admin::plugin_decisions()};
         std::string why;
         if (!registry.build_chain(route.plugins, ctx, rt->route_filters[i], why)) {
             if (error) *error = "routes[" + std::to_string(i) + "] plugin " + why;
@@ -32,8 +62,10 @@ RuntimePtr build_runtime(config::ConfigPtr cfg, uint64_t generation, std::string
     }
     // The publish token first: plugins see only requests that carry it.
     if (cfg->publish) {
-        rt->publish_filters.add(std::make_shared<PublishTokenFilter>(cfg->publish->token));
-        plugins::BuildContext ctx{cfg->publish->path, true};
+        if (!cfg->publish->token.empty())
+            rt->publish_filters.add(std::make_shared<PublishTokenFilter>(cfg->publish->token));
+        plugins::BuildContext ctx{cfg->publish->path, true, nullptr, publish_channel_of(*rt->publish_path),
+                                  &admin::plugin_decisions()};
         std::string why;
         if (!registry.build_chain(cfg->publish->plugins, ctx, rt->publish_filters, why)) {
             if (error) *error = "publish plugin " + why;

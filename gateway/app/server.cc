@@ -258,6 +258,7 @@ std::string Server::render_metrics() const {
     }
     g.broker_kind = feed_ ? "redis" : "memory";  // fixed before the workers start
     if (feed_) g.broker = &broker_counters_;
+    g.plugin_decisions = &admin::plugin_decisions();
     return admin::render_prometheus(ms, g);
 }
 

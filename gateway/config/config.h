@@ -34,7 +34,9 @@ struct ListenAddress {
 
 struct PublishConfig {
     std::string path{admin::kDefaultPublishPath};  // must contain {channel}
-    std::string token;                                // required, non-empty
+    // Required, non-empty, unless `plugins` lists one that authenticates (jwt, api_key);
+    // empty then means no token check.
+    std::string token;
     std::vector<router::PluginUse> plugins;           // run after the token check
 };
 

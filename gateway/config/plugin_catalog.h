@@ -24,6 +24,9 @@ class PluginCatalog {
   public:
     virtual ~PluginCatalog() = default;
     virtual bool knows(std::string_view name) const = 0;
+    // Does the plugin decide who may send a request (jwt, api_key)? On publish, such a
+    // plugin makes publish.token optional.
+    virtual bool authenticates(std::string_view /*name*/) const { return false; }
     // "cors, headers or rate_limit": for messages.
     virtual std::string names() const = 0;
     // Reads the options map of the known plugin `name`, reporting each problem through

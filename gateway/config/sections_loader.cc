@@ -130,7 +130,13 @@ void load_publish(const Value& v, Diagnostics& diag, const PluginCatalog* plugin
             }
         }
     }
-    if (r.require("token")) {
+    if (auto p = r.find("plugins")) load_plugins(*p, diag, plugins, PluginSite{nullptr}, out.plugins);
+    // Without a token, a plugin that authenticates (jwt, api_key) must guard the endpoint.
+    bool guarded = plugins && std::any_of(out.plugins.begin(), out.plugins.end(),
+                                          [&](const router::PluginUse& u) {
+                                              return plugins->authenticates(u.name);
+                                          });
+    if (guarded ? r.has("token") : r.require("token")) {
         std::string token;
         if (r.get_string("token", token)) {
             // Compared with what follows "Bearer " in a header, which can never hold a
@@ -149,7 +155,6 @@ void load_publish(const Value& v, Diagnostics& diag, const PluginCatalog* plugin
             }
         }
     }
-    if (auto p = r.find("plugins")) load_plugins(*p, diag, plugins, PluginSite{nullptr}, out.plugins);
     r.finish();
 }
 

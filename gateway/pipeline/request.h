@@ -109,6 +109,10 @@ class Request {
     virtual uint64_t low_water() const = 0;
     // Ends the connection's answer early; `why` goes to the access log of a stream.
     virtual void close(CloseMode mode, sse::CloseReason why) = 0;
+    // Ends the answer at `deadline_ms` (the loop clock, see now_ms()) if it is still going
+    // then, as close(Flush, why) does after its responder has stopped (a jwt token's
+    // expiry). Only for the request in progress: the next one on the connection has none.
+    virtual void close_at(uint64_t deadline_ms, sse::CloseReason why) = 0;
 
     // --- Answers that come later -------------------------------------------------------
     // The answer will come from an asynchronous step; after `timeout_ms` the responder's

@@ -14,6 +14,7 @@ const char* close_reason_name(CloseReason r) {
     case CloseReason::Drain: return "drain";
     case CloseReason::Error: return "error";
     case CloseReason::Pending: return "pending";
+    case CloseReason::Expired: return "expired";
     }
     return "?";
 }

@@ -9,7 +9,8 @@
 
 namespace sluice::sse {
 
-enum class CloseReason { Client, Terminal, Slow, Drain, Error, Pending };
+// Expired: the request's credentials expired (pipeline::Request::close_at).
+enum class CloseReason { Client, Terminal, Slow, Drain, Error, Pending, Expired };
 const char* close_reason_name(CloseReason r);
 
 class StreamSink {

@@ -34,6 +34,8 @@ class DirCatalog final : public config::PluginCatalog {
         return is_plain_name(name) && std::filesystem::is_regular_file(file_of(name), ec);
     }
     std::string names() const override { return builtins_.names(); }
+    // Only built-ins stand in for publish.token (jwt, api_key).
+    bool authenticates(std::string_view name) const override { return builtins_.authenticates(name); }
     bool external(std::string_view name) const override { return !builtins_.knows(name); }
     std::string unknown_hint(std::string_view name) const override {
         std::string hint = "(built in: " + builtins_.names();

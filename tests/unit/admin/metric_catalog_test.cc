@@ -103,6 +103,7 @@ double value_of(const Scrape& s, const std::string& name,
 struct Fixture {
     WorkerMetrics w0, w1;
     sluice::broker::BrokerCounters broker_counters;
+    PluginDecisions decisions;
     GlobalState global;
     std::vector<const WorkerMetrics*> workers{&w0, &w1};
 
@@ -121,6 +122,9 @@ struct Fixture {
         global.broker = &broker_counters;
         global.broker_kind = "redis";
         global.events_received = 7;
+        decisions.counter("jwt", "/events/{ch}", "allow").fetch_add(3);
+        decisions.counter("jwt", "/events/{ch}", "forbidden");
+        global.plugin_decisions = &decisions;
     }
     std::string render() {
         return render_catalog(metric_catalog(), {workers, global, read_process_stats()});
@@ -205,6 +209,19 @@ TEST_CASE("per-worker cells are summed; process-wide counts are not", "[admin][m
                    {{"route", "/events/{ch}"}, {"le", "+Inf"}}) == 2);
     CHECK(value_of(s, "sluice_http_request_duration_seconds_count", {{"route", "/events/{ch}"}}) ==
           2);
+}
+
+TEST_CASE("plugin decisions: one table for the process, every series taken", "[admin][metrics]") {
+    Fixture f;
+    Scrape s = parse(f.render());
+    CHECK(value_of(s, "sluice_plugin_decisions_total",
+                   {{"plugin", "jwt"}, {"route", "/events/{ch}"}, {"decision", "allow"}}) == 3);
+    // Taken when the filter was built, never incremented: exported at 0.
+    CHECK(value_of(s, "sluice_plugin_decisions_total",
+                   {{"plugin", "jwt"}, {"route", "/events/{ch}"}, {"decision", "forbidden"}}) == 0);
+    // The same counter for the same series (a reload's new filter counts on).
+    CHECK(&f.decisions.counter("jwt", "/events/{ch}", "allow") ==
+          &f.decisions.counter("jwt", "/events/{ch}", "allow"));
 }
 
 TEST_CASE("build info names the version, commit and build type", "[admin][metrics]") {

@@ -32,6 +32,8 @@ class FakeRequest final : public pipeline::Request {
     std::optional<pipeline::CloseMode> closed;
     sse::CloseReason close_reason = sse::CloseReason::Client;
     std::optional<uint64_t> waiting_ms;
+    std::optional<uint64_t> close_deadline_ms;  // close_at()
+    sse::CloseReason close_at_reason = sse::CloseReason::Client;
     int pauses = 0;
     std::string route_label, stream_channel;
 
@@ -76,6 +78,10 @@ class FakeRequest final : public pipeline::Request {
         close_reason = why;
         *alive_ = false;
         if (responder_) responder_->on_close();
+    }
+    void close_at(uint64_t deadline_ms, sse::CloseReason why) override {
+        close_deadline_ms = deadline_ms;
+        close_at_reason = why;
     }
     void wait(uint64_t timeout_ms) override { waiting_ms = timeout_ms; }
     void hand_over(std::unique_ptr<pipeline::Responder> r) override {
