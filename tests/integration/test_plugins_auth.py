@@ -153,7 +153,7 @@ class AuthPluginsTest(GatewayTestCase):
 
     def test_close_on_expiry_ends_the_stream(self):
         ch = self.channel_id()
-        t = hs256({"exp": in_seconds(2)}, SECRET)
+        t = hs256({"exp": in_seconds(3)}, SECRET)
         client = self.sse(f"/exp/{ch}", {"Authorization": f"Bearer {t}"})
         self.assertEqual(client.status, 200)
         self.assertEqual(publish(self.port, f"x:{ch}", "before")[0], 200)
