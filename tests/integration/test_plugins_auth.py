@@ -4,10 +4,12 @@ from the Authorization header, a cookie and a query parameter, close_on_expiry e
 stream, claims forwarded to an upstream in place of forged copies, api_key on a proxy
 route, the decisions metric, refusals logged without the credential, tokens and keys
 redacted in the access log, publishing with a JWT or an API key instead of publish.token,
-and --check on a keys file that is missing."""
+a keys file read again on SIGHUP (and kept when the new one is missing), and --check on a
+keys file that is missing."""
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -266,6 +268,43 @@ class PublishWithoutTokenTest(unittest.TestCase):
             self.assertEqual(publish(gw.port, "c:other", "x", token=None, headers=key)[0], 403)
             status, _, body = publish(gw.port, "c:reports", "x", token=None, headers=key)
             self.assertEqual(status, 200, body)
+
+
+class KeysFileReloadTest(unittest.TestCase):
+    def test_sighup_reads_the_keys_file_again_and_keeps_the_old_keys_on_a_bad_one(self):
+        routes = ("- prefix: /api/\n  proxy: {upstream: app}\n  plugins:\n"
+                  "    - api_key: {keys_file: @DIR@/keys}\n")
+        app = UpstreamServer("a").start()
+        self.addCleanup(app.stop)
+        gw = Gateway(make_config(routes=routes, extra=f"upstreams:\n  app:\n    servers: [{app.address}]\n"))
+        self.addCleanup(gw.cleanup)
+        os.makedirs(gw.dir, exist_ok=True)
+        keys = os.path.join(gw.dir, "keys")
+        with open(keys, "w") as f:
+            f.write("k-old\n")
+        gw.start()
+
+        def status(key):
+            return http_request(gw.port, "GET", "/api/echo", {"X-API-Key": key})[0]
+
+        def reloads(msg):
+            return sum(1 for l in gw.error_log_json() if l.get("msg") == msg)
+
+        self.assertEqual(status("k-old"), 200)
+        self.assertEqual(status("k-new"), 401)
+        with open(keys, "w") as f:
+            f.write("k-new\n")
+        gw.send_signal(signal.SIGHUP)
+        wait_until(lambda: reloads("config reloaded") == 1, what="the reload")
+        self.assertEqual(status("k-new"), 200)
+        self.assertEqual(status("k-old"), 401)
+        # A keys file that is gone: the reload is rejected, the keys read before stay.
+        os.remove(keys)
+        gw.send_signal(signal.SIGHUP)
+        wait_until(lambda: reloads("config reload rejected") == 1, what="the rejected reload")
+        self.assertIn("keys_file: cannot read", gw.error_log())
+        self.assertEqual(status("k-new"), 200)
+        gw.stop()
 
 
 class CheckTest(unittest.TestCase):
