@@ -27,6 +27,8 @@ fi
 # PyYAML for the manifests.
 if [ "${1:-}" = "--test" ]; then
   packages+=(python3-yaml)
+  # tests/integration/test_tls_listen.py makes its certificates with the openssl tool.
+  packages+=(openssl)
   command -v systemd-analyze >/dev/null || packages+=(systemd)
   command -v haproxy >/dev/null || packages+=(haproxy)
   command -v nginx >/dev/null || packages+=(nginx-light)

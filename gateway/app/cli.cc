@@ -10,6 +10,7 @@
 
 #include "core/version.h"
 #include "gateway/app/server.h"
+#include "gateway/config/not_yet_served.h"
 #include "gateway/core/log.h"
 #include "plugins/registry.h"
 
@@ -67,6 +68,11 @@ int run_cli(int argc, char** argv) {
         }
     }
     config::LoadResult loaded = config::load_config_file(config_path, &plugins::builtin_registry());
+    for (const auto& w : loaded.warnings) {
+        config::ConfigError shown = w;
+        shown.message = "warning: " + w.message;
+        std::fprintf(stderr, "%s\n", shown.to_string().c_str());
+    }
     if (!loaded.errors.empty()) {
         for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
         return 1;
@@ -80,6 +86,11 @@ int run_cli(int argc, char** argv) {
     if (check) {
         std::printf("%s: ok\n", config_path.c_str());
         return 0;
+    }
+    // TEMPORARY until TLS/HTTP/2 are wired into connections (config/not_yet_served.h).
+    if (std::string why = config::listen_features_not_yet_served(*rt->config); !why.empty()) {
+        std::fprintf(stderr, "%s: %s\n", config_path.c_str(), why.c_str());
+        return 1;
     }
     // A client that disappears mid-write must be an error return, not a signal.
     ::signal(SIGPIPE, SIG_IGN);

@@ -12,6 +12,7 @@
 #include "gateway/broker/memory_broker.h"
 #include "gateway/broker/redis_broker.h"
 #include "gateway/broker/redis_glob.h"
+#include "gateway/config/not_yet_served.h"
 #include "gateway/core/log.h"
 #include "plugins/registry.h"
 
@@ -293,6 +294,13 @@ void Server::reload() {
     if (!r.errors.empty()) {
         for (const auto& e : r.errors)
             log::error("config reload rejected", {{"error", e.to_string()}});
+        std::lock_guard<std::mutex> lock(global_mutex_);
+        ++global_.reload_failures;
+        return;
+    }
+    // TEMPORARY until TLS/HTTP/2 are wired into connections (config/not_yet_served.h).
+    if (std::string why = config::listen_features_not_yet_served(*r.config); !why.empty()) {
+        log::error("config reload rejected", {{"error", why}});
         std::lock_guard<std::mutex> lock(global_mutex_);
         ++global_.reload_failures;
         return;

@@ -22,6 +22,7 @@
 #include "gateway/proxy/options.h"
 #include "gateway/router/route.h"
 #include "gateway/sse/heartbeat.h"
+#include "gateway/tls/options.h"
 
 namespace sluice::config {
 
@@ -30,6 +31,12 @@ using Millis = std::chrono::milliseconds;
 struct ListenAddress {
     std::string host;   // numeric IPv4 or IPv6 address ("127.0.0.1", "::1", "0.0.0.0")
     uint16_t port = 0;  // 0 = pick a free port (tests)
+    // TLS to clients (`tls:`): the certificates, checked at load time, and the ALPN list
+    // (h2 and http/1.1 with http2, else http/1.1). Unset: plain TCP.
+    std::optional<tls::ContextOptions> tls;
+    // HTTP/2 (`http2:`): over TLS by ALPN (default on with tls), else h2c with prior
+    // knowledge. Not served yet: see not_yet_served.h.
+    bool http2 = false;
 };
 
 struct PublishConfig {
@@ -70,7 +77,7 @@ struct AdminConfig {
 
 struct Config {
     std::string source;  // file the config came from ("<string>" for tests)
-    std::vector<ListenAddress> listen{{"127.0.0.1", 8080}};
+    std::vector<ListenAddress> listen{{"127.0.0.1", 8080, std::nullopt, false}};
     std::optional<AdminConfig> admin;  // unset: the admin endpoints answer on `listen`
     unsigned workers = 1;  // "auto" resolves to the number of cores at load time
     // Let other processes listen on the same addresses (SO_REUSEPORT across processes,
@@ -104,6 +111,7 @@ struct ConfigError {
 struct LoadResult {
     ConfigPtr config;                 // set when errors is empty
     std::vector<ConfigError> errors;  // every error found, in file order
+    std::vector<ConfigError> warnings;  // accepted, but worth a look (expired certificate)
 };
 
 class PluginCatalog;  // config/plugin_catalog.h

@@ -143,6 +143,7 @@ LoadResult load_config_string(const std::string& yaml, const std::string& name,
     }
     LoadResult result;
     result.errors = diag.take();
+    result.warnings = diag.take_warnings();
     if (result.errors.empty()) result.config = std::move(config);
     return result;
 }

@@ -13,6 +13,10 @@
 
 namespace sluice::config {
 
+// listen_tls_loader.cc: a listener's `tls:` map (cert/key, or a certificates list),
+// with every certificate loaded through tls/ so a bad file is an error here.
+void load_listen_tls(const Value& v, Diagnostics& diag, tls::ContextOptions& out);
+
 // sections_loader.cc
 void load_listen(const Value& v, Diagnostics& diag, std::vector<ListenAddress>& out);
 void load_workers(const Value& v, Diagnostics& diag, unsigned& out);

@@ -1,4 +1,5 @@
-// Top-level sections that stand alone: listen, workers, publish and limits. The broker,
+// Top-level sections that stand alone: listen (its tls map: listen_tls_loader.cc),
+// workers, publish and limits. The broker,
 // upstreams, routes and the stream options routes share with `defaults` live elsewhere.
 #include <algorithm>
 #include <cctype>
@@ -13,22 +14,42 @@ namespace {
 
 constexpr uint64_t kMaxWorkers = 1024;
 
+// One `listen:` item: "host:port", or a map {address, tls, http2}.
 void load_one_listen(const Value& v, Diagnostics& diag, std::vector<ListenAddress>& out) {
-    auto text = read_string(v, diag);
-    if (!text) return;
     ListenAddress addr;
+    std::optional<Value> address = v;
+    if (v.node.IsMap()) {
+        MapReader r(v, diag);
+        address = r.require("address") ? r.find("address") : std::nullopt;
+        if (auto t = r.find("tls")) {
+            tls::ContextOptions options;
+            load_listen_tls(*t, diag, options);
+            addr.tls = std::move(options);
+        }
+        // HTTP/2 is offered by default over TLS (browsers use it only there).
+        addr.http2 = addr.tls.has_value();
+        r.get_bool("http2", addr.http2);
+        if (addr.tls) {
+            addr.tls->alpn = addr.http2 ? std::vector<std::string>{tls::kAlpnHttp2, tls::kAlpnHttp11}
+                                        : std::vector<std::string>{tls::kAlpnHttp11};
+        }
+        r.finish();
+        if (!address) return;
+    }
+    auto text = read_string(*address, diag);
+    if (!text) return;
     if (std::string err = parse_listen_address(*text, addr); !err.empty()) {
-        diag.error(v.mark, v.path + ": " + err);
+        diag.error(address->mark, address->path + ": " + err);
         return;
     }
     bool dup = std::any_of(out.begin(), out.end(), [&](const ListenAddress& a) {
         return a.host == addr.host && a.port == addr.port && a.port != 0;
     });
     if (dup) {
-        diag.error(v.mark, v.path + ": address '" + *text + "' is listed twice");
+        diag.error(address->mark, address->path + ": address '" + *text + "' is listed twice");
         return;
     }
-    out.push_back(addr);
+    out.push_back(std::move(addr));
 }
 
 // Two listeners that the kernel would not let both bind (SO_REUSEPORT aside, which would

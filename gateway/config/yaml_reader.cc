@@ -72,6 +72,12 @@ void Diagnostics::error(const YAML::Mark& at, std::string message) {
     errors_.push_back(ConfigError{file_, line, column, one_line(std::move(message))});
 }
 
+void Diagnostics::warning(const YAML::Mark& at, std::string message) {
+    int line = at.line < 0 ? 1 : at.line + 1;
+    int column = at.column < 0 ? 1 : at.column + 1;
+    warnings_.push_back(ConfigError{file_, line, column, one_line(std::move(message))});
+}
+
 void Diagnostics::error_without_position(std::string message) {
     errors_.push_back(ConfigError{file_, 0, 0, one_line(std::move(message))});
 }

@@ -29,12 +29,18 @@ class Diagnostics {
     // For problems without a position (the file cannot be read): line and column 0.
     void error_without_position(std::string message);
 
+    // Something that works but deserves attention (an expired certificate): printed by
+    // --check and at start-up, never a reason to refuse the file.
+    void warning(const YAML::Mark& at, std::string message);
+
     bool empty() const { return errors_.empty(); }
     std::vector<ConfigError> take();
+    std::vector<ConfigError> take_warnings() { return std::move(warnings_); }
 
   private:
     std::string file_;
     std::vector<ConfigError> errors_;
+    std::vector<ConfigError> warnings_;
 };
 
 // Joins a dotted location for messages: join_path("", "limits") = "limits",
