@@ -204,6 +204,19 @@ CertificateResult load_certificate(const CertificateSpec& spec) {
                                 "the key in '" + spec.key_file +
                                     "' does not match the certificate in '" + spec.cert_file + "'"};
     }
+    // What OpenSSL itself refuses to serve under the system's security level (Debian: an
+    // RSA key under 2048 bits, a chain signed with SHA-1, ...): found here, by the same
+    // call the listener makes, rather than when a client connects.
+    {
+        SslCtxPtr probe(SSL_CTX_new(TLS_server_method()));
+        if (probe && SSL_CTX_use_cert_and_key(probe.get(), out.leaf.get(), out.key.get(), out.chain.get(), 1) != 1) {
+            std::string why = openssl_reason();
+            return CertificateError{CertificateError::Field::Cert, 0,
+                                    "the certificate in '" + spec.cert_file + "' cannot be served" +
+                                        (why.empty() ? "" : ": " + why)};
+        }
+        ERR_clear_error();
+    }
     if (!spec.names.empty()) {
         for (size_t i = 0; i < spec.names.size(); ++i) {
             if (std::string why = check_server_name(spec.names[i]); !why.empty())

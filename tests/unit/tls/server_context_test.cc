@@ -116,6 +116,15 @@ TEST_CASE("certificate loading errors say which file and why", "[tls]") {
         CHECK(e.field == CertificateError::Field::Key);
         CHECK(e.message == "'" + key + "' holds no usable PEM private key (encrypted keys are not supported)");
     }
+    SECTION("a key too weak to serve") {
+        CertRequest r;
+        r.dns_names = {"a.example.com"};
+        r.rsa_bits = 512;  // under every OpenSSL security level above 0
+        CertificateSpec weak = write_cert(dir, "weak", issue(r, &ca));
+        auto e = error_of(weak);
+        CHECK(e.field == CertificateError::Field::Cert);
+        CHECK(e.message == "the certificate in '" + weak.cert_file + "' cannot be served: ee key too small");
+    }
     SECTION("a bad explicit name") {
         auto e = error_of({good.cert_file, good.key_file, {"ok.example", "a.*.example"}});
         CHECK(e.field == CertificateError::Field::Names);

@@ -46,11 +46,13 @@ struct CertRequest {
     long not_before_s = -3600;           // relative to now
     long not_after_s = 86400;
     bool is_ca = false;
+    int rsa_bits = 0;  // 0: EC P-256
 };
 
 // Signs with `issuer` (self-signed when null).
 inline Issued issue(const CertRequest& req, const Issued* issuer) {
-    Issued out{X509Ptr(X509_new()), make_key()};
+    Issued out{X509Ptr(X509_new()), req.rsa_bits ? PkeyPtr(EVP_RSA_gen(req.rsa_bits)) : make_key()};
+    require(out.key != nullptr, "key");
     X509* c = out.cert.get();
     static long serial = 1;
     require(X509_set_version(c, 2) == 1, "version");
