@@ -31,8 +31,9 @@ struct CertificateError {
 using CertificateResult = std::variant<LoadedCertificate, CertificateError>;
 
 // Reads and checks spec's files. Errors: a file that cannot be read, holds no PEM
-// certificate or key, a key that does not match the certificate, an explicit name that
-// is not a host name or a "*.domain" wildcard.
+// certificate or key, a key that does not match the certificate, a certificate OpenSSL
+// will not serve at the system's security level (weak key or signature), an explicit
+// name that is not a host name or a "*.domain" wildcard.
 CertificateResult load_certificate(const CertificateSpec& spec);
 
 // A server name a certificate may be chosen for: a DNS name ("example.com") or a
