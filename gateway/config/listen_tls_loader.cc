@@ -17,7 +17,10 @@ namespace {
 void load_certificate_entry(MapReader& r, bool names_allowed, Diagnostics& diag,
                             std::vector<tls::CertificateSpec>& out) {
     tls::CertificateSpec spec;
-    bool ok = r.require("cert") & r.require("key");
+    // Both are checked (each missing one is reported), hence no short-circuit.
+    bool has_cert = r.require("cert");
+    bool has_key = r.require("key");
+    bool ok = has_cert && has_key;
     ok = r.get_string("cert", spec.cert_file) && ok;
     ok = r.get_string("key", spec.key_file) && ok;
     std::vector<Value> name_values;
