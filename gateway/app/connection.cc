@@ -1,9 +1,5 @@
 #include "gateway/app/connection.h"
 
-#include <arpa/inet.h>
-
-#include <cstring>
-
 #include "gateway/app/access_log.h"
 #include "gateway/app/dispatch.h"
 #include "gateway/core/ascii.h"
@@ -22,74 +18,29 @@ namespace {
 // with a RST that could destroy the response in flight (nginx's lingering close).
 constexpr uint64_t kLingerMs = 2000;
 constexpr size_t kMaxHeldInput = 64 * 1024;
-constexpr size_t kMaxBufsPerWrite = 64;
 }  // namespace
 
-// libuv trampolines: recover the connection and forward; never throw.
-struct ConnCallbacks {
-    static void alloc(uv_handle_t* h, size_t, uv_buf_t* buf) noexcept {
-        *buf = static_cast<Connection*>(h->data)->worker_.read_buffer();
-    }
-    static void read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) noexcept {
-        auto* c = static_cast<Connection*>(s->data);
-        try {
-            c->on_read(nread, buf);
-        } catch (const std::exception& e) {
-            log::error("connection error", {{"error", e.what()}});
-            c->close_now(sse::CloseReason::Error);
-        }
-    }
-    static void closed(uv_handle_t* h) noexcept { static_cast<Connection*>(h->data)->on_closed(); }
-    static void shutdown(uv_shutdown_t* req, int) noexcept {
-        auto* c = static_cast<Connection*>(req->data);
-        delete req;
-        c->on_shutdown_done();
-    }
-};
-
-struct WriteReq {
-    uv_write_t req;
-    Connection* conn;
-    std::vector<SharedBytes> keep;  // the buffers stay alive until the write completes
-    uint64_t bytes = 0;
-    static void done(uv_write_t* r, int status) noexcept {
-        auto* w = reinterpret_cast<WriteReq*>(r);
-        Connection* c = w->conn;
-        uint64_t bytes = w->bytes;
-        delete w;
-        c->on_write_done(status, bytes);
-    }
-};
-
-Connection::Connection(Worker& worker) : worker_(worker) {
-    tcp_.data = this;
+Connection::Connection(Worker& worker) : worker_(worker), stream_(worker.dispatcher(), *this) {
     timer_.owner = this;
     timer_.fn = &Connection::timer_cb;
     deadline_.owner = this;
     deadline_.fn = &Connection::deadline_cb;
 }
 
-Connection::~Connection() = default;
+Connection::~Connection() {
+    worker_.wheel().cancel(timer_);
+    worker_.wheel().cancel(deadline_);
+}
 
 void Connection::accept(uv_stream_t* listener) {
-    uv_tcp_init(worker_.loop(), &tcp_);
-    if (uv_accept(listener, reinterpret_cast<uv_stream_t*>(&tcp_)) != 0) {
-        state_ = State::Closing;
-        uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), ConnCallbacks::closed);
+    if (!stream_.accept(listener)) {
+        state_ = State::Closing;  // on_stream_closed follows
         return;
     }
-    uv_tcp_nodelay(&tcp_, 1);
-    sockaddr_storage addr{};
-    int len = sizeof addr;
-    char ip[INET6_ADDRSTRLEN] = "?";
-    if (uv_tcp_getpeername(&tcp_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-        if (addr.ss_family == AF_INET)
-            uv_ip4_name(reinterpret_cast<sockaddr_in*>(&addr), ip, sizeof ip);
-        else
-            uv_ip6_name(reinterpret_cast<sockaddr_in6*>(&addr), ip, sizeof ip);
-    }
-    remote_ = ip;
+    stream_.set_nodelay(true);
+    remote_ = stream_.peer_ip();
     const auto& limits = worker_.runtime()->config->limits;
+    stream_.set_watermarks(limits.client_buffer, limits.client_buffer / 4);
     worker_.metrics().connections_total.add(1);
     Server::Admission adm = worker_.server().admit(remote_, limits, admin_listener_);
     admitted_ = adm == Server::Admission::Ok;
@@ -99,7 +50,7 @@ void Connection::accept(uv_stream_t* listener) {
     pl.max_body_size = std::max(limits.max_body_size, limits.max_event_size);
     parser_ = std::make_unique<http::RequestParser>(pl);
     parser_->set_report_head(true);  // proxy routes stream their bodies from the head on
-    uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), ConnCallbacks::alloc, ConnCallbacks::read);
+    stream_.start_reading();
     if (!admitted_) {
         worker_.metrics().rejected_connections.add(1);
         bool per_ip = adm == Server::Admission::TooManyFromAddress;
@@ -137,7 +88,6 @@ void Connection::arm_timer(uint64_t ms) { worker_.wheel().schedule(timer_, ms); 
 void Connection::timer_cb(void* self) noexcept { static_cast<Connection*>(self)->on_timer(); }
 
 void Connection::on_timer() {
-    retired_.clear();
     switch (state_) {
     case State::Reading:
         if (parser_ && parser_->in_message()) {
@@ -158,7 +108,7 @@ void Connection::on_timer() {
     case State::Exchanging:
         // Armed only while a streamed request body is arriving and sluice is not the one
         // holding it back: the client stopped sending in the middle of its body.
-        if (reading_body() && read_pauses_ == 0) {
+        if (reading_body() && stream_.read_pauses() == 0) {
             log::info("request body timeout", {{"remote", remote_}});
             close_now(sse::CloseReason::Client);
         }
@@ -168,30 +118,36 @@ void Connection::on_timer() {
     }
 }
 
-void Connection::on_read(ssize_t nread, const uv_buf_t* buf) {
-    retired_.clear();
-    if (nread == 0) return;
-    if (nread < 0) {
-        close_now(sse::CloseReason::Client);  // EOF or reset
-        return;
-    }
+void Connection::on_stream_data(const char* data, size_t len) {
     switch (state_) {
     case State::Reading:
         // Requests held back for unread answers come first: keep the order.
-        if (output_paused_) hold_input(buf->base, static_cast<size_t>(nread));
-        else process_input(buf->base, static_cast<size_t>(nread));
+        if (output_paused_) hold_input(data, len);
+        else process_input(data, len);
         break;
     case State::Waiting:
         // Pipelined input behind a long-poll: keep a bounded amount, then stop reading.
-        hold_input(buf->base, static_cast<size_t>(nread));
+        hold_input(data, len);
         break;
     case State::Exchanging:
-        if (reading_body()) process_input(buf->base, static_cast<size_t>(nread));
-        else hold_input(buf->base, static_cast<size_t>(nread));  // the next request
+        if (reading_body()) process_input(data, len);
+        else hold_input(data, len);  // the next request
         break;
     default:
         break;  // streaming or finishing: the client has nothing more to say
     }
+}
+
+void Connection::on_stream_eof() { close_now(sse::CloseReason::Client); }
+
+void Connection::on_stream_error(const net::StreamError& e) {
+    // A handler that threw is a defect worth a line; a reset is the client's business.
+    if (e.exception) {
+        log::error("connection error", {{"error", e.detail}, {"remote", remote_}});
+        close_now(sse::CloseReason::Error);
+        return;
+    }
+    close_now(sse::CloseReason::Client);
 }
 
 void Connection::process_input(const char* data, size_t len) {
@@ -289,10 +245,10 @@ void Connection::hold_input(const char* data, size_t len) {
     }
 }
 
-bool Connection::output_over_budget() const { return unsent_ > high_water(); }
+bool Connection::output_over_budget() const { return stream_.unsent_bytes() > high_water(); }
 
 void Connection::resume_after_output() {
-    if (!output_paused_ || state_ != State::Reading || unsent_ > low_water()) return;
+    if (!output_paused_ || state_ != State::Reading || stream_.unsent_bytes() > low_water()) return;
     output_paused_ = false;
     resume_reading();
     if (held_input_.empty()) return;
@@ -313,9 +269,7 @@ void Connection::dispatch() {
     request_id_.clear();
     upstream_.clear();
     keep_alive_ = parser_->head().keep_alive && !worker_.draining();
-    // A token per request: a late callback (a broker reply after a 504) finds its request
-    // answered rather than answering the next one on this connection.
-    alive_ = std::make_shared<bool>(true);
+    request_life_.renew();
     handle_request(*this, Context{worker_, request_runtime_, admin_listener_});
 }
 
@@ -380,7 +334,7 @@ void Connection::request_finished(int status) {
     record_request(status);
     retire_responder();
     end_filters();
-    *alive_ = false;
+    request_life_.end();
     request_id_.clear();  // a 408 or 400 before the next request's head gets its own
     upstream_.clear();
     // A body that was never read (the answer came first) cannot be skipped reliably.
@@ -410,8 +364,7 @@ void Connection::end_filters() {
 }
 
 void Connection::retire_responder() {
-    // Never destroyed inside its own calls: at the next read, timer or write callback.
-    if (responder_) retired_.push_back(std::move(responder_));
+    if (responder_) worker_.dispatcher().defer_delete(std::move(responder_));
 }
 
 void Connection::hand_over(std::unique_ptr<pipeline::Responder> r) {
@@ -433,6 +386,7 @@ void Connection::wait(uint64_t timeout_ms) {
 
 void Connection::start_response(pipeline::ResponseHead rh) {
     if (state_ == State::Closing || state_ == State::Finishing) return;
+    if (state_ == State::Waiting) worker_.wheel().cancel(timer_);  // the wait is over
     if (filters_ && filters_->edits_response_heads()) filters_->on_response_head(*this, rh);
     http::ResponseHead head;
     head.status = rh.status;
@@ -488,7 +442,10 @@ void Connection::end_response() {
     if (state_ != State::Exchanging) return;
     if (framing_ == Framing::Chunked) send(std::string(http::kLastChunk));
     framing_ = Framing::None;
-    flush();
+    // Offered to the kernel now, so the next pipelined request sees how much of the
+    // output is really still unsent.
+    stream_.flush_now();
+    if (state_ == State::Closing) return;
     request_finished(response_status_);
 }
 
@@ -504,23 +461,18 @@ void Connection::close(pipeline::CloseMode mode, sse::CloseReason why) {
         // kernel takes now go out before the close (the head and body so far), so the
         // client sees where the response broke off rather than nothing (#9).
         record_request(response_status_);
-        write_out();
+        stream_.flush_now();
     }
     close_now(why);
 }
 
-void Connection::pause_reading() {
-    if (++read_pauses_ == 1 && state_ != State::Closing)
-        uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
-}
+void Connection::pause_reading() { stream_.pause_reading(); }
 
 void Connection::resume_reading() {
-    if (read_pauses_ == 0) return;
-    if (--read_pauses_ > 0 || state_ == State::Closing) return;
-    uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), ConnCallbacks::alloc,
-                  ConnCallbacks::read);
+    if (stream_.read_pauses() == 0) return;
+    stream_.resume_reading();
     // The rest of a streamed body is the client's to send again: its idle timer restarts.
-    if (reading_body()) {
+    if (stream_.read_pauses() == 0 && reading_body() && state_ != State::Closing) {
         arm_timer(static_cast<uint64_t>(worker_.runtime()->config->limits.idle_timeout.count()));
     }
 }
@@ -531,146 +483,52 @@ uint64_t Connection::low_water() const { return high_water() / 4; }
 
 void Connection::send(SharedBytes bytes) {
     if (state_ == State::Closing || bytes->empty()) return;
-    unsent_ += bytes->size();
-    fresh_ += bytes->size();
     if (state_ == State::Streaming) stream_bytes_ += bytes->size();
     if (state_ == State::Exchanging) response_bytes_ += bytes->size();
-    queued_.push_back(std::move(bytes));
-    worker_.mark_dirty(this);
+    stream_.write(std::move(bytes));
 }
 
 void Connection::send(std::string bytes) { send(make_shared_bytes(std::move(bytes))); }
 
-uint64_t Connection::refused_bytes() const {
-    // libuv's queue holds the exact unwritten rest of the write in flight; what waits in
-    // queued_ was offered too (it is behind refused bytes), except what came this turn.
-    const auto* stream = reinterpret_cast<const uv_stream_t*>(&tcp_);
-    uint64_t in_libuv = write_in_flight_ ? uv_stream_get_write_queue_size(stream) : 0;
-    return in_libuv + (unsent_ - in_flight_ - fresh_);
-}
+uint64_t Connection::refused_bytes() const { return stream_.refused_bytes(); }
 
-void Connection::flush() {
-    write_out();
-    resume_after_output();
-}
+void Connection::on_write_progress() { output_progress(); }
 
-void Connection::write_out() {
+void Connection::on_low_watermark() { output_progress(); }
+
+// The kernel took queued bytes: whoever waits for room goes on.
+void Connection::output_progress() {
     if (state_ == State::Closing) return;
-    fresh_ = 0;  // everything queued has now been offered to the socket
-    if (write_in_flight_ || queued_.empty()) return;
-    auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
-    // Try the kernel directly first; only what it refuses goes into a uv_write.
-    while (!queued_.empty()) {
-        uv_buf_t bufs[kMaxBufsPerWrite];
-        size_t n = std::min(queued_.size(), kMaxBufsPerWrite);
-        for (size_t i = 0; i < n; ++i)
-            bufs[i] = uv_buf_init(const_cast<char*>(queued_[i]->data()),
-                                  static_cast<unsigned>(queued_[i]->size()));
-        int written = uv_try_write(stream, bufs, static_cast<unsigned>(n));
-        if (written == UV_EAGAIN) break;
-        if (written < 0) {
-            close_now(sse::CloseReason::Client);
-            return;
-        }
-        unsent_ -= static_cast<uint64_t>(written);
-        size_t w = static_cast<size_t>(written);
-        size_t done = 0;
-        while (done < n && w >= queued_[done]->size()) {
-            w -= queued_[done]->size();
-            ++done;
-        }
-        queued_.erase(queued_.begin(), queued_.begin() + static_cast<long>(done));
-        if (w > 0) {
-            // Keep the unwritten tail of a partly written buffer.
-            queued_.front() = make_shared_bytes(queued_.front()->substr(w));
-            break;
-        }
-    }
-    if (!queued_.empty()) {
-        auto* req = new WriteReq;
-        req->conn = this;
-        size_t n = std::min(queued_.size(), kMaxBufsPerWrite);
-        uv_buf_t bufs[kMaxBufsPerWrite];
-        for (size_t i = 0; i < n; ++i) {
-            bufs[i] = uv_buf_init(const_cast<char*>(queued_[i]->data()),
-                                  static_cast<unsigned>(queued_[i]->size()));
-            req->bytes += queued_[i]->size();
-        }
-        req->keep.assign(std::make_move_iterator(queued_.begin()),
-                         std::make_move_iterator(queued_.begin() + static_cast<long>(n)));
-        queued_.erase(queued_.begin(), queued_.begin() + static_cast<long>(n));
-        write_in_flight_ = true;
-        in_flight_ = req->bytes;
-        int rc = uv_write(&req->req, stream, bufs, static_cast<unsigned>(n), WriteReq::done);
-        if (rc != 0) {
-            write_in_flight_ = false;
-            in_flight_ = 0;
-            delete req;
-            close_now(sse::CloseReason::Client);
-            return;
-        }
-    }
-    if (unsent_ == 0) {
-        if (responder_ && state_ == State::Streaming) responder_->on_low_water();
-        if (state_ == State::Finishing && !shutdown_started_) start_finishing();
-    }
-    if (responder_ && state_ == State::Exchanging && unsent_ <= low_water()) responder_->on_low_water();
-}
-
-void Connection::on_write_done(int status, uint64_t bytes) {
-    retired_.clear();
-    write_in_flight_ = false;
-    in_flight_ = 0;
-    unsent_ -= bytes;
-    if (state_ == State::Closing) return;
-    if (status != 0) {
-        close_now(sse::CloseReason::Client);
-        return;
-    }
     if (responder_ && state_ == State::Streaming) responder_->on_low_water();
     if (state_ == State::Closing) return;
-    flush();
+    resume_after_output();
+    if (state_ == State::Closing) return;
     // The client is taking its answers: its idle (or send) timeout starts again.
-    const auto& limits = worker_.runtime()->config->limits;
+    uint64_t unsent = stream_.unsent_bytes();
     bool waiting_for_client = (output_paused_ && state_ == State::Reading) ||
-                              (state_ == State::Finishing && unsent_ > 0);
-    if (waiting_for_client) arm_timer(static_cast<uint64_t>(limits.idle_timeout.count()));
-    if (state_ == State::Finishing && unsent_ == 0 && !shutdown_started_) start_finishing();
-    // flush() returns early when nothing is queued: the responder still hears of the drain.
-    if (responder_ && state_ == State::Exchanging && unsent_ <= low_water()) responder_->on_low_water();
+                              (state_ == State::Finishing && unsent > 0);
+    if (waiting_for_client) {
+        arm_timer(static_cast<uint64_t>(worker_.runtime()->config->limits.idle_timeout.count()));
+    }
+    if (responder_ && state_ == State::Exchanging && unsent <= low_water()) responder_->on_low_water();
 }
 
 void Connection::start_finishing() {
-    if (state_ == State::Closing) return;
+    if (state_ == State::Closing || state_ == State::Finishing) return;
     state_ = State::Finishing;
-    if (read_pauses_ > 0) {  // lingering reads (and discards) whatever still comes
-        read_pauses_ = 0;
-        held_paused_ = false;
-        output_paused_ = false;
-        uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), ConnCallbacks::alloc,
-                      ConnCallbacks::read);
-    }
-    if (unsent_ > 0) {
+    held_paused_ = false;  // the stream reads (and this discards) whatever still comes
+    output_paused_ = false;
+    if (stream_.unsent_bytes() > 0) {
         // A client that never reads the last answer must not hold the connection (and
         // its memory) forever: it gets idle_timeout to take it, renewed on progress.
         arm_timer(static_cast<uint64_t>(worker_.runtime()->config->limits.idle_timeout.count()));
-        flush();
-        return;  // on_write_done comes back here
     }
-    if (shutdown_started_) return;
-    shutdown_started_ = true;
-    auto* req = new uv_shutdown_t;
-    req->data = this;
-    if (uv_shutdown(req, reinterpret_cast<uv_stream_t*>(&tcp_), ConnCallbacks::shutdown) != 0) {
-        delete req;
-        close_now(close_reason_);
-        return;
-    }
-    arm_timer(kLingerMs);
+    stream_.close(net::CloseType::AfterFlush);  // on_output_shut_down once all is written
 }
 
-void Connection::on_shutdown_done() {
-    // Keep reading (and discarding) until the client closes or the linger timer fires.
+void Connection::on_output_shut_down() {
+    // Lingering: keep reading (and discarding) until the client closes or this expires.
+    arm_timer(kLingerMs);
 }
 
 void Connection::drain() {
@@ -694,7 +552,7 @@ void Connection::drain() {
 void Connection::close_now(sse::CloseReason why) {
     if (state_ == State::Closing) return;
     state_ = State::Closing;
-    *alive_ = false;
+    request_life_.end();
     worker_.wheel().cancel(timer_);
     worker_.wheel().cancel(deadline_);
     if (responder_) {
@@ -706,8 +564,8 @@ void Connection::close_now(sse::CloseReason why) {
     }
     end_filters();
     if (admitted_) worker_.server().release(remote_, admin_listener_);
-    worker_.connection_closed(this);
-    uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), ConnCallbacks::closed);
+    admitted_ = false;
+    stream_.close(net::CloseType::Abort);  // on_stream_closed follows
 }
 
 void Connection::log_stream_end(sse::CloseReason why) {
@@ -738,7 +596,6 @@ void Connection::deadline_cb(void* self) noexcept {
 }
 
 void Connection::on_deadline() {
-    retired_.clear();
     if (state_ != State::Waiting && state_ != State::Streaming && state_ != State::Exchanging) return;
     // The responder stops producing (a stream detaches from its channel); what it queued
     // goes out, then the connection closes and the stream's log line names `why`.
@@ -746,9 +603,9 @@ void Connection::on_deadline() {
     close(pipeline::CloseMode::Flush, deadline_reason_);
 }
 
-void Connection::on_closed() {
-    // Write callbacks (UV_ECANCELED) have all run before this one.
-    delete this;
+void Connection::on_stream_closed() {
+    state_ = State::Closing;
+    worker_.connection_closed(this);  // destroyed at the end of the turn
 }
 
 }  // namespace sluice::app

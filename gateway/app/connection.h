@@ -1,9 +1,10 @@
-// One client TCP connection: the HTTP/1.1 session. It reads requests with the HTTP parser,
-// dispatches each as a pipeline::Request (which it implements: handlers never see it), and
-// writes the answers with HTTP/1.1 framing. A long answer belongs to the Responder the
-// handler hands over (an SSE stream, a held poll, a proxied exchange, a file).
-// Owned by itself once accepted: deleted only in the uv_close callback, after every
-// write callback has run.
+// One client TCP connection: the HTTP/1.1 session. It reads requests with the HTTP parser
+// from its net::TcpStream, dispatches each as a pipeline::Request (which it implements:
+// handlers never see it), and writes the answers with HTTP/1.1 framing. A long answer
+// belongs to the Responder the handler hands over (an SSE stream, a held poll, a proxied
+// exchange, a file). Owned by its Worker, which destroys it through the dispatcher once
+// the socket has closed; an ended Responder goes the same way (never destroyed inside
+// one of its own calls).
 //
 //   accept -> Reading --(request)--> respond --(keep-alive)--> Reading
 //                 |                      \--(close)--> Finishing -> shutdown -> Closing
@@ -26,6 +27,7 @@
 #include "gateway/core/timer_wheel.h"
 #include "gateway/http/request_parser.h"
 #include "gateway/http/response.h"
+#include "gateway/net/tcp_stream.h"
 #include "gateway/pipeline/filter.h"
 #include "gateway/pipeline/request.h"
 #include "gateway/sse/stream_sink.h"
@@ -34,14 +36,14 @@ namespace sluice::app {
 
 class Worker;
 
-class Connection final : public pipeline::Request {
+class Connection final : public pipeline::Request, private net::TcpStream::Handler {
   public:
     enum class State { Reading, Waiting, Streaming, Exchanging, Finishing, Closing };
 
     explicit Connection(Worker& worker);
     ~Connection();
 
-    // Accepts from the listener; on failure the connection deletes itself.
+    // Accepts from the listener; on failure the socket closes and the worker lets go.
     void accept(uv_stream_t* listener);
 
     // pipeline::Request ---------------------------------------------------------------
@@ -58,7 +60,7 @@ class Connection final : public pipeline::Request {
     void write(SharedBytes bytes) override;
     using pipeline::Request::write;
     void end_response() override;
-    uint64_t unsent_bytes() const override { return unsent_; }
+    uint64_t unsent_bytes() const override { return stream_.unsent_bytes(); }
     uint64_t refused_bytes() const override;
     uint64_t high_water() const override;
     uint64_t low_water() const override;
@@ -69,7 +71,7 @@ class Connection final : public pipeline::Request {
     pipeline::Responder* responder() override { return responder_.get(); }
     void pause_reading() override;
     void resume_reading() override;
-    pipeline::AliveToken alive() const override { return alive_; }
+    pipeline::AliveToken alive() const override { return request_life_.token(); }
     void set_route_label(std::string label) override { route_label_ = std::move(label); }
     void set_stream_channel(std::string channel) override { stream_channel_ = std::move(channel); }
     const std::string& request_id() override;
@@ -86,38 +88,34 @@ class Connection final : public pipeline::Request {
     void set_admin_listener() { admin_listener_ = true; }
     bool on_admin_listener() const { return admin_listener_; }
 
-    // Worker hooks. flush() writes what is queued (end of the loop turn); it may also
-    // resume reading and answer held pipelined requests once the output has drained.
-    void flush();
-    bool dirty = false;
-    Connection* prev = nullptr;  // worker's intrusive connection list
-    Connection* next = nullptr;
-
   private:
-    friend struct ConnCallbacks;
-    friend struct WriteReq;
+    // net::TcpStream::Handler
+    void on_stream_data(const char* data, size_t len) override;
+    void on_stream_eof() override;
+    void on_stream_error(const net::StreamError& e) override;
+    void on_write_progress() override;
+    void on_low_watermark() override;
+    void on_output_shut_down() override;
+    void on_stream_closed() override;
+
     // Queues wire bytes (heads, framed body bytes); they go out at the end of the turn.
     void send(SharedBytes bytes);
     void send(std::string bytes);
-    void on_read(ssize_t nread, const uv_buf_t* buf);
-    void on_write_done(int status, uint64_t bytes);
-    void on_shutdown_done();
     void on_timer();
-    void on_closed();
     void process_input(const char* data, size_t len);
     void on_head();
     void on_parse_error(const http::ParseResult& r);
     void hold_input(const char* data, size_t len);
     bool output_over_budget() const;
     void resume_after_output();
-    void write_out();
+    void output_progress();
     bool reading_body() const;
     void dispatch();
     void record_request(int status);
     void request_finished(int status);
     void close_now(sse::CloseReason why);
     void start_finishing();
-    void retire_responder();
+    void retire_responder();  // destroyed at the end of the turn, never inside its own call
     void end_filters();  // the request is over: its chain's close hooks run (once)
     // Bytes the client gets for `body`, framed as the started response says.
     SharedBytes framed(SharedBytes body);
@@ -125,18 +123,12 @@ class Connection final : public pipeline::Request {
     void log_stream_end(sse::CloseReason why);
     static void timer_cb(void* self) noexcept;
 
-    uv_tcp_t tcp_;
     Worker& worker_;
+    net::TcpStream stream_;
     State state_ = State::Reading;
     std::unique_ptr<http::RequestParser> parser_;
     std::string held_input_;         // pipelined bytes read while a response is pending
-    std::vector<SharedBytes> queued_;
-    uint64_t unsent_ = 0;            // queued + in flight
-    uint64_t fresh_ = 0;             // queued since the last write attempt (not yet offered)
-    uint64_t in_flight_ = 0;         // bytes of the uv_write in flight
-    bool write_in_flight_ = false;
     bool keep_alive_ = true;         // for the current response
-    bool shutdown_started_ = false;
     bool admitted_ = false;
     bool admin_listener_ = false;
     sse::CloseReason close_reason_ = sse::CloseReason::Client;
@@ -157,14 +149,13 @@ class Connection final : public pipeline::Request {
     uint64_t stream_bytes_ = 0;
     std::unique_ptr<pipeline::Responder> responder_;
     const pipeline::FilterChain* filters_ = nullptr;  // the current request's route chain
-    // Ended responders, destroyed at the next safe point (never inside their own calls).
-    std::vector<std::unique_ptr<pipeline::Responder>> retired_;
-    int read_pauses_ = 0;
     bool held_paused_ = false;  // one of the pauses is for too much held pipelined input
     // One of the pauses is for answers the client has not read: no request is parsed
     // while the output is over client_buffer, until it drains below low_water() (#9).
     bool output_paused_ = false;
-    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    // One life per request: a late callback (a broker reply after a 504) finds its
+    // request answered rather than answering the next one on this connection.
+    Lifetime request_life_;
 
     // close_at(): the current request's deadline, on a timer of its own.
     void on_deadline();

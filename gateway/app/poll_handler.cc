@@ -221,7 +221,7 @@ void handle_poll(pipeline::Request& conn, const Context& ctx, const router::Matc
     // Broker replies may come later: pipelined requests wait for this answer.
     conn.wait(10000);
     w.with_channel(*channel_name, [=, &w, name = *channel_name](sse::Channel* ch) {
-        if (!*alive) return;
+        if (!alive) return;
         sse::ResumeRequest rr;
         rr.position = position;
         sse::ResumeDecision d = sse::decide_resume(rr, ch->window(r->terminal));
@@ -233,12 +233,12 @@ void handle_poll(pipeline::Request& conn, const Context& ctx, const router::Matc
             // the claim is taken for a reset.
             uint64_t n = *position;
             w.fetch(name, n, n, [=, &w](std::vector<history::StoredEvent> at_n) {
-                if (!*alive) return;
+                if (!alive) return;
                 // No reader holds the channel while the broker answers, so the loop may
                 // have let it go meanwhile: look it up (or load it) again.
                 auto held_n = std::make_shared<std::vector<history::StoredEvent>>(std::move(at_n));
                 w.with_channel(name, [=, &w](sse::Channel* again) {
-                    if (!*alive) return;
+                    if (!alive) return;
                     auto behind = sse::resume_when_loop_behind(n, *held_n, r->terminal);
                     if (!behind || again->history().head() >= n) {
                         answer_or_wait(*c, w, *again, *r, position, wait_ms, filter);
@@ -260,12 +260,12 @@ void handle_poll(pipeline::Request& conn, const Context& ctx, const router::Matc
             uint64_t span = d.gap->to - d.gap->from;
             uint64_t to = span < r->max_events ? d.gap->to : d.gap->from + (r->max_events - 1);
             w.fetch(name, d.gap->from, to, [=, &w](std::vector<history::StoredEvent> older) {
-                if (!*alive) return;
+                if (!alive) return;
                 // No reader holds the channel while the broker answers, so the loop may
                 // have let it go meanwhile: look it up (or load it) again.
                 auto shared = std::make_shared<std::vector<history::StoredEvent>>(std::move(older));
                 w.with_channel(name, [=](sse::Channel* again) {
-                    if (!*alive) return;
+                    if (!alive) return;
                     c->respond(200, build_poll_answer(*again, *r, position, shared.get(), true, filter.get()).body);
                 });
             });

@@ -62,13 +62,13 @@ void handle_publish(pipeline::Request& conn, const Context& ctx, const router::C
         conn.respond_error(503, "broker not ready");
         return;
     }
-    // The memory broker answers synchronously; a remote broker answers later, and the
-    // request waits until it does (the broker's reply is ignored once the request has
-    // been answered otherwise, e.g. by a 504).
+    // The broker answers later (at the end of this turn for memory), and the request
+    // waits until it does (the reply is ignored once the request has been answered
+    // otherwise, e.g. by a 504).
     auto alive = conn.alive();
     conn.wait(kBrokerTimeoutMs);
-    w.broker().publish(channel, body, event_name, [&conn, &w, alive, channel](Result<uint64_t> pos) {
-        if (!*alive) return;  // the client left before the broker answered
+    w.publish(channel, body, event_name, [&conn, &w, alive, channel](Result<uint64_t> pos) {
+        if (!alive) return;  // the client left before the broker answered
         if (!pos && pos.error().code == Errc::Overloaded) {
             // Not stored, so not acknowledged: a 200 always means the event is in history.
             log::warn("publish refused: channel limit reached (limits.max_channels)",

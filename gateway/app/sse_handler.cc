@@ -78,10 +78,9 @@ void handle_sse(pipeline::Request& req, const Context& ctx, const router::Match&
         r.hand_over(std::move(responder));
         return s;
     };
-    // Synchronous answer when the loop holds the channel (or the memory broker answers
-    // at once): 204 is still possible. Otherwise the client is held (200 sent).
-    auto answered = std::make_shared<bool>(false);
-    auto held = std::make_shared<sse::SseStream*>(nullptr);  // the stream, once 200 is out
+    // The stream, once 200 is out while the channel is still loading (the client is held
+    // with heartbeats); until then 204 is still possible.
+    auto held = std::make_shared<sse::SseStream*>(nullptr);
     auto alive = req.alive();
     pipeline::Request* r = &req;
     const sse::SseRouteOptions* rt = &route;
@@ -98,9 +97,8 @@ void handle_sse(pipeline::Request& req, const Context& ctx, const router::Match&
         }
         open_stream(*r, name)->start(ch, d);
     };
-    w.with_channel(*channel_name, [=, &w, name = *channel_name](sse::Channel* ch) {
-        if (!*alive) return;
-        *answered = true;
+    Worker::ChannelLookup lookup = w.with_channel(*channel_name, [=, &w, name = *channel_name](sse::Channel* ch) {
+        if (!alive) return;
         sse::ResumeDecision d = decide(*rt, position, *ch);
         bool ahead = position && *position > ch->history().head() &&
                      d.action == sse::ResumeDecision::Action::Stream;
@@ -114,18 +112,21 @@ void handle_sse(pipeline::Request& req, const Context& ctx, const router::Match&
         if (!*held) r->wait(10000);  // 204 stays possible until then
         uint64_t n = *position;
         w.fetch(name, n, n, [=, &w](std::vector<history::StoredEvent> at_n) {
-            if (!*alive) return;
+            if (!alive) return;
             // No reader holds the channel while the broker answers, so the loop may have
             // let it go meanwhile: look it up (or load it) again.
             auto held_n = std::make_shared<std::vector<history::StoredEvent>>(std::move(at_n));
             w.with_channel(name, [=](sse::Channel* again) {
-                if (!*alive) return;
+                if (!alive) return;
                 auto behind = sse::resume_when_loop_behind(n, *held_n, rt->terminal);
                 begin(*again, behind ? *behind : decide(*rt, position, *again), name);
             });
         });
     });
-    if (*answered || !*alive) return;
+    if (lookup == Worker::ChannelLookup::ThisTurn) {
+        req.wait(10000);  // answered at the end of this turn
+        return;
+    }
     *held = open_stream(req, *channel_name);
     (*held)->hold();
 }

@@ -26,12 +26,12 @@ class SseResponder final : public pipeline::Responder, public sse::StreamSink {
     void send(std::string bytes) override { req_.write(std::move(bytes)); }
     uint64_t unsent_bytes() const override { return req_.unsent_bytes(); }
     uint64_t refused_bytes() const override { return req_.refused_bytes(); }
-    void finish(sse::CloseReason why) override { req_.close(pipeline::CloseMode::Flush, why); }
-    void abort(sse::CloseReason why) override { req_.close(pipeline::CloseMode::Abort, why); }
+    void flush_and_close(sse::CloseReason why) override { req_.close(pipeline::CloseMode::Flush, why); }
+    void close_now(sse::CloseReason why) override { req_.close(pipeline::CloseMode::Abort, why); }
     uint64_t now_ms() const override { return req_.now_ms(); }
 
     // pipeline::Responder
-    void on_low_water() override { stream_.on_drained(); }
+    void on_low_water() override { stream_.on_low_water(); }
     void on_shutdown() override;
     void on_close() noexcept override;
     uint64_t events_sent() const override { return stream_.events_sent(); }

@@ -11,10 +11,7 @@
 namespace sluice::app {
 
 namespace {
-constexpr uint64_t kTickMs = 100;          // timer wheel resolution
 constexpr uint64_t kSweepEveryMs = 1000;   // history TTL and idle channel eviction
-constexpr size_t kReadBufferSize = 64 * 1024;
-constexpr int kFlushRounds = 4;            // flush passes per loop turn (on_check)
 
 // Every loop keeps its own copy of each channel's history, so the process budget is
 // shared out evenly: together the loops stay within limits.max_history_bytes.
@@ -48,15 +45,12 @@ class UpstreamMetrics final : public proxy::Observer {
 
 }  // namespace
 
-// libuv trampolines for the worker's own handles.
+// libuv trampolines for the worker's listeners.
 struct WorkerCallbacks {
     static void connection(uv_stream_t* s, int status) noexcept {
         if (status < 0) return;
         static_cast<Worker*>(s->data)->on_connection(s);
     }
-    static void tick(uv_timer_t* t) noexcept { static_cast<Worker*>(t->data)->on_tick(); }
-    static void check(uv_check_t* c) noexcept { static_cast<Worker*>(c->data)->on_check(); }
-    static void async(uv_async_t* a) noexcept { static_cast<Worker*>(a->data)->drain_posted(); }
     static void listener_closed(uv_handle_t* h) noexcept { delete reinterpret_cast<uv_tcp_t*>(h); }
 };
 
@@ -64,9 +58,10 @@ Worker::Worker(Server& server, unsigned index, RuntimePtr runtime)
     : server_(server), index_(index), runtime_(std::move(runtime)),
       loops_(runtime_->config->workers) {
     uv_loop_init(&loop_);
-    uv_update_time(&loop_);
-    wheel_ = std::make_unique<TimerWheel>(kTickMs, uv_now(&loop_));
-    read_buf_.reset(new char[kReadBufferSize]);
+    dispatcher_ = std::make_unique<loop::Dispatcher>(&loop_);
+    dispatcher_->set_turn_hook([this] { on_turn_end(); });
+    sweep_timer_.owner = this;
+    sweep_timer_.fn = &Worker::sweep_cb;
     sse::ChannelStore::Hooks hooks;
     hooks.on_drop = [this](const std::string& name) { broker_->channel_closed(name); };
     hooks.on_emptied = [this](const std::string& name, uint64_t head) {
@@ -93,19 +88,10 @@ void Worker::start(std::vector<int> listen_fds, std::vector<int> admin_fds,
     };
     for (int fd : listen_fds) open_listener(fd, false);
     for (int fd : admin_fds) open_listener(fd, true);
-    uv_timer_init(&loop_, &tick_);
-    tick_.data = this;
-    uv_timer_start(&tick_, WorkerCallbacks::tick, kTickMs, kTickMs);
-    uv_check_init(&loop_, &check_);
-    check_.data = this;
-    uv_check_start(&check_, WorkerCallbacks::check);
-    uv_async_init(&loop_, &async_, WorkerCallbacks::async);
-    async_.data = this;
+    wheel().schedule(sweep_timer_, kSweepEveryMs);
     broker_->start(*this);
     auto ctx = std::make_shared<proxy::LoopContext>();
-    ctx->loop = &loop_;
-    ctx->wheel = wheel_.get();
-    ctx->read_buf = read_buffer();
+    ctx->dispatcher = dispatcher_.get();
     ctx->observer = std::make_unique<UpstreamMetrics>(metrics_);
     proxy_ = std::make_unique<proxy::LoopProxy>(std::move(ctx));
     proxy_->sync(runtime_->config->upstreams, runtime_->generation);  // starts health checks
@@ -113,12 +99,15 @@ void Worker::start(std::vector<int> listen_fds, std::vector<int> admin_fds,
 }
 
 void Worker::run() {
+    // Runs until maybe_finish() has closed the listeners, the broker and the dispatcher
+    // and every connection's socket has closed.
     uv_run(&loop_, UV_RUN_DEFAULT);
-    // Everything was closed by maybe_finish(); run once more for the close callbacks.
-    uv_run(&loop_, UV_RUN_DEFAULT);
+    dispatcher_->run_remaining();  // the closed connections' deferred deletes
     channels_.reset();
     broker_.reset();
     proxy_.reset();  // shut down in the drain: nothing of it is left on the loop
+    dispatcher_->run_remaining();
+    dispatcher_.reset();
     int rc = uv_loop_close(&loop_);
     if (rc != 0) log::error("leaked handle on a worker loop", {{"worker", index_}});
     server_.worker_finished();
@@ -129,80 +118,49 @@ void Worker::join() {
 }
 
 void Worker::post(std::function<void(Worker&)> fn) {
-    std::lock_guard<std::mutex> lock(posted_mutex_);
-    if (!accepting_posts_) return;  // the loop has finished: nothing left to act on
-    posted_.push_back(std::move(fn));
-    uv_async_send(&async_);
+    // Dropped once the loop has finished: nothing is left to act on.
+    dispatcher_->post([this, fn = std::move(fn)] { fn(*this); });
 }
-
-void Worker::drain_posted() {
-    std::vector<std::function<void(Worker&)>> fns;
-    {
-        std::lock_guard<std::mutex> lock(posted_mutex_);
-        fns.swap(posted_);
-    }
-    for (auto& fn : fns) fn(*this);
-}
-
-uv_buf_t Worker::read_buffer() { return uv_buf_init(read_buf_.get(), kReadBufferSize); }
 
 void Worker::on_connection(uv_stream_t* listener) {
-    auto* c = new Connection(*this);
+    auto c = std::make_unique<Connection>(*this);
     for (uv_tcp_t* l : admin_listeners_)
         if (reinterpret_cast<uv_stream_t*>(l) == listener) c->set_admin_listener();
-    // Link before accept: accept() may already close (and unlink) the connection.
-    c->next = connections_;
-    if (connections_) connections_->prev = c;
-    connections_ = c;
+    Connection* conn = c.get();
+    adopt(std::move(c));
+    conn->accept(listener);
+}
+
+void Worker::adopt(std::unique_ptr<Connection> c) {
     metrics_.connections_open.add(1);
-    c->accept(listener);
+    Connection* key = c.get();
+    connections_.emplace(key, std::move(c));
 }
 
 void Worker::connection_closed(Connection* c) {
-    if (c->prev) c->prev->next = c->next;
-    else connections_ = c->next;
-    if (c->next) c->next->prev = c->prev;
-    c->prev = c->next = nullptr;
+    auto it = connections_.find(c);
+    if (it == connections_.end()) return;
+    dispatcher_->defer_delete(std::move(it->second));
+    connections_.erase(it);
     metrics_.connections_open.add(-1);
     if (draining_) maybe_finish();
 }
 
-void Worker::mark_dirty(Connection* c) {
-    if (c->dirty) return;
-    c->dirty = true;
-    dirty_.push_back(c);
-}
-
-void Worker::on_check() {
-    // Events this loop published itself are taken in now, so they go out this turn.
+void Worker::on_turn_end() {
+    // Events this loop published itself are taken in now, so they go out this turn (the
+    // dispatcher flushes the connections' queued bytes right after this).
     if (broker_) broker_->on_loop_turn();
     // Channels made for readers who did not stay go now: reading leaves no state.
     if (channels_->drop_unused() > 0) sync_channel_metrics();
-    // One flush per dirty connection per loop turn: events queued during this turn
-    // leave in a single writev. Closed connections are still alive here (their close
-    // callbacks run later in this iteration).
-    // A flush can queue more (a replay continued by a drained socket, pipelined requests
-    // answered once their connection's output drained): flush those too before the loop
-    // sleeps, a few rounds at most so one connection cannot hold the loop.
-    for (int round = 0; round < kFlushRounds && !dirty_.empty(); ++round) {
-        std::vector<Connection*> batch;
-        batch.swap(dirty_);
-        for (Connection* c : batch) {
-            c->dirty = false;
-            c->flush();
-        }
-    }
 }
 
-void Worker::on_tick() {
-    uint64_t now = uv_now(&loop_);
-    wheel_->advance(now);
-    if (now - last_sweep_ms_ >= kSweepEveryMs) {
-        last_sweep_ms_ = now;
-        size_t expired = channels_->sweep(std::chrono::steady_clock::now());
-        metrics_.history_evicted.add(static_cast<int64_t>(expired));
-        sync_channel_metrics();
-    }
+void Worker::sweep_cb(void* self) noexcept { static_cast<Worker*>(self)->on_sweep(); }
+
+void Worker::on_sweep() {
+    size_t expired = channels_->sweep(std::chrono::steady_clock::now());
+    metrics_.history_evicted.add(static_cast<int64_t>(expired));
+    sync_channel_metrics();
+    wheel().schedule(sweep_timer_, kSweepEveryMs);
 }
 
 void Worker::sync_channel_metrics() {
@@ -222,7 +180,15 @@ sse::Channel& Worker::open_local(const std::string& name) {
 
 sse::Channel* Worker::find_channel(const std::string& name) { return channels_->find(name); }
 
-void Worker::with_channel(const std::string& name, ChannelFn cb) {
+Worker::ChannelLookup Worker::with_channel(const std::string& name, ChannelFn cb) {
+    bool this_turn = broker_->ready() && (channels_->find(name) || broker_->opens_at_once());
+    // Looked up when the deferred call runs, not now: the channel may go (unused, or
+    // swept) in between, and cb must not run inside this call.
+    dispatcher_->defer([this, name, cb = std::move(cb)]() mutable { open_or_queue(name, std::move(cb)); });
+    return this_turn ? ChannelLookup::ThisTurn : ChannelLookup::Later;
+}
+
+void Worker::open_or_queue(const std::string& name, ChannelFn cb) {
     bool ready = broker_->ready();
     if (ready) {
         if (sse::Channel* ch = channels_->find(name)) {
@@ -282,11 +248,20 @@ void Worker::apply_seed(const std::string& name, broker::ChannelSeed seed) {
 bool Worker::can_fetch() const { return broker_->keeps_history(); }
 
 void Worker::fetch(const std::string& channel, uint64_t from, uint64_t to, FetchFn cb) {
-    broker_->fetch_range(channel, from, to, [cb = std::move(cb)](std::vector<broker::Message> msgs) {
-        std::vector<history::StoredEvent> events;
-        events.reserve(msgs.size());
-        for (const auto& m : msgs) events.push_back(encode_stored(m));
-        cb(std::move(events));
+    dispatcher_->defer([this, channel, from, to, cb = std::move(cb)]() mutable {
+        broker_->fetch_range(channel, from, to, [cb = std::move(cb)](std::vector<broker::Message> msgs) {
+            std::vector<history::StoredEvent> events;
+            events.reserve(msgs.size());
+            for (const auto& m : msgs) events.push_back(encode_stored(m));
+            cb(std::move(events));
+        });
+    });
+}
+
+void Worker::publish(const std::string& channel, const std::string& payload, const std::string& event,
+                     broker::Broker::PublishCallback cb) {
+    dispatcher_->defer([this, channel, payload, event, cb = std::move(cb)]() mutable {
+        broker_->publish(channel, payload, event, std::move(cb));
     });
 }
 
@@ -351,10 +326,9 @@ void Worker::begin_drain() {
     // Health checks and idle upstream connections would keep the loop alive; requests
     // under way keep their pools, whose connections close after use.
     proxy_->shutdown();
-    // drain() may close connections, which unlinks them: walk a snapshot.
-    std::vector<Connection*> all;
-    for (Connection* c = connections_; c; c = c->next) all.push_back(c);
-    for (Connection* c : all) c->drain();
+    // Connections leave the map only once their sockets have closed (a later callback),
+    // but walk a snapshot all the same: drain() must not depend on that.
+    for (Connection* c : connection_snapshot()) c->drain();
     maybe_finish();
 }
 
@@ -362,23 +336,23 @@ void Worker::force_close_all() {
     draining_ = true;
     close_listeners();
     proxy_->shutdown();
-    std::vector<Connection*> all;
-    for (Connection* c = connections_; c; c = c->next) all.push_back(c);
-    for (Connection* c : all) c->close(pipeline::CloseMode::Abort, sse::CloseReason::Drain);
+    for (Connection* c : connection_snapshot()) c->close(pipeline::CloseMode::Abort, sse::CloseReason::Drain);
     maybe_finish();
 }
 
+std::vector<Connection*> Worker::connection_snapshot() const {
+    std::vector<Connection*> all;
+    all.reserve(connections_.size());
+    for (const auto& entry : connections_) all.push_back(entry.first);
+    return all;
+}
+
 void Worker::maybe_finish() {
-    if (finished_ || connections_) return;
+    if (finished_ || !connections_.empty()) return;
     finished_ = true;
-    {
-        std::lock_guard<std::mutex> lock(posted_mutex_);
-        accepting_posts_ = false;
-    }
     broker_->stop(nullptr);
-    uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
-    uv_close(reinterpret_cast<uv_handle_t*>(&check_), nullptr);
-    uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
+    wheel().cancel(sweep_timer_);
+    dispatcher_->close();  // refuses further posts
 }
 
 }  // namespace sluice::app

@@ -1,6 +1,7 @@
-// One worker: a thread with its own libuv loop, listener sockets (SO_REUSEPORT),
-// broker, channels, timer wheel and metrics. Workers share nothing on the event path;
-// the main thread talks to them only through post() (reload, drain).
+// One worker: a thread with its own libuv loop and loop::Dispatcher (timer wheel,
+// end-of-turn flushes, deferred deletes), listener sockets (SO_REUSEPORT), broker,
+// channels and metrics. It owns its client connections. Workers share nothing on the
+// event path; the main thread talks to them only through post() (reload, drain).
 #pragma once
 
 #include <uv.h>
@@ -8,7 +9,6 @@
 #include <atomic>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -18,6 +18,7 @@
 #include "gateway/app/runtime.h"
 #include "gateway/broker/broker.h"
 #include "gateway/core/timer_wheel.h"
+#include "gateway/loop/dispatcher.h"
 #include "gateway/proxy/loop_proxy.h"
 #include "gateway/sse/channel.h"
 #include "gateway/sse/history_source.h"
@@ -46,7 +47,8 @@ class Worker final : public broker::Listener,
 
     // Loop-thread API ---------------------------------------------------------------
     uv_loop_t* loop() { return &loop_; }
-    TimerWheel& wheel() { return *wheel_; }
+    loop::Dispatcher& dispatcher() { return *dispatcher_; }
+    TimerWheel& wheel() { return dispatcher_->wheel(); }
     admin::WorkerMetrics& metrics() { return metrics_; }
     const admin::WorkerMetrics& metrics() const { return metrics_; }
     const RuntimePtr& runtime() const { return runtime_; }
@@ -60,23 +62,27 @@ class Worker final : public broker::Listener,
     bool broker_ready() const { return broker_ready_.load(std::memory_order_relaxed); }
     uint64_t now_ms() const { return uv_now(&loop_); }
 
-    // The loop-wide read buffer (connections hold none while idle).
-    uv_buf_t read_buffer();
-
     // Finds or creates the loop's state for a channel a client asked for and passes it
     // to cb (never nullptr: a channel made for readers is dropped at the end of the loop
     // turn in which its last reader leaves, so it needs no cap of its own beyond
-    // max_connections). cb runs synchronously when the
-    // loop holds the channel or the broker answers at once (memory); otherwise later —
-    // after the broker has loaded the channel, and never before the broker is ready — so
-    // callers must check that whatever they captured is still alive.
+    // max_connections). cb never runs inside this call: callers capture a request's
+    // AliveToken and check it. The result says when it runs: ThisTurn when the loop
+    // holds the channel or the broker opens it at once (memory), so a handler may still
+    // choose its status; Later when the broker must load it first (and never before
+    // the broker is ready).
+    enum class ChannelLookup { ThisTurn, Later };
     using ChannelFn = std::function<void(sse::Channel*)>;
-    void with_channel(const std::string& name, ChannelFn cb);
+    ChannelLookup with_channel(const std::string& name, ChannelFn cb);
     // The channel if this loop holds it (no broker round trip).
     sse::Channel* find_channel(const std::string& name);
+    // Publishes through the broker; cb never runs inside this call.
+    void publish(const std::string& channel, const std::string& payload, const std::string& event,
+                 broker::Broker::PublishCallback cb);
 
-    void mark_dirty(Connection* c);          // flush c's queued bytes this loop turn
-    void connection_closed(Connection* c);   // unlink; called from Connection::close
+    // Owns an accepted connection until its socket has closed.
+    void adopt(std::unique_ptr<Connection> c);
+    // From the connection once its socket has closed: destroyed at the end of the turn.
+    void connection_closed(Connection* c);
 
     void set_runtime(RuntimePtr rt);
     void begin_drain();
@@ -86,7 +92,7 @@ class Worker final : public broker::Listener,
     void on_broker_message(const broker::Message& msg) override;
     void on_broker_ready(bool ready) override;
 
-    // sse::HistorySource
+    // sse::HistorySource (the reply never comes inside the fetch() call)
     bool can_fetch() const override;
     void fetch(const std::string& channel, uint64_t from, uint64_t to, FetchFn cb) override;
 
@@ -98,10 +104,12 @@ class Worker final : public broker::Listener,
   private:
     void run();
     void on_connection(uv_stream_t* listener);
-    void on_tick();
-    void on_check();
-    void drain_posted();
+    void on_turn_end();
+    void on_sweep();
+    static void sweep_cb(void* self) noexcept;
     void maybe_finish();
+    std::vector<Connection*> connection_snapshot() const;
+    void open_or_queue(const std::string& name, ChannelFn cb);
     void close_listeners();
     void open_channel(const std::string& name);
     void apply_seed(const std::string& name, broker::ChannelSeed seed);
@@ -116,28 +124,20 @@ class Worker final : public broker::Listener,
     RuntimePtr runtime_;
     unsigned loops_;  // worker loops in this process (a reload does not change it)
     uv_loop_t loop_;
+    std::unique_ptr<loop::Dispatcher> dispatcher_;
     std::thread thread_;
     std::vector<uv_tcp_t*> listeners_;
     std::vector<uv_tcp_t*> admin_listeners_;  // also in listeners_
-    uv_timer_t tick_;
-    uv_check_t check_;
-    uv_async_t async_;
-    std::mutex posted_mutex_;
-    std::vector<std::function<void(Worker&)>> posted_;
-    bool accepting_posts_ = true;  // guarded by posted_mutex_
-    std::unique_ptr<TimerWheel> wheel_;
+    TimerWheel::Entry sweep_timer_;
     std::unique_ptr<broker::Broker> broker_;
     std::unique_ptr<proxy::LoopProxy> proxy_;
     std::unique_ptr<sse::ChannelStore> channels_;
     admin::WorkerMetrics metrics_;
-    std::vector<Connection*> dirty_;
     // Channels being loaded from the broker, with the callers waiting for them.
     std::unordered_map<std::string, std::vector<ChannelFn>> opening_;
     // Channels asked for while the broker was not ready: opened once it is.
     std::vector<std::string> held_opens_;
-    Connection* connections_ = nullptr;  // intrusive list head
-    std::unique_ptr<char[]> read_buf_;
-    uint64_t last_sweep_ms_ = 0;
+    std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;
     bool draining_ = false;
     bool finished_ = false;
     std::atomic<bool> broker_ready_{false};

@@ -12,8 +12,9 @@
 
 namespace sluice::broker {
 
-// One event as the broker delivers it to a loop, positions already assigned.
-// A message with an empty channel is a control message: the broker's readiness changed.
+// One event as the broker delivers it to a loop, positions already assigned; or, with
+// readiness_changed, a control message in the same queue (so it keeps its order with
+// the events): the broker's readiness changed, and the message carries nothing else.
 struct Message {
     std::string channel;
     uint64_t position = 0;
@@ -22,6 +23,7 @@ struct Message {
     // The channel's history was lost in the broker and positions started again: the loop
     // forgets its copy before taking this event.
     bool reset = false;
+    bool readiness_changed = false;
 };
 
 // Implemented by the worker: called on the worker's loop thread only.
@@ -65,8 +67,11 @@ class Broker {
     // The loop is about to create its state for a channel because a client asked for
     // it. Every event up to the reported head that the broker already queued for this
     // loop is delivered (on_broker_message) before cb runs, so local history and head
-    // agree. May call back synchronously (memory) or later (redis).
+    // agree. May call back synchronously (memory) or later (redis): the worker calls it
+    // only from a deferred call, so its callers never see cb inside their own call.
     virtual void open_channel(const std::string& channel, std::function<void(ChannelSeed)> cb) = 0;
+    // True when open_channel always calls back synchronously (the channel is at hand).
+    virtual bool opens_at_once() const { return false; }
 
     // Events from..to (inclusive) that the broker still holds, oldest first, for a
     // client resuming before the loop's local history. Memory holds none.

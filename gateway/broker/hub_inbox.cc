@@ -95,7 +95,7 @@ void HubInbox::drain() {
 void HubInbox::deliver(std::vector<MemoryHub::MessagePtr>& batch) {
     if (!listener_) return;
     for (const auto& msg : batch) {
-        if (msg->channel.empty()) listener_->on_broker_ready(hub_.ready());
+        if (msg->readiness_changed) listener_->on_broker_ready(hub_.ready());
         else listener_->on_broker_message(*msg);
     }
 }

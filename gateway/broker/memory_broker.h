@@ -39,6 +39,7 @@ class MemoryBroker final : public Broker {
         seed.head = inbox_.deliver_pending_and_head(channel);
         cb(std::move(seed));
     }
+    bool opens_at_once() const override { return true; }
     bool keeps_history() const override { return false; }
     void fetch_range(const std::string&, uint64_t, uint64_t,
                      std::function<void(std::vector<Message>)> cb) override {

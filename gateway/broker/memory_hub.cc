@@ -51,7 +51,7 @@ void MemoryHub::detach(Inbox* inbox) {
 std::vector<MemoryHub::Inbox*> MemoryHub::enqueue_locked(const MessagePtr& msg, Inbox* self) {
     std::vector<Inbox*> to_wake;
     // Each event once for the process, however many loops it is queued to.
-    if (!msg->channel.empty()) events_received_.fetch_add(1, std::memory_order_relaxed);
+    if (!msg->readiness_changed) events_received_.fetch_add(1, std::memory_order_relaxed);
     // Queued under the hub lock: every inbox sees events in position order.
     for (Inbox* inbox : inboxes_) {
         std::lock_guard<std::mutex> inbox_lock(inbox->mutex);
@@ -291,7 +291,9 @@ void MemoryHub::set_ready(bool ready) {
         std::lock_guard<std::mutex> lock(mutex_);
         if (ready_.load() == ready) return;
         ready_.store(ready, std::memory_order_release);
-        to_wake = enqueue_locked(std::make_shared<const Message>());
+        Message control;
+        control.readiness_changed = true;
+        to_wake = enqueue_locked(std::make_shared<const Message>(std::move(control)));
     }
     wake(to_wake);
 }

@@ -45,7 +45,7 @@ RedisBroker::RedisBroker(uv_loop_t* loop, MemoryHub& hub, const BrokerOptions& c
     : loop_(loop), inbox_(loop, hub), cfg_(cfg), max_event_size_(max_event_size),
       counters_(counters), worker_index_(worker_index) {}
 
-RedisBroker::~RedisBroker() { *alive_ = false; }
+RedisBroker::~RedisBroker() { life_.end(); }
 
 void RedisBroker::start(Listener& listener) {
     inbox_.start(listener);
@@ -70,7 +70,7 @@ void RedisBroker::when_connected(std::function<void()> fn) {
 }
 
 void RedisBroker::stop(std::function<void()> done) {
-    *alive_ = false;
+    life_.end();
     waiting_for_link_.clear();
     cmd_->stop([this, done] { inbox_.stop(done); });
 }
@@ -86,7 +86,7 @@ void RedisBroker::publish(const std::string& channel, const std::string& payload
         cb(Result<uint64_t>(Error{Errc::Overloaded, "channel limit reached"}));
         return;
     }
-    auto alive = alive_;
+    auto alive = life_.token();
     cmd_->command(fcall_publish_argv(channel, payload, event), [this, alive, cb](const RedisValue& reply) {
         // Redis integers are signed 64-bit, so any positive one is within kMaxPosition;
         // checked anyway, as every position that enters sluice is.
@@ -95,7 +95,7 @@ void RedisBroker::publish(const std::string& channel, const std::string& payload
             cb(Result<uint64_t>(static_cast<uint64_t>(reply.integer)));
             return;
         }
-        if (*alive) counters_.publish_errors.add(1);
+        if (alive) counters_.publish_errors.add(1);
         cb(Result<uint64_t>(Error{Errc::Unavailable, reply.is_error() ? reply.str : "unexpected reply"}));
     });
 }
@@ -111,10 +111,10 @@ void RedisBroker::load_channel(const std::string& channel, std::function<void(Ch
         return;
     }
     uint64_t hub_head = inbox_.deliver_pending_and_head(channel);
-    auto alive = alive_;
+    auto alive = life_.token();
     // Where Redis stands for this channel: its position counter, then its newest events.
     cmd_->command({"GET", seq_key(cfg_.key_prefix, channel)}, [=, this](const RedisValue& seq) {
-        if (!*alive) return;
+        if (!alive) return;
         auto parsed = parse_seq_reply(seq);
         if (!parsed) {
             // Not a counter the function wrote (a position above 2^53-1, or not a number):
@@ -144,7 +144,7 @@ void RedisBroker::load_channel(const std::string& channel, std::function<void(Ch
         uint64_t count = std::min<uint64_t>(cfg_.history.max_events, kFetchBatch);
         cmd_->command({"XREVRANGE", log_key(cfg_.key_prefix, channel), "+", "-", "COUNT", std::to_string(count)},
                       [=, this](const RedisValue& reply) {
-                          if (!*alive) return;
+                          if (!alive) return;
                           auto events = parse_xrange_reply(reply);
                           std::reverse(events.begin(), events.end());
                           inbox_.hub().note_sequenced_head(channel, redis_head);
@@ -166,11 +166,11 @@ void RedisBroker::fetch_range(const std::string& channel, uint64_t from, uint64_
         when_connected([this, channel, from, to, cb] { fetch_range(channel, from, to, cb); });
         return;
     }
-    auto alive = alive_;
+    auto alive = life_.token();
     cmd_->command(xrange_argv(cfg_.key_prefix, channel, from, to, kFetchBatch),
                   [=, this](const RedisValue& reply) {
                       auto events = parse_xrange_reply(reply);
-                      if (*alive) counters_.recovered.add(static_cast<int64_t>(events.size()));
+                      if (alive) counters_.recovered.add(static_cast<int64_t>(events.size()));
                       cb(to_messages(channel, std::move(events)));
                   });
 }

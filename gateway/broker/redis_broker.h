@@ -14,6 +14,7 @@
 #include "gateway/broker/options.h"
 #include "gateway/broker/redis_functions.h"
 #include "gateway/broker/redis_link.h"
+#include "gateway/core/lifetime.h"
 
 namespace sluice::broker {
 
@@ -58,7 +59,7 @@ class RedisBroker final : public Broker {
     std::unique_ptr<RedisLink> cmd_;
     std::vector<std::function<void()>> waiting_for_link_;
     // Replies that arrive after stop() must not touch this object.
-    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    Lifetime life_;  // replies that arrive after the broker is gone or stopped do nothing
 };
 
 }  // namespace sluice::broker

@@ -96,7 +96,7 @@ void RedisFeed::on_sub_ready() {
     if (connected_once_) counters_.reconnects.add(1);
     connected_once_ = true;
     subscribed_ = 0;
-    caught_up_ = false;
+    catch_up_begun_ = false;
     counters_.subscriptions.set(static_cast<int64_t>(patterns_.size() + seq_patterns_.size()));
     if (patterns_.empty()) {
         maybe_ready();
@@ -110,7 +110,7 @@ void RedisFeed::on_sub_ready() {
 void RedisFeed::on_down(const std::string& why) {
     if (hub_.ready()) log::warn("redis subscription lost; streams are held", {{"error", why}});
     subscribed_ = 0;
-    caught_up_ = false;
+    catch_up_begun_ = false;
     repairing_.clear();
     hub_.set_ready(false);
 }
@@ -130,13 +130,13 @@ void RedisFeed::load_functions() {
 }
 
 void RedisFeed::maybe_ready() {
-    if (caught_up_ || !functions_loaded_ || sub_->state() != LinkState::Ready) return;
+    if (catch_up_begun_ || !functions_loaded_ || sub_->state() != LinkState::Ready) return;
     if (subscribed_ < patterns_.size() + seq_patterns_.size()) return;
     catch_up();
 }
 
 void RedisFeed::catch_up() {
-    caught_up_ = true;  // guards against a second catch-up starting while this one runs
+    catch_up_begun_ = true;  // guards against a second catch-up starting while this one runs
     auto heads = hub_.sequenced_heads();
     // Channels whose jump arrived before catch-up are repaired with the others.
     // (No structured binding here: clang 14 cannot capture one in the lambda.)
@@ -259,7 +259,7 @@ void RedisFeed::take_sequenced(const std::string& channel, Envelope env) {
     repairing_[channel].push_back(Buffered{env.position, std::move(env.event), std::move(env.payload)});
     // Before catch-up (just reconnected; the command link may not be back yet) the
     // catch-up repairs this channel: a read now could fail and leave a false gap.
-    if (caught_up_) repair(channel, nullptr);
+    if (catch_up_begun_) repair(channel, nullptr);
 }
 
 void RedisFeed::repair(const std::string& channel, std::function<void()> done) {
@@ -270,17 +270,25 @@ void RedisFeed::repair(const std::string& channel, std::function<void()> done) {
     *step = [this, channel, fetched, step, done](uint64_t from) {
         cmd_->command(xrange_argv(cfg_.key_prefix, channel, from, UINT64_MAX, kCatchUpBatch),
                       [this, channel, fetched, step, done](const RedisValue& reply) {
-                          if (reply.is_error() && reply.str == kLinkDownError) {
-                              // The command link dropped: what Redis holds is unknown, not
-                              // gone. Keep the buffered events and hold streams; the
-                              // catch-up after the reconnect repairs the channel.
+                          if (reply.is_error()) {
+                              // What Redis holds is unknown, not gone: the command link
+                              // dropped, or Redis refused the read (LOADING after a
+                              // restart, BUSY, an ACL without XRANGE). Keep the buffered
+                              // events and hold streams; the catch-up after the
+                              // reconnect repairs the channel. A refused read drops the
+                              // link on purpose, so its backoff paces the retries.
                               *step = nullptr;
-                              caught_up_ = false;
+                              catch_up_begun_ = false;
                               hub_.set_ready(false);
+                              if (reply.str != kLinkDownError) {
+                                  log::error("redis history read failed; streams are held until it succeeds",
+                                             {{"channel", channel}, {"error", reply.str}});
+                                  cmd_->drop_connection();
+                              }
                               return;
                           }
                           auto batch = parse_xrange_reply(reply);
-                          bool more = !reply.is_error() && batch.size() >= kCatchUpBatch;
+                          bool more = batch.size() >= kCatchUpBatch;
                           uint64_t next = batch.empty() ? 0 : batch.back().position + 1;
                           fetched->insert(fetched->end(), std::make_move_iterator(batch.begin()),
                                           std::make_move_iterator(batch.end()));

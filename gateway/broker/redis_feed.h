@@ -80,7 +80,7 @@ class RedisFeed {
     std::unique_ptr<RedisLink> cmd_;
     size_t subscribed_ = 0;        // PSUBSCRIBE acks since the last connect (both kinds)
     bool functions_loaded_ = false;
-    bool caught_up_ = false;
+    bool catch_up_begun_ = false;  // a catch-up has started since the last (re)connect
     bool connected_once_ = false;
     // Channels being repaired: live messages wait here until history is read.
     std::unordered_map<std::string, std::vector<Buffered>> repairing_;

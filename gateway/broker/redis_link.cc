@@ -636,7 +636,7 @@ bool RedisLink::subscribe_command(const std::vector<std::string>& argv) {
     return true;
 }
 
-void RedisLink::force_disconnect_for_test() {
+void RedisLink::drop_connection() {
     if (!ctx_) return;
     if (state_ == LinkState::Ready || state_ == LinkState::Authenticating) {
         ::shutdown(ctx_->c.fd, SHUT_RDWR);  // hiredis reads EOF on the next loop turn

@@ -113,8 +113,10 @@ class RedisLink {
     bool subscribe_command(const std::vector<std::string>& argv);
 
     // Drops the connection as if Redis went away (the socket is shut down, hiredis sees
-    // EOF). Pending commands fail, the link goes to Backoff and reconnects.
-    void force_disconnect_for_test();
+    // EOF on the next turn, so it is safe inside a reply callback). Pending commands
+    // fail, the link goes to Backoff and reconnects: the owner starts over from on_ready.
+    // Used after a reply that leaves the owner's state unknown, and by tests.
+    void drop_connection();
 
   private:
     friend struct LinkCallbacks;  // the hiredis/libuv trampolines in redis_link.cc

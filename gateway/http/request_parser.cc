@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "gateway/http/ascii.h"
+#include "gateway/http/llhttp_bind.h"
 
 namespace sluice::http {
 
@@ -43,16 +44,17 @@ std::vector<std::string_view> split_codings(std::string_view list) {
 struct RequestParser::Impl {
     explicit Impl(const ParserLimits& l) : limits(l) {
         llhttp_settings_init(&settings);
-        settings.on_url = &llhttp_on_url_cb;
-        settings.on_url_complete = &llhttp_on_url_complete_cb;
-        settings.on_version_complete = &llhttp_on_version_complete_cb;
-        settings.on_header_field = &llhttp_on_header_field_cb;
-        settings.on_header_value = &llhttp_on_header_value_cb;
-        settings.on_header_value_complete = &llhttp_on_header_value_complete_cb;
-        settings.on_headers_complete = &llhttp_on_headers_complete_cb;
-        settings.on_chunk_header = &llhttp_on_chunk_header_cb;
-        settings.on_body = &llhttp_on_body_cb;
-        settings.on_message_complete = &llhttp_on_message_complete_cb;
+        using namespace llhttp_bind;
+        settings.on_url = &data<Impl, &Impl::on_url>;
+        settings.on_url_complete = &event<Impl, &Impl::on_url_complete>;
+        settings.on_version_complete = &event<Impl, &Impl::on_version_complete>;
+        settings.on_header_field = &data<Impl, &Impl::on_header_field>;
+        settings.on_header_value = &data<Impl, &Impl::on_header_value>;
+        settings.on_header_value_complete = &event<Impl, &Impl::on_header_value_complete>;
+        settings.on_headers_complete = &event<Impl, &Impl::on_headers_complete>;
+        settings.on_chunk_header = &event<Impl, &Impl::on_chunk_header>;
+        settings.on_body = &data<Impl, &Impl::on_body>;
+        settings.on_message_complete = &event<Impl, &Impl::on_message_complete>;
         llhttp_init(&parser, HTTP_REQUEST, &settings);
         // The one lenient flag: llhttp alone accepts only 0.9, 1.0, 1.1 and 2.0 and reports
         // anything else as a malformed version. With it, every well-formed "HTTP/d.d"
@@ -393,46 +395,7 @@ struct RequestParser::Impl {
 
     // --- trampolines: recover `this`, forward, never let an exception reach llhttp ---
 
-    template <class F> static int guarded(llhttp_t* p, F&& forward) noexcept {
-        auto* self = static_cast<Impl*>(p->data);
-        try {
-            return forward(*self);
-        } catch (...) {  // bad_alloc in practice; feed() turns the flag into a 500
-            self->internal_error = true;
-            return -1;
-        }
-    }
-
-    static int llhttp_on_url_cb(llhttp_t* p, const char* at, size_t n) noexcept {
-        return guarded(p, [&](Impl& s) { return s.on_url(at, n); });
-    }
-    static int llhttp_on_url_complete_cb(llhttp_t* p) noexcept {
-        return guarded(p, [](Impl& s) { return s.on_url_complete(); });
-    }
-    static int llhttp_on_version_complete_cb(llhttp_t* p) noexcept {
-        return guarded(p, [](Impl& s) { return s.on_version_complete(); });
-    }
-    static int llhttp_on_header_field_cb(llhttp_t* p, const char* at, size_t n) noexcept {
-        return guarded(p, [&](Impl& s) { return s.on_header_field(at, n); });
-    }
-    static int llhttp_on_header_value_cb(llhttp_t* p, const char* at, size_t n) noexcept {
-        return guarded(p, [&](Impl& s) { return s.on_header_value(at, n); });
-    }
-    static int llhttp_on_header_value_complete_cb(llhttp_t* p) noexcept {
-        return guarded(p, [](Impl& s) { return s.on_header_value_complete(); });
-    }
-    static int llhttp_on_headers_complete_cb(llhttp_t* p) noexcept {
-        return guarded(p, [](Impl& s) { return s.on_headers_complete(); });
-    }
-    static int llhttp_on_chunk_header_cb(llhttp_t* p) noexcept {
-        return guarded(p, [](Impl& s) { return s.on_chunk_header(); });
-    }
-    static int llhttp_on_body_cb(llhttp_t* p, const char* at, size_t n) noexcept {
-        return guarded(p, [&](Impl& s) { return s.on_body(at, n); });
-    }
-    static int llhttp_on_message_complete_cb(llhttp_t* p) noexcept {
-        return guarded(p, [](Impl& s) { return s.on_message_complete(); });
-    }
+    void on_callback_exception() { internal_error = true; }  // feed() turns it into a 500
 };
 
 RequestParser::RequestParser(const ParserLimits& limits) : impl_(std::make_unique<Impl>(limits)) {}

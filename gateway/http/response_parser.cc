@@ -8,6 +8,7 @@
 #include <llhttp.h>
 
 #include "gateway/http/ascii.h"
+#include "gateway/http/llhttp_bind.h"
 
 namespace sluice::http {
 
@@ -21,13 +22,14 @@ const std::string* ResponseInfo::header(std::string_view name) const {
 struct ResponseParser::Impl {
     explicit Impl(uint64_t max_head) : max_head_size(max_head) {
         llhttp_settings_init(&settings);
-        settings.on_status = &llhttp_on_status_cb;
-        settings.on_header_field = &llhttp_on_header_field_cb;
-        settings.on_header_value = &llhttp_on_header_value_cb;
-        settings.on_header_value_complete = &llhttp_on_header_value_complete_cb;
-        settings.on_headers_complete = &llhttp_on_headers_complete_cb;
-        settings.on_body = &llhttp_on_body_cb;
-        settings.on_message_complete = &llhttp_on_message_complete_cb;
+        using namespace llhttp_bind;
+        settings.on_status = &data<Impl, &Impl::on_status>;
+        settings.on_header_field = &data<Impl, &Impl::on_header_field>;
+        settings.on_header_value = &data<Impl, &Impl::on_header_value>;
+        settings.on_header_value_complete = &event<Impl, &Impl::on_header_value_complete>;
+        settings.on_headers_complete = &event<Impl, &Impl::on_headers_complete>;
+        settings.on_body = &data<Impl, &Impl::on_body>;
+        settings.on_message_complete = &event<Impl, &Impl::on_message_complete>;
         llhttp_init(&parser, HTTP_RESPONSE, &settings);
         parser.data = this;
     }
@@ -168,36 +170,9 @@ struct ResponseParser::Impl {
         return HPE_PAUSED;
     }
 
-    template <class F> static int guarded(llhttp_t* p, F&& forward) noexcept {
-        auto* self = static_cast<Impl*>(p->data);
-        try {
-            return forward(*self);
-        } catch (...) {
-            self->failed = true;
-            self->fail_reason = "internal error while parsing the upstream response";
-            return -1;
-        }
-    }
-    static int llhttp_on_status_cb(llhttp_t* p, const char* at, size_t n) noexcept {
-        return guarded(p, [&](Impl& s) { return s.on_status(at, n); });
-    }
-    static int llhttp_on_header_field_cb(llhttp_t* p, const char* at, size_t n) noexcept {
-        return guarded(p, [&](Impl& s) { return s.on_header_field(at, n); });
-    }
-    static int llhttp_on_header_value_cb(llhttp_t* p, const char* at, size_t n) noexcept {
-        return guarded(p, [&](Impl& s) { return s.on_header_value(at, n); });
-    }
-    static int llhttp_on_header_value_complete_cb(llhttp_t* p) noexcept {
-        return guarded(p, [](Impl& s) { return s.on_header_value_complete(); });
-    }
-    static int llhttp_on_headers_complete_cb(llhttp_t* p) noexcept {
-        return guarded(p, [](Impl& s) { return s.on_headers_complete(); });
-    }
-    static int llhttp_on_body_cb(llhttp_t* p, const char* at, size_t n) noexcept {
-        return guarded(p, [&](Impl& s) { return s.on_body(at, n); });
-    }
-    static int llhttp_on_message_complete_cb(llhttp_t* p) noexcept {
-        return guarded(p, [](Impl& s) { return s.on_message_complete(); });
+    void on_callback_exception() {
+        failed = true;
+        fail_reason = "internal error while parsing the upstream response";
     }
 };
 
@@ -269,7 +244,7 @@ ResponseParseResult ResponseParser::feed(const char* data, size_t len) {
     return s.error(used);
 }
 
-ResponseParseResult ResponseParser::finish() {
+ResponseParseResult ResponseParser::end_of_input() {
     using Kind = ResponseParseResult::Kind;
     Impl& s = *impl_;
     ResponseParseResult r;

@@ -68,7 +68,7 @@ class ResponseParser {
 
     // The server closed the connection: Complete for a body that runs until close,
     // NeedMore when no response was in progress, Error for a truncated response.
-    ResponseParseResult finish();
+    ResponseParseResult end_of_input();
 
     const ResponseInfo& head() const;
     bool in_message() const;  // any byte of a response seen, and it has not completed

@@ -15,7 +15,7 @@ struct SuspendedChain {
 };
 
 void Resume::operator()() {
-    if (!state_ || state_->resumed || !*state_->alive) return;
+    if (!state_ || state_->resumed || !state_->alive) return;
     state_->resumed = true;
     state_->chain->run_from(state_->next, *state_->req, state_->handler);
 }

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "gateway/core/lifetime.h"
 #include "gateway/core/shared_bytes.h"
 #include "gateway/http/request.h"
 #include "gateway/sse/stream_sink.h"
@@ -74,8 +75,9 @@ class Responder {
     virtual uint64_t events_sent() const { return 0; }
 };
 
-// A flag a callback captures to learn whether its request still exists.
-using AliveToken = std::shared_ptr<const bool>;
+// What a callback captures to learn whether its request is still the one being answered
+// (false once it has been answered, or its client has gone).
+using AliveToken = Lifetime::Token;
 
 class Request {
   public:

@@ -97,7 +97,7 @@ class ProxyExchange final : public UpstreamConn::Listener {
     static void timer_cb(void* self) noexcept;
     static void heartbeat_cb(void* self) noexcept;
     void log_failure(std::string_view what, std::string_view detail, int status);
-    TimerWheel& wheel() { return *settings_.pool->context()->wheel; }
+    TimerWheel& wheel() { return settings_.pool->context()->wheel(); }
 
     pipeline::Request& down_;
     http::RequestHead request_;

@@ -26,36 +26,36 @@ class HealthChecker::Probe final : public UpstreamConn::Listener {
                     "\r\nUser-Agent: sluice-health-check\r\nConnection: close\r\n\r\n");
     }
     void on_upstream_head(const http::ResponseInfo& head) override {
-        finish(head.status >= 200 && head.status < 400);
+        record(head.status >= 200 && head.status < 400);
     }
     void on_upstream_body(std::string_view) override {}
     void on_upstream_end(bool) override {}
     void on_upstream_drained() override {}
     void on_upstream_failed(Failure, std::string_view) override {
         conn_ = nullptr;  // it is closing itself
-        finish(false);
+        record(false);
     }
 
   private:
-    TimerWheel& wheel() { return *owner_.pool_.context()->wheel; }
+    TimerWheel& wheel() { return owner_.pool_.context()->wheel(); }
 
     static void timer_cb(void* self) noexcept { static_cast<Probe*>(self)->on_timer(); }
 
     void on_timer() {
         if (conn_) {  // no answer within the timeout
-            finish(false);
+            record(false);
             return;
         }
         uint64_t timeout = static_cast<uint64_t>(owner_.cfg_.timeout.count());
         conn_ = owner_.pool_.open_probe(server_, this, timeout);
         if (!conn_) {
-            finish(false);
+            record(false);
             return;
         }
         schedule(timeout);
     }
 
-    void finish(bool healthy) {
+    void record(bool healthy) {
         if (conn_) {
             conn_->close();
             conn_ = nullptr;

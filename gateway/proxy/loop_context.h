@@ -1,15 +1,14 @@
-// What the proxy needs from the event loop it runs on: the loop, its timer wheel, the
-// loop-wide read buffer, and an observer for metrics. One per worker loop, shared by that
-// loop's pools and connections (which keep it alive); never touched from another thread.
+// What the proxy needs from the event loop it runs on: the loop's dispatcher (timer wheel,
+// read buffer, deferred deletes) and an observer for metrics. One per worker loop, shared
+// by that loop's pools and connections (which keep it alive); never touched from another
+// thread.
 #pragma once
-
-#include <uv.h>
 
 #include <memory>
 #include <string>
 #include <string_view>
 
-#include "gateway/core/timer_wheel.h"
+#include "gateway/loop/dispatcher.h"
 
 namespace sluice::proxy {
 
@@ -23,12 +22,11 @@ class Observer {
 };
 
 struct LoopContext {
-    uv_loop_t* loop = nullptr;
-    TimerWheel* wheel = nullptr;
-    uv_buf_t read_buf{};  // reads are consumed inside the read callback, so one is enough
+    loop::Dispatcher* dispatcher = nullptr;
     std::unique_ptr<Observer> observer = std::make_unique<Observer>();
 
-    uint64_t now_ms() const { return uv_now(loop); }
+    uint64_t now_ms() const { return dispatcher->now_ms(); }
+    TimerWheel& wheel() const { return dispatcher->wheel(); }
 };
 
 using LoopContextPtr = std::shared_ptr<LoopContext>;

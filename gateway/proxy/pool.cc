@@ -67,23 +67,21 @@ UpstreamConn* Pool::acquire(size_t i, UpstreamConn::Listener* l, uint64_t connec
         return c;
     }
     *reused = false;
-    auto* c = new UpstreamConn(ctx_, shared_from_this(), i);
-    all_.insert(c);
-    c->set_listener(l);
-    if (!c->connect(reinterpret_cast<const sockaddr*>(&s.addr.addr), connect_timeout_ms)) {
-        return nullptr;  // closing; forget() runs from its close callback
-    }
-    return c;
+    return open_connection(i, l, connect_timeout_ms);
 }
 
 UpstreamConn* Pool::open_probe(size_t i, UpstreamConn::Listener* l, uint64_t connect_timeout_ms) {
-    Server& s = servers_[i];
-    if (!ensure_resolved(s)) return nullptr;
-    auto* c = new UpstreamConn(ctx_, shared_from_this(), i);
-    all_.insert(c);
+    if (!ensure_resolved(servers_[i])) return nullptr;
+    return open_connection(i, l, connect_timeout_ms);
+}
+
+UpstreamConn* Pool::open_connection(size_t i, UpstreamConn::Listener* l, uint64_t connect_timeout_ms) {
+    auto owned = std::make_unique<UpstreamConn>(ctx_, shared_from_this(), i);
+    UpstreamConn* c = owned.get();
+    all_.emplace(c, std::move(owned));
     c->set_listener(l);
-    if (!c->connect(reinterpret_cast<const sockaddr*>(&s.addr.addr), connect_timeout_ms)) {
-        return nullptr;
+    if (!c->connect(reinterpret_cast<const sockaddr*>(&servers_[i].addr.addr), connect_timeout_ms)) {
+        return nullptr;  // closing; forget() runs once its socket has closed
     }
     return c;
 }
@@ -99,9 +97,13 @@ void Pool::release(UpstreamConn* c, bool reusable) {
 }
 
 void Pool::forget(UpstreamConn* c) {
-    all_.erase(c);
     Server& s = servers_[c->server()];
     s.idle.erase(std::remove(s.idle.begin(), s.idle.end(), c), s.idle.end());
+    auto it = all_.find(c);
+    if (it == all_.end()) return;
+    std::unique_ptr<UpstreamConn> owned = std::move(it->second);
+    all_.erase(it);
+    ctx_->dispatcher->defer_delete(std::move(owned));
 }
 
 void Pool::report_failure(size_t i) {

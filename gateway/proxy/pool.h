@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
 
 #include "gateway/proxy/options.h"
@@ -62,7 +62,10 @@ class Pool : public std::enable_shared_from_this<Pool> {
 
   private:
     friend class UpstreamConn;
-    void forget(UpstreamConn* c);  // from the connection's close callback
+    // From the connection once its socket has closed: it is destroyed at the end of the
+    // loop turn (never inside its own callback).
+    void forget(UpstreamConn* c);
+    UpstreamConn* open_connection(size_t i, UpstreamConn::Listener* l, uint64_t connect_timeout_ms);
 
     struct Server {
         ServerAddress addr;
@@ -79,7 +82,8 @@ class Pool : public std::enable_shared_from_this<Pool> {
     UpstreamOptions cfg_;
     std::vector<Server> servers_;
     size_t next_ = 0;  // round-robin position
-    std::unordered_set<UpstreamConn*> all_;
+    // Every connection of this pool, idle or busy, until its socket has closed.
+    std::unordered_map<UpstreamConn*, std::unique_ptr<UpstreamConn>> all_;
     std::unique_ptr<HealthChecker> checker_;
     bool open_ = true;
 };

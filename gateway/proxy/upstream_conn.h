@@ -1,14 +1,13 @@
 // One TCP connection to an upstream server: connect (with a timeout), write a request
-// with a bounded queue, and parse the response, handing each part to the Listener that is
-// using the connection. Between requests it waits in its Pool (idle timeout, closed when
-// the server closes it). Deleted only in its uv_close callback; close() is idempotent and
-// silences the listener.
+// through its net::TcpStream, and parse the response, handing each part to the Listener
+// that is using the connection. Between requests it waits in its Pool (idle timeout,
+// closed when the server closes it). Owned by its Pool, which destroys it through the
+// loop's dispatcher once the socket has closed; close() is idempotent and silences the
+// listener.
 //
 //   connect --ok--> Ready(busy) --response end--> Pool::release --> Ready(idle) --> busy ...
 //      \--error/timeout--> Closing             any error --> Closing (listener told once)
 #pragma once
-
-#include <uv.h>
 
 #include <cstdint>
 #include <memory>
@@ -18,6 +17,7 @@
 
 #include "gateway/core/timer_wheel.h"
 #include "gateway/http/response_parser.h"
+#include "gateway/net/tcp_stream.h"
 #include "gateway/proxy/loop_context.h"
 
 namespace sluice::proxy {
@@ -34,7 +34,7 @@ enum class Failure {
 };
 const char* failure_name(Failure f);
 
-class UpstreamConn {
+class UpstreamConn final : private net::TcpStream::Handler {
   public:
     // Whoever uses the connection for the current request. Every call may close the
     // connection or release it to the pool; the connection checks before going on.
@@ -59,6 +59,7 @@ class UpstreamConn {
     };
 
     UpstreamConn(LoopContextPtr ctx, std::shared_ptr<Pool> pool, size_t server);
+    ~UpstreamConn();
     UpstreamConn(const UpstreamConn&) = delete;
     UpstreamConn& operator=(const UpstreamConn&) = delete;
 
@@ -67,9 +68,9 @@ class UpstreamConn {
     void set_listener(Listener* l) { listener_ = l; }
     // Prepares for a new response: `head_request` when the request is HEAD (no body).
     void begin_request(bool head_request);
-    // Queues request bytes; they are written as soon as the socket takes them.
+    // Queues request bytes; they leave at the end of the loop turn, as the socket takes them.
     void send(std::string bytes);
-    uint64_t pending_bytes() const { return pending_; }
+    uint64_t pending_bytes() const { return stream_.unsent_bytes(); }
     void set_low_watermark(uint64_t n) { low_water_ = n; }
     // Counted: two pauses need two resumes.
     void pause_reading();
@@ -85,35 +86,29 @@ class UpstreamConn {
     bool response_started() const { return response_bytes_ > 0; }
 
   private:
-    friend struct UpstreamCallbacks;
-    friend struct UpstreamWrite;
     enum class State { Connecting, Ready, Closing };
-    void on_connect(int status);
-    void on_read(ssize_t nread, const uv_buf_t* buf);
-    void on_write_done(int status, uint64_t bytes);
-    void on_closed();
+    // net::TcpStream::Handler
+    void on_stream_connected() override;
+    void on_stream_data(const char* data, size_t len) override;
+    void on_stream_eof() override;
+    void on_stream_error(const net::StreamError& e) override;
+    void on_write_progress() override;
+    void on_stream_closed() override;
+
     void on_timer();
     static void timer_cb(void* self) noexcept;
     void process(const char* data, size_t len);
     void fail(Failure why, std::string_view detail);
-    void flush();
-    void start_reading();
 
-    uv_tcp_t tcp_;
-    uv_connect_t connect_req_;
     LoopContextPtr ctx_;
     std::shared_ptr<Pool> pool_;
     size_t server_;
+    net::TcpStream stream_;
     State state_ = State::Connecting;
     Listener* listener_ = nullptr;
     http::ResponseParser parser_;
     TimerWheel::Entry timer_;
-    std::vector<std::string> queued_;
-    uint64_t pending_ = 0;  // queued + in flight
     uint64_t low_water_ = 64 * 1024;
-    bool write_in_flight_ = false;
-    int read_pauses_ = 0;
-    bool reading_ = false;
     uint64_t requests_ = 0;
     uint64_t response_bytes_ = 0;
 };

@@ -36,7 +36,7 @@ SseStream::SseStream(StreamSink& sink, TimerWheel& wheel, StreamCounters& counte
 }
 
 SseStream::~SseStream() {
-    *alive_ = false;
+    life_.end();
     detach();
 }
 
@@ -48,7 +48,7 @@ void SseStream::hold() {
 void SseStream::end_now() {
     ended_ = true;
     detach();
-    sink_.finish(CloseReason::Terminal);
+    sink_.flush_and_close(CloseReason::Terminal);
 }
 
 void SseStream::start(Channel& channel, const ResumeDecision& decision) {
@@ -72,11 +72,9 @@ void SseStream::start(Channel& channel, const ResumeDecision& decision) {
 
 void SseStream::fetch_older(uint64_t from, uint64_t to) {
     backfilling_ = true;
-    std::weak_ptr<bool> alive = alive_;
     settings_.older->fetch(channel_->name(), from, to,
-                           [this, alive, from, to](std::vector<history::StoredEvent> evs) {
-                               auto a = alive.lock();
-                               if (!a || !*a) return;
+                           [this, alive = life_.token(), from, to](std::vector<history::StoredEvent> evs) {
+                               if (!alive) return;
                                on_backfill(from, to, std::move(evs));
                            });
 }
@@ -110,14 +108,14 @@ void SseStream::detach() {
     wheel_.cancel(heartbeat_);
 }
 
-void SseStream::on_drained() {
+void SseStream::on_low_water() {
     // The kernel took bytes: a client back under its buffer is not slow (check_slow()).
     if (over_ && sink_.refused_bytes() <= settings_.client_buffer) over_ = false;
     if (!live_ && !ended_ && !backfilling_) pump();
 }
 
 void SseStream::pump() {
-    // Replay from history while the socket keeps up; the next on_drained() resumes.
+    // Replay from history while the socket keeps up; the next on_low_water() resumes.
     // Replay is paced by the socket and never counts against client_buffer.
     if (pumping_ || backfilling_ || !channel_) return;
     pumping_ = true;
@@ -164,7 +162,7 @@ bool SseStream::deliver(const history::StoredEvent& ev) {
     if (terminal) {
         ended_ = true;
         detach();
-        sink_.finish(CloseReason::Terminal);
+        sink_.flush_and_close(CloseReason::Terminal);
         return false;
     }
     return true;
@@ -216,7 +214,7 @@ bool SseStream::check_slow() {
         ended_ = true;
         detach();
         counters_.on_slow_disconnect();
-        sink_.abort(CloseReason::Slow);
+        sink_.close_now(CloseReason::Slow);
         return false;
     }
     if (!over_ && sink_.unsent_bytes() > settings_.client_buffer) {
@@ -233,8 +231,7 @@ void SseStream::on_channel_reset(Channel&) {
     if (ended_) return;
     if (backfilling_) {
         // The reply would carry the previous life's events: let it find this stream gone.
-        *alive_ = false;
-        alive_ = std::make_shared<bool>(true);
+        life_.renew();
         backfilling_ = false;
     }
     if (next_ > 1) send_gap(1, next_ - 1, true);

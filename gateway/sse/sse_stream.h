@@ -3,13 +3,14 @@
 // after idleness, and the end of the stream on a terminal event.
 //
 // Lifecycle: created by the connection after the response head is written; start()
-// subscribes it; it ends by calling sink.finish()/abort(), after which the owner calls
+// subscribes it; it ends by calling sink.flush_and_close()/close_now(), after which the owner calls
 // detach() (also on client close) and destroys it.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 
+#include "gateway/core/lifetime.h"
 #include "gateway/core/timer_wheel.h"
 #include "gateway/sse/channel.h"
 #include "gateway/sse/history_source.h"
@@ -76,7 +77,7 @@ class SseStream final : public Subscriber {
     void start(Channel& channel, const ResumeDecision& decision);
 
     // The sink's unsent bytes dropped (a write completed): continue a paused replay.
-    void on_drained();
+    void on_low_water();
 
     // Stops everything: leaves the channel, cancels the heartbeat. Idempotent.
     void detach();
@@ -125,7 +126,7 @@ class SseStream final : public Subscriber {
     bool pumping_ = false;
     bool backfilling_ = false;
     // Cleared when the stream dies, so a broker reply arriving later is ignored.
-    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    Lifetime life_;  // renewed on a reset: a backfill reply of the previous life finds it gone
 };
 
 }  // namespace sluice::sse

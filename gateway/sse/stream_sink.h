@@ -25,9 +25,9 @@ class StreamSink {
     // what the client has failed to read, as opposed to what arrived this loop turn.
     virtual uint64_t refused_bytes() const = 0;
     // Writes what is queued, then closes. The stream gets no more calls after this.
-    virtual void finish(CloseReason why) = 0;
+    virtual void flush_and_close(CloseReason why) = 0;
     // Closes now, dropping what is queued.
-    virtual void abort(CloseReason why) = 0;
+    virtual void close_now(CloseReason why) = 0;
     // Milliseconds on the loop clock.
     virtual uint64_t now_ms() const = 0;
 

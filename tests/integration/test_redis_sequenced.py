@@ -9,7 +9,8 @@ import unittest
 
 from harness import (get_json, ids, metric_sum, metrics, publish_position, wait_metric,
                      wait_until)
-from redis_harness import RedisGatewayTestCase, another_gateway
+from redis_harness import (RedisGatewayTestCase, another_gateway, log_key, ready_status, seq_key,
+                           wait_ready)
 
 ROUTES = """
 - path: /s/{id}
@@ -75,6 +76,30 @@ class RedisSequencedTest(SequencedCase):
         self.assertEqual((third["id"], third["data"]), ("3", "e3"))
         wait_metric(self.port, "sluice_broker_messages_dropped_total", lambda v: v >= 1,
                     "the drop to be counted", reason="invalid_utf8")
+
+    def test_a_refused_history_read_holds_streams_instead_of_reporting_a_gap(self):
+        # A read of Redis history that Redis refuses (here an ACL without XRANGE; in
+        # production LOADING after a restart, or BUSY) says nothing about what Redis
+        # holds. The feed must not take it for "nothing there" and tell clients about a
+        # gap: it holds streams, retries after a reconnect, and delivers what was there.
+        ch = self.channel_id()
+        client = self.open_stream(self.port, f"/s/{ch}")
+        self.fcall_seeded(f"c:{ch}", 2)
+        self.assert_events(client.read_events(2), 1, 2)
+        channel = f"c:{ch}"
+        self.redis.cmd("ACL", "SETUSER", "default", "-xrange")
+        try:
+            # Position 3 is stored without its pub/sub message, so 4 arrives as a jump
+            # and the feed must read 3 from history.
+            self.assertEqual(self.redis.cmd("INCR", seq_key(channel)), 3)
+            self.redis.cmd("XADD", log_key(channel), "3-0", "p", "e3")
+            self.assertEqual(self.redis.fcall_publish(channel, "e4"), 4)
+            wait_until(lambda: ready_status(self.port) == 503, what="the gateway to hold streams")
+            wait_metric(self.port, "sluice_broker_up", lambda v: v == 0, "the broker to report down")
+        finally:
+            self.redis.cmd("ACL", "SETUSER", "default", "+xrange")
+        wait_ready(self.port)
+        self.assert_events(client.read_events(2), 3, 4)
 
     def test_bad_event_names_from_fcall_become_gaps(self):
         # The function refuses CR, LF and NUL itself; sluice applies the rest of the rules

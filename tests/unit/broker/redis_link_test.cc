@@ -418,12 +418,12 @@ TEST_CASE("pending commands fail exactly once when the connection drops, then th
     link->start();
     REQUIRE(loop.run_until([&] { return link->ready(); }));
 
-    SECTION("force_disconnect_for_test") {
+    SECTION("drop_connection") {
         Call a, b;
         link->command({"BLPOP", "never", "0"}, a.fn());  // blocks server-side forever
         link->command({"BLPOP", "never", "0"}, b.fn());
         loop.run_for(50ms);
-        link->force_disconnect_for_test();
+        link->drop_connection();
         REQUIRE(loop.run_until([&] { return a.calls > 0 && b.calls > 0; }));
         REQUIRE(loop.run_until([&] { return ev.ready == 2; }));
         loop.run_for(100ms);  // nothing arrives twice
@@ -838,7 +838,7 @@ TEST_CASE("sluice_publish sequences, stores, caps, expires and publishes envelop
     REQUIRE(loop.run_until([&] { return sub_ev.pushes.size() == 8; }));
 
     // The subscriber comes back after a drop and resubscribes from on_ready.
-    sub->force_disconnect_for_test();
+    sub->drop_connection();
     REQUIRE(loop.run_until([&] { return sub_ev.ready == 2 && sub_ev.pushes.size() == 10; }));
     CHECK(sub_ev.pushes[8].elements[0].str == "psubscribe");
     CHECK(sub_ev.pushes[9].elements[0].str == "psubscribe");  // both patterns again

@@ -93,20 +93,20 @@ TEST_CASE("a body without length runs until the server closes", "[http][response
     CHECK(c.body == "data: 1\n\n");
     CHECK(p.head().framing == BodyFraming::UntilClose);
     CHECK_FALSE(p.head().keep_alive);
-    CHECK(p.finish().kind == Kind::Complete);
+    CHECK(p.end_of_input().kind == Kind::Complete);
 }
 
 TEST_CASE("a truncated Content-Length body is an error at close", "[http][response]") {
     ResponseParser p;
     run(p, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
     CHECK(p.in_message());
-    CHECK(p.finish().kind == Kind::Error);
+    CHECK(p.end_of_input().kind == Kind::Error);
 }
 
 TEST_CASE("close between responses is not an error", "[http][response]") {
     ResponseParser p;
     CHECK_FALSE(p.in_message());
-    CHECK(p.finish().kind == Kind::NeedMore);
+    CHECK(p.end_of_input().kind == Kind::NeedMore);
 }
 
 TEST_CASE("the response to HEAD has no body despite Content-Length", "[http][response]") {
@@ -270,8 +270,8 @@ TEST_CASE("an upstream body shorter than its Content-Length is an error at close
     auto c = run(p, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b");
     CHECK_FALSE(c.error);
     CHECK(c.body == "only ten b");
-    CHECK(p.finish().kind == Kind::Error);
+    CHECK(p.end_of_input().kind == Kind::Error);
     ResponseParser q;
     run(q, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab");
-    CHECK(q.finish().kind == Kind::Error);
+    CHECK(q.end_of_input().kind == Kind::Error);
 }

@@ -19,30 +19,18 @@ using sluice::testing::FakeRequest;
 
 namespace {
 
-// The test's loop with a timer wheel driven by a uv_timer, as a worker has.
+// The test's loop with a dispatcher (timer wheel, end-of-turn flushes, deferred deletes),
+// as a worker has.
 struct TestLoop {
     uv_loop_t loop;
-    std::unique_ptr<TimerWheel> wheel;
-    uv_timer_t tick;
-    char read_buf[65536];
+    std::unique_ptr<loop::Dispatcher> dispatcher;
     LoopContextPtr ctx;
 
     TestLoop() {
         uv_loop_init(&loop);
-        wheel = std::make_unique<TimerWheel>(10, uv_now(&loop));
-        uv_timer_init(&loop, &tick);
-        tick.data = this;
-        uv_timer_start(
-            &tick,
-            [](uv_timer_t* t) {
-                auto* self = static_cast<TestLoop*>(t->data);
-                self->wheel->advance(uv_now(&self->loop));
-            },
-            10, 10);
+        dispatcher = std::make_unique<loop::Dispatcher>(&loop, 10);
         ctx = std::make_shared<LoopContext>();
-        ctx->loop = &loop;
-        ctx->wheel = wheel.get();
-        ctx->read_buf = uv_buf_init(read_buf, sizeof read_buf);
+        ctx->dispatcher = dispatcher.get();
     }
 
     template <class F> void run_until(F done) {
@@ -50,10 +38,11 @@ struct TestLoop {
         REQUIRE(done());
     }
 
-    // Closes the tick timer and runs until every other handle is gone too.
+    // Closes the dispatcher and runs until every other handle is gone too.
     void finish() {
-        uv_close(reinterpret_cast<uv_handle_t*>(&tick), nullptr);
+        dispatcher->close();
         for (int i = 0; i < 1000 && uv_loop_alive(&loop); ++i) uv_run(&loop, UV_RUN_NOWAIT);
+        dispatcher->run_remaining();
         CHECK(uv_loop_close(&loop) == 0);
     }
 };

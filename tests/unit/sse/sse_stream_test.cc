@@ -23,8 +23,8 @@ struct FakeSink : sse::StreamSink {
     void send(std::string b) override { (accept_writes ? written : pending) += b; }
     uint64_t unsent_bytes() const override { return pending.size(); }
     uint64_t refused_bytes() const override { return std::min(offered, pending.size()); }
-    void finish(sse::CloseReason why) override { finished = true; reason = why; }
-    void abort(sse::CloseReason why) override { aborted = true; reason = why; }
+    void flush_and_close(sse::CloseReason why) override { finished = true; reason = why; }
+    void close_now(sse::CloseReason why) override { aborted = true; reason = why; }
     uint64_t now_ms() const override { return now; }
     void drain_all() { written += pending; pending.clear(); offered = 0; }
     // The end-of-turn write: the socket is offered everything and takes nothing.
@@ -158,7 +158,7 @@ TEST_CASE("a reading client is never cut for one event larger than client_buffer
     f.channel.publish(event(2, "small"));  // arrives while most of event 1 is unsent
     CHECK_FALSE(f.sink.aborted);
     f.sink.drain_all();  // the client read it all
-    s.on_drained();
+    s.on_low_water();
     advance(f, sse::kSlowGraceMs * 3);
     f.channel.publish(event(3, "after"));
     CHECK_FALSE(f.sink.aborted);
@@ -179,7 +179,7 @@ TEST_CASE("a burst larger than client_buffer that arrives at once is not slow", 
         f.sink.flush_refused();
         advance(f, 400);
         f.sink.drain_all();  // ...and read before the grace ends
-        s.on_drained();
+        s.on_low_water();
         advance(f, 400);
     }
     CHECK_FALSE(f.sink.aborted);
@@ -197,7 +197,7 @@ TEST_CASE("a long replay is paced by the socket and never counted as slow", "[ss
     int rounds = 0;
     while (s.next_position() <= 40 && rounds++ < 100) {
         f.sink.drain_all();
-        s.on_drained();
+        s.on_low_water();
     }
     f.sink.drain_all();
     CHECK_FALSE(f.sink.aborted);

@@ -76,7 +76,7 @@ class FakeRequest final : public pipeline::Request {
         if (closed) return;
         closed = mode;
         close_reason = why;
-        *alive_ = false;
+        life_->end();
         if (responder_) responder_->on_close();
     }
     void close_at(uint64_t deadline_ms, sse::CloseReason why) override {
@@ -91,7 +91,7 @@ class FakeRequest final : public pipeline::Request {
     pipeline::Responder* responder() override { return responder_.get(); }
     void pause_reading() override { ++pauses; }
     void resume_reading() override { --pauses; }
-    pipeline::AliveToken alive() const override { return alive_; }
+    pipeline::AliveToken alive() const override { return life_->token(); }
     void set_route_label(std::string label) override { route_label = std::move(label); }
     void set_stream_channel(std::string channel) override { stream_channel = std::move(channel); }
     void set_filters(const pipeline::FilterChain* chain) override { filters = chain; }
@@ -103,7 +103,7 @@ class FakeRequest final : public pipeline::Request {
   private:
     void finish_request() {
         ended = true;
-        *alive_ = false;
+        life_->end();
         retire();
     }
     // Like a real carrier, a responder is never destroyed inside its own call.
@@ -111,7 +111,8 @@ class FakeRequest final : public pipeline::Request {
         if (responder_) retired_.push_back(std::move(responder_));
     }
 
-    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    // On the heap so a test may return a FakeRequest by value (a Lifetime never moves).
+    std::unique_ptr<Lifetime> life_ = std::make_unique<Lifetime>();
     std::unique_ptr<pipeline::Responder> responder_;
     std::vector<std::unique_ptr<pipeline::Responder>> retired_;
 };
