@@ -67,12 +67,19 @@ void Connection::accept(uv_stream_t* listener) {
     arm_timer(static_cast<uint64_t>(limits.header_timeout.count()));
 }
 
-const http::RequestHead& Connection::head() const { return parser_->head(); }
+namespace {
+// What head() and body() give once a stream has started: its parser is freed then, so an
+// idle stream keeps no request bytes.
+const http::RequestHead kNoHead;
+const std::string kNoBody;
+}  // namespace
 
-const std::string& Connection::body() const { return parser_->body(); }
+const http::RequestHead& Connection::head() const { return parser_ ? parser_->head() : kNoHead; }
+
+const std::string& Connection::body() const { return parser_ ? parser_->body() : kNoBody; }
 
 pipeline::RequestBody Connection::body_kind() const {
-    const http::RequestHead& h = parser_->head();
+    const http::RequestHead& h = head();
     // The parser accepts no coding but a single final "chunked".
     if (h.header("transfer-encoding")) return pipeline::RequestBody::Unknown;
     if (h.header("content-length")) return pipeline::RequestBody::Length;

@@ -82,6 +82,9 @@ using AliveToken = Lifetime::Token;
 class Request {
   public:
     // --- What was asked ---------------------------------------------------------------
+    // Until a stream (BodyEnd::Connection) starts: the carrier then lets the request go
+    // (an idle stream keeps no request bytes) and head() is empty. Event and close hooks
+    // copy at the request head whatever they need later.
     virtual const http::RequestHead& head() const = 0;
     // The body read whole (routes that read it whole; empty when it streams).
     virtual const std::string& body() const = 0;
