@@ -6,6 +6,9 @@ namespace sluice::loop {
 
 namespace {
 constexpr int kFlushRounds = 4;  // flush passes per turn: a flush may queue more
+// Rounds of deferred calls per turn: a deferred call may defer the next step of a chain
+// (an answered publish takes the next pipelined one, which defers its own publish).
+constexpr int kDeferRounds = 64;
 }  // namespace
 
 // libuv trampolines for the dispatcher's own handles.
@@ -103,11 +106,16 @@ void Dispatcher::end_of_turn() {
 }
 
 void Dispatcher::run_deferred() {
-    // Only what was deferred before this point: a deferred call that defers again
-    // waits for the next turn.
-    std::vector<std::function<void()>> batch;
-    batch.swap(deferred_);
-    for (auto& fn : batch) fn();
+    // Round by round: a call deferred by a deferred call runs in the next round of this
+    // same end of turn, so a chain of steps (pipelined publishes on one connection, each
+    // answered before the next is parsed) is taken in one turn and its events go out in
+    // one write per subscriber. Past kDeferRounds the rest waits for the next turn, so a
+    // call that keeps deferring itself cannot hold the loop.
+    for (int round = 0; round < kDeferRounds && !deferred_.empty(); ++round) {
+        std::vector<std::function<void()>> batch;
+        batch.swap(deferred_);
+        for (auto& fn : batch) fn();
+    }
 }
 
 void Dispatcher::run_flushes() {

@@ -2,7 +2,8 @@
 //
 //   post(fn)          any thread -> fn runs on the loop thread (uv_async + a locked queue)
 //   defer(fn)         loop thread -> fn runs at the end of this loop turn, never inside
-//                     the call that deferred it; fn deferring again runs on the next turn
+//                     the call that deferred it; fn deferring again runs in a later round
+//                     of the same end of turn (up to 64 rounds, then on the next turn)
 //   defer_delete(p)   loop thread -> *p is destroyed at the end of the turn, after the
 //                     callback chain that dropped it has returned (never twice: unique_ptr)
 //   schedule_flush(f) loop thread -> f.flush_now() at the end of the turn, once however often

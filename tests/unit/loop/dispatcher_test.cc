@@ -5,6 +5,8 @@
 
 #include <uv.h>
 
+#include <algorithm>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -64,16 +66,35 @@ TEST_CASE("deferred calls run after the call that deferred them, in order", "[lo
     CHECK(seen == std::vector<int>{1, 2});
 }
 
-TEST_CASE("a call deferred from a deferred call runs on the next turn", "[loop][dispatcher]") {
+TEST_CASE("a call deferred from a deferred call runs after it, in the same turn", "[loop][dispatcher]") {
     TestLoop t;
+    std::vector<int> seen;
     std::vector<int> turn_of;
     t.d->defer([&] {
         turn_of.push_back(t.turns);
-        t.d->defer([&] { turn_of.push_back(t.turns); });
+        t.d->defer([&] {
+            seen.push_back(2);
+            turn_of.push_back(t.turns);
+        });
+        seen.push_back(1);  // the inner call never runs inside the outer one
     });
     t.run_until([&] { return turn_of.size() == 2; });
-    // The hook counts the turn after the deferred calls of that turn have run.
-    CHECK(turn_of[1] == turn_of[0] + 1);
+    CHECK(seen == std::vector<int>{1, 2});
+    CHECK(turn_of[1] == turn_of[0]);
+}
+
+TEST_CASE("a call that keeps deferring itself goes on over later turns", "[loop][dispatcher]") {
+    TestLoop t;
+    std::vector<int> turn_of;
+    std::function<void()> step = [&] {
+        turn_of.push_back(t.turns);
+        if (turn_of.size() < 200) t.d->defer(step);
+    };
+    t.d->defer(step);
+    t.run_until([&] { return turn_of.size() == 200; });
+    // At most 64 rounds per turn: 200 steps need at least 4 turns, and the loop turned.
+    CHECK(turn_of.back() - turn_of.front() >= 3);
+    CHECK(std::count(turn_of.begin(), turn_of.end(), turn_of.front()) <= 64);
 }
 
 TEST_CASE("posted calls from other threads run on the loop thread in order", "[loop][dispatcher]") {
