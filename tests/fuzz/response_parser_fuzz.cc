@@ -3,7 +3,7 @@
 //
 // Input: byte 0 picks the mode (bit 0: answers to HEAD requests, bit 1: a small head
 // limit), byte 1 seeds how the rest is cut into pieces; the rest is what the upstream
-// sends, followed by a close (finish()). As for requests, parsing in one piece and in
+// sends, followed by a close (end_of_input()). As for requests, parsing in one piece and in
 // pieces must give the same responses. Also checked: `consumed` stays inside the input,
 // NeedMore consumes everything, Body points into the input and only follows a head that
 // announced a body, and a complete Content-Length body has exactly that many bytes.
@@ -24,7 +24,7 @@ using sluice::http::ResponseParseResult;
 struct Outcome {
     std::vector<std::string> responses;  // each complete response, flattened
     bool error = false;
-    int finish_kind = -1;  // what finish() said at the close
+    int finish_kind = -1;  // what end_of_input() said at the close
 };
 
 std::string flatten(const ResponseParser& p, const std::string& body) {
@@ -107,7 +107,7 @@ Outcome run(bool head_requests, uint64_t max_head, const char* data, size_t size
         }
         at += piece;
     }
-    ResponseParseResult end = p.finish();
+    ResponseParseResult end = p.end_of_input();
     out.finish_kind = static_cast<int>(end.kind);
     if (end.kind == K::Complete) completed();  // a body that ran until the close
     if (end.kind == K::Error) FUZZ_CHECK(!end.reason.empty());
