@@ -11,7 +11,7 @@ import tempfile
 import unittest
 
 from harness import (GatewayTestCase, build_request, http_request, make_config, sluice_bin,
-                     wait_until)
+                     wait_metric, wait_until)
 
 ROUTES = """
 - path: /slow/{id}
@@ -111,6 +111,9 @@ class RateLimitTest(GatewayTestCase):
 
     def test_held_polls_count_as_streams(self):
         first = self.held("/held/a?position=0&wait=30")
+        # Held (and so counted) before the second poll is sent: with two workers the
+        # second poll could otherwise be taken first and the held one refused.
+        wait_metric(self.port, "sluice_poll_waiting", lambda v: v == 1, "the first poll held")
         # The held poll answers nothing yet; a second poll from the same client is refused.
         wait_until(lambda: http_request(self.port, "GET", "/held/b?position=0")[0] == 429,
                    what="the second poll refused while the first is held")
