@@ -338,6 +338,7 @@ const std::string& Connection::request_id() {
 
 void Connection::request_finished(int status) {
     worker_.wheel().cancel(deadline_);  // a deadline is the request's, not the connection's
+    deadline_at_ = 0;
     record_request(status);
     retire_responder();
     end_filters();
@@ -538,13 +539,18 @@ void Connection::on_output_shut_down() {
     arm_timer(kLingerMs);
 }
 
-void Connection::drain() {
+void Connection::drain(uint64_t stream_delay_ms) {
     switch (state_) {
     case State::Reading:
         if (!parser_->in_message()) close_now(sse::CloseReason::Drain);
         break;  // a request in progress is answered with Connection: close
-    case State::Waiting:
     case State::Streaming:
+        if (stream_delay_ms > 0) {
+            close_at(now_ms() + stream_delay_ms, sse::CloseReason::Drain);  // see on_deadline
+            break;
+        }
+        [[fallthrough]];
+    case State::Waiting:
         if (responder_) responder_->on_shutdown();
         break;
     case State::Exchanging:
@@ -593,6 +599,8 @@ void Connection::log_stream_end(sse::CloseReason why) {
 }
 
 void Connection::close_at(uint64_t deadline_ms, sse::CloseReason why) {
+    if (deadline_at_ != 0 && deadline_at_ <= deadline_ms) return;  // an earlier end stands
+    deadline_at_ = deadline_ms;
     deadline_reason_ = why;
     uint64_t now = now_ms();
     worker_.wheel().schedule(deadline_, deadline_ms > now ? deadline_ms - now : 0);
@@ -603,7 +611,12 @@ void Connection::deadline_cb(void* self) noexcept {
 }
 
 void Connection::on_deadline() {
+    deadline_at_ = 0;
     if (state_ != State::Waiting && state_ != State::Streaming && state_ != State::Exchanging) return;
+    if (deadline_reason_ == sse::CloseReason::Drain) {  // a paced drain reached this stream
+        if (responder_) responder_->on_shutdown();
+        return;
+    }
     // The responder stops producing (a stream detaches from its channel); what it queued
     // goes out, then the connection closes and the stream's log line names `why`.
     if (responder_) responder_->on_close();

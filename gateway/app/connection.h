@@ -78,8 +78,9 @@ class Connection final : public pipeline::Request, private net::TcpStream::Handl
     void set_upstream(std::string server) override { upstream_ = std::move(server); }
     void set_filters(const pipeline::FilterChain* chain) override { filters_ = chain; }
 
-    // Called on drain: streams get a last comment and end, idle connections close.
-    void drain();
+    // Called on drain: streams get a last comment and end (after `stream_delay_ms`, the
+    // stream's place in drain_pace), idle connections close.
+    void drain(uint64_t stream_delay_ms = 0);
 
     Worker& worker() { return worker_; }
     State state() const { return state_; }
@@ -161,6 +162,7 @@ class Connection final : public pipeline::Request, private net::TcpStream::Handl
     void on_deadline();
     static void deadline_cb(void* self) noexcept;
     TimerWheel::Entry deadline_;
+    uint64_t deadline_at_ = 0;  // when deadline_ is due (the loop clock); 0: not set
     sse::CloseReason deadline_reason_ = sse::CloseReason::Client;
 };
 

@@ -43,6 +43,7 @@ class SseResponder final : public pipeline::Responder, public sse::StreamSink {
     }
 
     pipeline::Request& req_;
+    uint64_t retry_ms_;  // the route's retry: the base of the hint sent on shutdown
     std::optional<pipeline::RequestEventFilter> filter_;  // before stream_: it outlives it
     sse::SseStream stream_;
     admin::WorkerMetrics& metrics_;

@@ -4,6 +4,7 @@
 
 #include "gateway/app/connection.h"
 #include "gateway/app/server.h"
+#include "gateway/core/jitter.h"
 #include "gateway/core/log.h"
 #include "gateway/sse/encode.h"
 #include "gateway/sse/history_source.h"
@@ -328,7 +329,10 @@ void Worker::begin_drain() {
     proxy_->shutdown();
     // Connections leave the map only once their sockets have closed (a later callback),
     // but walk a snapshot all the same: drain() must not depend on that.
-    for (Connection* c : connection_snapshot()) c->drain();
+    // With drain_pace, each stream ends at its own random time in the window, so the
+    // reconnects reach the other instances spread out instead of all at once.
+    auto pace = static_cast<uint64_t>(runtime_->config->drain_pace.count());
+    for (Connection* c : connection_snapshot()) c->drain(random_below(pace));
     maybe_finish();
 }
 

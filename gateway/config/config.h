@@ -88,6 +88,9 @@ struct Config {
     Limits limits;
     Defaults defaults;
     Millis drain_timeout = std::chrono::seconds(10);
+    // On drain, SSE streams close at random times spread over this window (0: all at
+    // once), so their reconnects spread over the other instances.
+    Millis drain_pace{0};
     std::string access_log = "stdout";  // stdout | stderr | off | file path
     log::Level log_level = log::Level::Info;
     std::vector<router::Route> routes;

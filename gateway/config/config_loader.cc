@@ -102,6 +102,13 @@ void load_document(const YAML::Node& root, Diagnostics& diag, const PluginCatalo
     if (auto v = top.find("routes")) load_routes(*v, diag, c.defaults, c.upstreams, plugins, c.routes);
     top.get_bool("share_listen_port", c.share_listen_port);
     top.get_duration("drain_timeout", c.drain_timeout);
+    if (top.get_duration("drain_pace", c.drain_pace) && top.has("drain_pace") &&
+        c.drain_pace >= c.drain_timeout) {
+        // Streams still open at drain_timeout are cut without their goodbye.
+        diag.error(top.find("drain_pace")->mark,
+                   "drain_pace: must be shorter than drain_timeout (" +
+                       std::to_string(c.drain_timeout.count()) + "ms): streams not closed by then are cut");
+    }
     if (auto v = top.find("access_log")) load_access_log(*v, diag, c.access_log);
     std::string level;
     if (top.get_choice("log_level", level, log::kLevelNames) && !level.empty())

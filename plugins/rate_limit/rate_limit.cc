@@ -82,26 +82,60 @@ std::optional<Options> parse(config::MapReader& r, const config::PluginSite& sit
     return o;
 }
 
+constexpr const char* kDecisionNames[] = {"allow", "rate_limited", "too_many_streams",
+                                           "table_full"};
+constexpr const char* kRefusalReasons[] = {"", "rate limit exceeded", "too many open streams",
+                                           "rate limit table full"};
+
 }  // namespace
 
-RateLimitFilter::RateLimitFilter(Options o)
-    : opts_(std::move(o)), table_(opts_.max_clients, opts_.rate.value_or(BucketRate{})) {}
+RateLimitFilter::RateLimitFilter(Options o, const BuildContext& ctx)
+    : opts_(std::move(o)),
+      route_(ctx.route_label),
+      table_(opts_.max_clients, opts_.rate.value_or(BucketRate{})) {
+    if (!ctx.decisions) return;
+    // Taken now, so every series of the route is exported (at 0) from the start.
+    for (int r = None; r < kRefusals; ++r)
+        counters_[r] = &ctx.decisions->counter("rate_limit", route_, kDecisionNames[r]);
+}
+
+void RateLimitFilter::count(Refusal r) {
+    if (counters_[r]) counters_[r]->fetch_add(1, std::memory_order_relaxed);
+}
+
+void RateLimitFilter::log_refusal(Refusal r, const std::string& key, pipeline::Request& req) {
+    uint64_t now = req.now_ms();
+    uint64_t last = last_log_ms_.load(std::memory_order_relaxed);
+    if (now < last + 1000 ||
+        !last_log_ms_.compare_exchange_strong(last, now, std::memory_order_relaxed)) {
+        unlogged_.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
+    log::info("request refused by a plugin",
+              {{"plugin", "rate_limit"},
+               {"route", route_},
+               {"status", r == TableFull ? 503 : 429},
+               {"reason", kRefusalReasons[r]},
+               {"client", key_text(key)},
+               {"request_id", req.request_id()},
+               {"refused_unlogged", unlogged_.exchange(0, std::memory_order_relaxed)}});
+}
 
 pipeline::HeadVerdict RateLimitFilter::on_request_head(pipeline::Request& req, pipeline::Resume) {
     std::string key = client_key(req.remote(), req.head(), opts_.trusted_proxies);
     uint64_t now = req.now_ms();
-    std::string refusal;
+    Refusal refusal = None;
     uint64_t retry_after = 1;
     {
         std::lock_guard lock(mutex_);
         Client* c = table_.find_or_add(key, now);
         if (!c) {
-            refusal = "rate limit table full";
+            refusal = TableFull;
         } else if (opts_.max_streams && c->streams >= *opts_.max_streams) {
-            refusal = "too many open streams";
+            refusal = TooManyStreams;
         } else if (Take t = opts_.rate ? take_token(c->bucket, *opts_.rate, now) : Take{true, 0};
                    !t.allowed) {
-            refusal = "rate limit exceeded";
+            refusal = RateLimited;
             retry_after = t.retry_after_s;
         } else if (opts_.max_streams) {
             // Counted until the close hook of this request, exactly once.
@@ -113,12 +147,11 @@ pipeline::HeadVerdict RateLimitFilter::on_request_head(pipeline::Request& req, p
             table_.add_stream(*c);
         }
     }
-    if (refusal.empty()) return pipeline::HeadVerdict::Pass;
-    if (log::enabled(log::Level::Debug))
-        log::debug("rate_limit refused a request",
-                   {{"client", key_text(key)}, {"reason", refusal}, {"path", req.head().path}});
-    int status = refusal == "rate limit table full" ? 503 : 429;
-    req.respond_error(status, refusal, {{"Retry-After", std::to_string(retry_after)}});
+    count(refusal);
+    if (refusal == None) return pipeline::HeadVerdict::Pass;
+    log_refusal(refusal, key, req);
+    req.respond_error(refusal == TableFull ? 503 : 429, kRefusalReasons[refusal],
+                      {{"Retry-After", std::to_string(retry_after)}});
     return pipeline::HeadVerdict::Answered;
 }
 
@@ -144,8 +177,8 @@ uint64_t RateLimitFilter::streams_of(const std::string& key) const {
 PluginDef plugin() {
     return make_plugin<Options>(
         "rate_limit", parse,
-        [](const Options& o, const BuildContext&, std::string&) -> std::shared_ptr<pipeline::Filter> {
-            return std::make_shared<RateLimitFilter>(o);
+        [](const Options& o, const BuildContext& ctx, std::string&) -> std::shared_ptr<pipeline::Filter> {
+            return std::make_shared<RateLimitFilter>(o, ctx);
         });
 }
 

@@ -6,8 +6,14 @@
 //
 // One filter serves every worker thread: its table sits behind one mutex, held only for
 // a lookup and a few arithmetic steps per request.
+//
+// Each decision is counted in sluice_plugin_decisions_total{plugin="rate_limit"}: allow,
+// rate_limited and too_many_streams (429), table_full (503). Refusals are logged, at most
+// one line a second per filter with how many were refused since the last line: a client
+// over its limit sends on, and a log line per refusal would let it flood the log.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -30,7 +36,7 @@ struct Options {
 
 class RateLimitFilter final : public pipeline::Filter {
   public:
-    explicit RateLimitFilter(Options o);
+    explicit RateLimitFilter(Options o, const BuildContext& ctx = {});
     std::string_view name() const override { return "rate_limit"; }
     unsigned hooks() const override {
         return opts_.max_streams ? (OnRequestHead | OnClose) : OnRequestHead;
@@ -43,7 +49,15 @@ class RateLimitFilter final : public pipeline::Filter {
     uint64_t streams_of(const std::string& key) const;
 
   private:
+    enum Refusal { None, RateLimited, TooManyStreams, TableFull, kRefusals };
+    void count(Refusal r);
+    void log_refusal(Refusal r, const std::string& key, pipeline::Request& req);
+
     Options opts_;
+    std::string route_;
+    std::atomic<uint64_t>* counters_[kRefusals] = {};  // by Refusal (None: allowed)
+    std::atomic<uint64_t> last_log_ms_{0};
+    std::atomic<uint64_t> unlogged_{0};  // refusals since the last log line
     mutable std::mutex mutex_;
     ClientTable table_;
     // The requests counted as open streams, each once, until their close hook.

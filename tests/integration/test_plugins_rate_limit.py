@@ -9,9 +9,10 @@ import socket
 import subprocess
 import tempfile
 import unittest
+from datetime import datetime
 
-from harness import (GatewayTestCase, build_request, http_request, make_config, sluice_bin,
-                     wait_metric, wait_until)
+from harness import (GatewayTestCase, build_request, http_request, make_config, metric_sum,
+                     metrics, sluice_bin, wait_metric, wait_until)
 
 ROUTES = """
 - path: /slow/{id}
@@ -30,6 +31,10 @@ ROUTES = """
   poll: {channel: "held:{id}", max_wait: 30s}
   plugins:
     - rate_limit: {max_streams: 1}
+- path: /counted/{id}
+  poll: {channel: "counted:{id}"}
+  plugins:
+    - rate_limit: {requests_per_second: 0.01, burst: 1}
 """
 
 
@@ -108,6 +113,29 @@ class RateLimitTest(GatewayTestCase):
             return h
         h.close()
         return None
+
+    def decisions(self, decision):
+        return metric_sum(metrics(self.port), "sluice_plugin_decisions_total",
+                          plugin="rate_limit", route="/counted/{id}", decision=decision)
+
+    def test_decisions_are_counted_and_refusals_logged_without_flooding(self):
+        self.assertEqual(self.decisions("rate_limited"), 0)  # exported before any request
+        statuses = [http_request(self.port, "GET", "/counted/a?position=0",
+                                 {"X-Request-Id": f"counted-{n}"})[0] for n in range(4)]
+        self.assertEqual(statuses, [200, 429, 429, 429])
+        self.assertEqual(self.decisions("allow"), 1)
+        self.assertEqual(self.decisions("rate_limited"), 3)
+        self.assertEqual(self.decisions("too_many_streams"), 0)
+        # The first refusal is logged; later ones only once a second has passed since the
+        # last line (a client over its limit must not be able to flood the log).
+        line = self.gw.wait_log(lambda l: l.get("msg") == "request refused by a plugin" and
+                                l.get("route") == "/counted/{id}")
+        self.assertEqual((line["plugin"], line["status"], line["reason"]),
+                         ("rate_limit", 429, "rate limit exceeded"))
+        times = [datetime.strptime(l["ts"], "%Y-%m-%dT%H:%M:%S.%fZ") for l in self.gw.error_log_json()
+                 if l.get("msg") == "request refused by a plugin" and l.get("route") == "/counted/{id}"]
+        for earlier, later in zip(times, times[1:]):
+            self.assertGreaterEqual((later - earlier).total_seconds(), 0.99, times)
 
     def test_held_polls_count_as_streams(self):
         first = self.held("/held/a?position=0&wait=30")

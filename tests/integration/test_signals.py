@@ -6,6 +6,7 @@ import re
 import signal
 import threading
 import unittest
+from datetime import datetime
 
 from harness import (DEFAULT_ROUTES, Gateway, SseClient, http_request, ids, make_config,
                      publish_position, wait_metric, wait_until)
@@ -57,6 +58,30 @@ class DrainTest(unittest.TestCase):
             gw.check_clean_exit()
             reasons = [l.get("reason") for l in gw.access_log_lines() if l.get("type") == "stream"]
             self.assertEqual(reasons.count("drain"), 2, reasons)
+
+    def test_drain_pace_spreads_the_closes_and_hints_a_jittered_retry(self):
+        # 16 streams, each closed at a random time in a 3 s window: the first and the last
+        # close are then (but for a chance below 1e-7) at least 0.75 s apart. Unpaced, the
+        # test above closes them in the same turn.
+        with Gateway(make_config(extra="drain_pace: 3s")) as gw:
+            streams = [self.open_stream(gw, f"paced{n}") for n in range(16)]
+            gw.send_signal(signal.SIGTERM)
+            for n, client in enumerate(streams):
+                with self.subTest(stream=n):
+                    self.assertTrue(client.wait_closed(10), "stream not closed by the drain")
+                    blocks = client.queued()
+                    retries = [b["retry"] for b in blocks if b["retry"] is not None]
+                    # The route's retry (2000 ms) plus up to as much again at random.
+                    self.assertEqual(len(retries), 1, blocks)
+                    self.assertTrue(2000 <= retries[0] <= 4000, retries)
+                    self.assertTrue(any(b["comments"] for b in blocks), blocks)
+            self.assertEqual(gw.wait_exit(10), 0)
+            gw.check_clean_exit()
+            ends = [datetime.strptime(l["ts"], "%Y-%m-%dT%H:%M:%S.%fZ")
+                    for l in gw.access_log_lines() if l.get("type") == "stream"
+                    and l.get("reason") == "drain"]
+            self.assertEqual(len(ends), 16)
+            self.assertGreaterEqual((max(ends) - min(ends)).total_seconds(), 0.75, ends)
 
     def test_sigint_exits_0_with_open_stream(self):
         with Gateway(make_config()) as gw:

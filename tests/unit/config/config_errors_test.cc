@@ -52,6 +52,16 @@ TEST_CASE("a bad duration points at the value", "[config]") {
                 "(units ms, s, m, h), got '1.5s'"});
 }
 
+TEST_CASE("drain_pace must leave time before drain_timeout cuts the streams", "[config]") {
+    CHECK(errors_of(kRedis + "drain_pace: 10s\n") ==
+          Lines{"t.yaml:2:13: drain_pace: must be shorter than drain_timeout (10000ms): streams "
+                "not closed by then are cut"});
+    CHECK(errors_of(kRedis + "drain_pace: 20s\ndrain_timeout: 30s\n").empty());
+    CHECK(errors_of(kRedis + "drain_pace: soon\n") ==
+          Lines{"t.yaml:2:13: drain_pace: expected a duration like 30s (units ms, s, m, h), "
+                "got 'soon'"});
+}
+
 TEST_CASE("a bad size points at the value", "[config]") {
     CHECK(errors_of(kRedis + "limits:\n  client_buffer: 64 KiB\n") ==
           Lines{"t.yaml:3:18: limits.client_buffer: expected a size like 512, 64KiB or 1MiB, "

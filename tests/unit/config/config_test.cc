@@ -117,6 +117,7 @@ TEST_CASE("keys left out keep their documented defaults", "[config]") {
     CHECK(c->broker.url == "redis://127.0.0.1:6379/0");
     CHECK_FALSE(c->publish);
     CHECK(c->drain_timeout == 10s);
+    CHECK(c->drain_pace == 0s);  // streams all told at once unless paced
     CHECK(c->access_log == "stdout");
     CHECK(c->log_level == log::Level::Info);
     CHECK(c->limits.max_connections == 100000);
@@ -271,6 +272,7 @@ TEST_CASE("every top-level scalar and every limit is read", "[config]") {
         "workers: 4\n"
         "broker: {type: redis, url: unix:///run/redis.sock}\n"
         "drain_timeout: 30s\n"
+        "drain_pace: 20s\n"
         "access_log: /tmp/sluice-config-test-access.log\n"
         "log_level: debug\n"
         "limits:\n"
@@ -295,6 +297,7 @@ TEST_CASE("every top-level scalar and every limit is read", "[config]") {
     CHECK(c->workers == 4);
     CHECK(c->broker.url == "unix:///run/redis.sock");
     CHECK(c->drain_timeout == 30s);
+    CHECK(c->drain_pace == 20s);
     CHECK(c->access_log == "/tmp/sluice-config-test-access.log");
     CHECK(c->log_level == log::Level::Debug);
     const Limits& l = c->limits;
