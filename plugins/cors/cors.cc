@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "gateway/core/ascii.h"
+#include "gateway/http/ascii.h"
 
 namespace sluice::plugins::cors {
 namespace {
@@ -14,17 +15,6 @@ std::string join(const std::vector<std::string>& items) {
         out += s;
     }
     return out;
-}
-
-// A header name (RFC 9110 token).
-bool is_token(const std::string& s) {
-    if (s.empty()) return false;
-    for (unsigned char c : s) {
-        if (c <= 0x20 || c >= 0x7f || std::string_view("\"(),/:;<=>?@[\\]{}").find(char(c)) !=
-                                          std::string_view::npos)
-            return false;
-    }
-    return true;
 }
 
 // scheme://host[:port], nothing after: what a browser sends as Origin.
@@ -71,7 +61,7 @@ std::optional<Options> parse(config::MapReader& r, const config::PluginSite& sit
     if (r.has("methods")) {
         ok &= r.get_string_list("methods", o.methods);
         for (const auto& m : o.methods) {
-            if (!is_token(m)) {
+            if (!http::is_token(m)) {
                 r.diag().error(r.find("methods")->mark, r.path("methods") + ": '" + m + "' is not a method");
                 ok = false;
             }
@@ -88,7 +78,7 @@ std::optional<Options> parse(config::MapReader& r, const config::PluginSite& sit
         auto& list = std::string_view(key) == "headers" ? o.headers : o.expose_headers;
         ok &= r.get_string_list(key, list);
         for (const auto& h : list) {
-            if (!is_token(h)) {
+            if (!http::is_token(h)) {
                 r.diag().error(r.find(key)->mark, r.path(key) + ": '" + h + "' is not a header name");
                 ok = false;
             }

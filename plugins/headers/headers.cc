@@ -3,19 +3,10 @@
 #include <algorithm>
 
 #include "gateway/core/ascii.h"
+#include "gateway/http/ascii.h"
 
 namespace sluice::plugins::headers {
 namespace {
-
-bool is_token(const std::string& s) {
-    if (s.empty()) return false;
-    for (unsigned char c : s) {
-        if (c <= 0x20 || c >= 0x7f || std::string_view("\"(),/:;<=>?@[\\]{}").find(char(c)) !=
-                                          std::string_view::npos)
-            return false;
-    }
-    return true;
-}
 
 // A value a header line can carry: no control characters but tab.
 bool is_field_value(const std::string& s) {
@@ -35,7 +26,7 @@ bool is_protected(const std::string& name) {
 }
 
 bool check_name(config::MapReader& r, std::string_view key, const std::string& name) {
-    if (!is_token(name)) {
+    if (!http::is_token(name)) {
         r.diag().error(r.find(key)->mark, r.path(key) + ": '" + name + "' is not a header name");
         return false;
     }
@@ -60,9 +51,9 @@ bool read_pairs(config::MapReader& r, std::string_view key,
             ok = false;
             continue;
         }
-        if (!is_token(field.key) || is_protected(field.key)) {
+        if (!http::is_token(field.key) || is_protected(field.key)) {
             r.diag().error(field.key_mark, m.path(field.key) + ": " +
-                                               (is_token(field.key) ? "is set by sluice itself and cannot be edited"
+                                               (http::is_token(field.key) ? "is set by sluice itself and cannot be edited"
                                                                     : "is not a header name"));
             ok = false;
             continue;
