@@ -5,6 +5,7 @@
 #include "plugins/api_key/api_key.h"
 #include "plugins/cors/cors.h"
 #include "plugins/external/external_catalog.h"
+#include "plugins/forward_auth/forward_auth.h"
 #include "plugins/headers/headers.h"
 #include "plugins/jwt/jwt.h"
 #include "plugins/rate_limit/rate_limit.h"
@@ -82,6 +83,7 @@ const Registry& builtin_registry() {
         r.add(rate_limit::plugin());
         r.add(jwt::plugin());
         r.add(api_key::plugin());
+        r.add(forward_auth::plugin());
         return r;
     }();
     return registry;

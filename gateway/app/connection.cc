@@ -386,6 +386,34 @@ void Connection::hand_over(std::unique_ptr<pipeline::Responder> r) {
     }
 }
 
+void Connection::filter_suspended() {
+    // As a handler's wait() without its timer (the filter answers within its own
+    // timeout): input is held, the next pipelined request is not dispatched, a drain
+    // lets the request finish.
+    if (state_ == State::Reading) state_ = State::Waiting;
+}
+
+void Connection::filter_resumed() {
+    if (state_ != State::Waiting) return;
+    state_ = State::Reading;  // where the handler expects the request to be
+    // The handler runs right after this; what it left to read arrives after it returns.
+    worker_.dispatcher().defer([this, alive = request_life_.token()] {
+        if (alive) feed_held_body();
+    });
+}
+
+void Connection::feed_held_body() {
+    if (!reading_body()) return;  // answered, or no streamed body: request_finished feeds it
+    if (held_paused_) {
+        held_paused_ = false;
+        resume_reading();
+    }
+    if (held_input_.empty()) return;
+    std::string input;
+    input.swap(held_input_);
+    process_input(input.data(), input.size());
+}
+
 void Connection::wait(uint64_t timeout_ms) {
     if (state_ == State::Closing || state_ == State::Finishing) return;
     state_ = State::Waiting;

@@ -77,6 +77,8 @@ class Connection final : public pipeline::Request, private net::TcpStream::Handl
     const std::string& request_id() override;
     void set_upstream(std::string server) override { upstream_ = std::move(server); }
     void set_filters(const pipeline::FilterChain* chain) override { filters_ = chain; }
+    void filter_suspended() override;
+    void filter_resumed() override;
 
     // Called on drain: streams get a last comment and end (after `stream_delay_ms`, the
     // stream's place in drain_pace), idle connections close.
@@ -107,6 +109,9 @@ class Connection final : public pipeline::Request, private net::TcpStream::Handl
     void on_head();
     void on_parse_error(const http::ParseResult& r);
     void hold_input(const char* data, size_t len);
+    // After a suspended filter chain resumed: the streamed request body held meanwhile
+    // goes to the responder the handler installed.
+    void feed_held_body();
     bool output_over_budget() const;
     void resume_after_output();
     void output_progress();

@@ -102,10 +102,13 @@ void Worker::start(std::vector<int> listen_fds, std::vector<int> admin_fds,
 void Worker::run() {
     // Runs until maybe_finish() has closed the listeners, the broker and the dispatcher
     // and every connection's socket has closed.
+    // Filters (forward_auth) reach this loop's pools through it.
+    proxy::LoopProxy::set_current(proxy_.get());
     uv_run(&loop_, UV_RUN_DEFAULT);
     dispatcher_->run_remaining();  // the closed connections' deferred deletes
     channels_.reset();
     broker_.reset();
+    proxy::LoopProxy::set_current(nullptr);
     proxy_.reset();  // shut down in the drain: nothing of it is left on the loop
     dispatcher_->run_remaining();
     dispatcher_.reset();
@@ -356,6 +359,7 @@ void Worker::maybe_finish() {
     finished_ = true;
     broker_->stop(nullptr);
     wheel().cancel(sweep_timer_);
+    proxy_->cancel_subrequests();  // forward_auth checks other loops may still wait on
     dispatcher_->close();  // refuses further posts
 }
 

@@ -89,16 +89,17 @@ void load_document(const YAML::Node& root, Diagnostics& diag, const PluginCatalo
             if (with_dir) plugins = with_dir.get();
         }
     }
+    // Before the plugins lists (publish, routes): a plugin may name an upstream.
+    if (auto v = top.find("upstreams")) load_upstreams(*v, diag, c.upstreams);
     if (auto v = top.find("publish")) {
         PublishConfig publish;
-        load_publish(*v, diag, plugins, publish);
+        load_publish(*v, diag, plugins, c.upstreams, publish);
         c.publish = std::move(publish);
     }
     if (auto v = top.find("limits")) load_limits(*v, diag, c.limits);
     // Routes start from `defaults` and refer to `upstreams`, wherever those sit in the
     // file; errors are sorted into file order at the end.
     if (auto v = top.find("defaults")) load_defaults(*v, diag, c.defaults);
-    if (auto v = top.find("upstreams")) load_upstreams(*v, diag, c.upstreams);
     if (auto v = top.find("routes")) load_routes(*v, diag, c.defaults, c.upstreams, plugins, c.routes);
     top.get_bool("share_listen_port", c.share_listen_port);
     top.get_duration("drain_timeout", c.drain_timeout);

@@ -25,6 +25,7 @@ void load_workers(const Value& v, Diagnostics& diag, unsigned& out);
 void load_admin(const Value& v, Diagnostics& diag, const std::vector<ListenAddress>& listen,
                 std::optional<AdminConfig>& out);
 void load_publish(const Value& v, Diagnostics& diag, const PluginCatalog* plugins,
+                  const std::map<std::string, proxy::UpstreamOptions>& upstreams,
                   PublishConfig& out);
 void load_limits(const Value& v, Diagnostics& diag, Limits& out);
 

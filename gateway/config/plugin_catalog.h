@@ -4,6 +4,7 @@
 // reload). Without one, any `plugins:` item is reported as an unknown plugin.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -15,9 +16,11 @@ namespace sluice::config {
 class MapReader;
 
 // Where a plugins list sits: a route (its kind and match are loaded), or the publish
-// endpoint (route == nullptr).
+// endpoint (route == nullptr); and the config's `upstreams` (loaded before any plugins
+// list, so a plugin that calls one, forward_auth, can check the name).
 struct PluginSite {
     const router::Route* route = nullptr;
+    const std::map<std::string, proxy::UpstreamOptions>* upstreams = nullptr;
 };
 
 class PluginCatalog {

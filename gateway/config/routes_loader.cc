@@ -73,7 +73,7 @@ void load_route(const Value& v, Diagnostics& diag, RouteContext ctx, const Plugi
         out.methods = kind->methods;
     }
     // After the handler: a plugin may check its options against the route's kind.
-    if (auto p = r.find("plugins")) load_plugins(*p, diag, plugins, PluginSite{&out}, out.plugins);
+    if (auto p = r.find("plugins")) load_plugins(*p, diag, plugins, PluginSite{&out, &ctx.upstreams}, out.plugins);
     r.finish();
 }
 

@@ -135,6 +135,7 @@ void load_workers(const Value& v, Diagnostics& diag, unsigned& out) {
 }
 
 void load_publish(const Value& v, Diagnostics& diag, const PluginCatalog* plugins,
+                  const std::map<std::string, proxy::UpstreamOptions>& upstreams,
                   PublishConfig& out) {
     MapReader r(v, diag);
     if (auto path = r.find("path")) {
@@ -151,7 +152,7 @@ void load_publish(const Value& v, Diagnostics& diag, const PluginCatalog* plugin
             }
         }
     }
-    if (auto p = r.find("plugins")) load_plugins(*p, diag, plugins, PluginSite{nullptr}, out.plugins);
+    if (auto p = r.find("plugins")) load_plugins(*p, diag, plugins, PluginSite{nullptr, &upstreams}, out.plugins);
     // Without a token, a plugin that authenticates (jwt, api_key) must guard the endpoint.
     bool guarded = plugins && std::any_of(out.plugins.begin(), out.plugins.end(),
                                           [&](const router::PluginUse& u) {

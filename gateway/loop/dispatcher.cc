@@ -39,9 +39,15 @@ Dispatcher::Dispatcher(uv_loop_t* loop, uint64_t tick_ms) : loop_(loop) {
     idle_.data = this;
     uv_async_init(loop_, &async_, DispatcherCallbacks::async);
     async_.data = this;
+    post_target_ = std::make_shared<PostHandle::Target>();
+    post_target_->dispatcher = this;
 }
 
 Dispatcher::~Dispatcher() {
+    {
+        std::lock_guard<std::mutex> lock(post_target_->mutex);
+        post_target_->dispatcher = nullptr;
+    }
     run_remaining();
     for (Flushable* f : flush_)
         if (f) f->queued_on_ = nullptr;
@@ -53,6 +59,14 @@ bool Dispatcher::post(std::function<void()> fn) {
     posted_.push_back(std::move(fn));
     uv_async_send(&async_);
     return true;
+}
+
+bool PostHandle::post(std::function<void()> fn) const {
+    if (!target_) return false;
+    std::unique_lock<std::mutex> lock(target_->mutex);
+    if (target_->dispatcher && target_->dispatcher->post(std::move(fn))) return true;
+    lock.unlock();
+    return false;  // fn (if not moved) is dropped here, outside the lock
 }
 
 void Dispatcher::run_posted() {

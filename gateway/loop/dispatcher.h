@@ -50,6 +50,24 @@ class Flushable {
     Dispatcher* queued_on_ = nullptr;  // set while on a dispatcher's flush list
 };
 
+// How another thread posts to a loop when it cannot know whether that loop is still
+// there: one loop finishes work others wait on (forward_auth's shared checks) and resumes
+// them on their own loops. Copyable; post() after the loop closed drops fn.
+class PostHandle {
+  public:
+    PostHandle() = default;
+    bool post(std::function<void()> fn) const;
+
+  private:
+    friend class Dispatcher;
+    struct Target {
+        std::mutex mutex;
+        Dispatcher* dispatcher = nullptr;  // guarded by mutex; nullptr once closed
+    };
+    explicit PostHandle(std::shared_ptr<Target> t) : target_(std::move(t)) {}
+    std::shared_ptr<Target> target_;
+};
+
 class Dispatcher {
   public:
     static constexpr uint64_t kDefaultTickMs = 100;  // timer wheel resolution
@@ -70,6 +88,7 @@ class Dispatcher {
 
     // Thread-safe. Runs fn on the loop thread; false (fn dropped) once close() has run.
     bool post(std::function<void()> fn);
+    PostHandle post_handle() const { return PostHandle(post_target_); }
 
     // Loop thread only from here on.
     void defer(std::function<void()> fn);
@@ -117,6 +136,7 @@ class Dispatcher {
     uv_async_t async_;
     bool idle_active_ = false;
     bool closed_ = false;
+    std::shared_ptr<PostHandle::Target> post_target_;
     std::mutex posted_mutex_;
     std::vector<std::function<void()>> posted_;  // guarded by posted_mutex_
     bool accepting_posts_ = true;                 // guarded by posted_mutex_

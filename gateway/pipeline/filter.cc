@@ -17,6 +17,7 @@ struct SuspendedChain {
 void Resume::operator()() {
     if (!state_ || state_->resumed || !state_->alive) return;
     state_->resumed = true;
+    state_->req->filter_resumed();
     state_->chain->run_from(state_->next, *state_->req, state_->handler);
 }
 
@@ -45,7 +46,11 @@ void FilterChain::run_from(size_t first, Request& req, const std::function<void(
         switch (head_[i]->on_request_head(req, resume)) {
         case HeadVerdict::Pass: continue;
         case HeadVerdict::Answered: return;
-        case HeadVerdict::Suspended: return;
+        case HeadVerdict::Suspended:
+            // Unless the filter resumed (or answered) before returning: then the rest of
+            // the chain has run already, or the request is over.
+            if (!resume.state_->resumed && resume.state_->alive) req.filter_suspended();
+            return;
         }
     }
     handler();

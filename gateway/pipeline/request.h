@@ -135,6 +135,14 @@ class Request {
     // The chain of the request's route (dispatch sets it): the carrier runs its response-
     // head filters on the answer's head and its close hooks when the request ends.
     virtual void set_filters(const FilterChain* chain) = 0;
+    // A request-head filter suspended the chain (forward_auth's subrequest): the carrier
+    // holds the connection's further input (the request's streamed body, pipelined
+    // requests) until the chain resumes, as it does while a handler wait()s.
+    virtual void filter_suspended() {}
+    // The chain resumes on the request's loop: the carrier takes the request up where it
+    // was when the filters began (the handler may hand_over, respond, wait). Called just
+    // before the rest of the chain runs; the held input is fed again afterwards.
+    virtual void filter_resumed() {}
 
     // --- The access log ----------------------------------------------------------------
     virtual void set_route_label(std::string label) = 0;

@@ -15,7 +15,10 @@ bool same_upstream(const UpstreamOptions& a, const UpstreamOptions& b) {
 
 LoopProxy::LoopProxy(LoopContextPtr ctx) : ctx_(std::move(ctx)) {}
 
-LoopProxy::~LoopProxy() { shutdown(); }
+LoopProxy::~LoopProxy() {
+    shutdown();
+    cancel_subrequests();
+}
 
 void LoopProxy::sync(const std::map<std::string, UpstreamOptions>& upstreams,
                      uint64_t generation) {
@@ -44,9 +47,38 @@ PoolPtr LoopProxy::pool(const std::string& name) const {
     return it == pools_.end() ? nullptr : it->second;
 }
 
+namespace {
+thread_local LoopProxy* this_thread_proxy = nullptr;
+}
+
+LoopProxy* LoopProxy::current() { return this_thread_proxy; }
+void LoopProxy::set_current(LoopProxy* lp) { this_thread_proxy = lp; }
+
+void LoopProxy::subrequest(http::RequestHead head, SubrequestSettings settings,
+                           SubrequestDone done) {
+    loop::Dispatcher& d = *ctx_->dispatcher;
+    auto owned = std::make_unique<Subrequest>(
+        std::move(head), std::move(settings), [this, &d, done = std::move(done)](Subrequest& s) {
+            auto it = subrequests_.find(&s);
+            if (it == subrequests_.end()) return;
+            d.defer([done, a = s.take_answer()]() mutable { done(std::move(a)); });
+            d.defer_delete(std::move(it->second));  // we may be inside its exchange's call
+            subrequests_.erase(it);
+        });
+    Subrequest* s = owned.get();
+    subrequests_.emplace(s, std::move(owned));
+    s->start();
+}
+
 void LoopProxy::shutdown() {
     open_ = false;
     for (auto& [name, pool] : pools_) pool->shutdown();
+}
+
+void LoopProxy::cancel_subrequests() {
+    std::vector<Subrequest*> running;
+    for (const auto& entry : subrequests_) running.push_back(entry.first);
+    for (Subrequest* s : running) s->cancel(503, "sluice is shutting down");
 }
 
 }  // namespace sluice::proxy

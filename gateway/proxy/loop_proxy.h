@@ -6,12 +6,15 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
+#include <unordered_map>
 
 #include "gateway/proxy/options.h"
 #include "gateway/proxy/loop_context.h"
 #include "gateway/proxy/pool.h"
 #include "gateway/proxy/request_id.h"
+#include "gateway/proxy/subrequest.h"
 
 namespace sluice::proxy {
 
@@ -30,6 +33,18 @@ class LoopProxy {
     void sync(const std::map<std::string, UpstreamOptions>& upstreams, uint64_t generation);
     PoolPtr pool(const std::string& name) const;
 
+    // The LoopProxy of the worker loop running on this thread (nullptr elsewhere): how a
+    // plugin's filter, which serves every loop, finds the pools of the loop it runs on.
+    static LoopProxy* current();
+    static void set_current(LoopProxy* lp);
+
+    // Sends sluice's own request `head` through `settings.exchange.pool` (Subrequest);
+    // `done` runs later on this loop, exactly once, never inside this call.
+    void subrequest(http::RequestHead head, SubrequestSettings settings, SubrequestDone done);
+    // Ends the subrequests still running with 503: the loop is about to stop, and with it
+    // the timers that would end a hung one (Worker::maybe_finish, and the destructor).
+    void cancel_subrequests();
+
     // Stops health checks and pooling everywhere (worker shutdown). Pools stay usable for
     // requests already under way; their connections close after use.
     void shutdown();
@@ -45,6 +60,7 @@ class LoopProxy {
     bool synced_ = false;
     bool open_ = true;
     RequestIdGenerator ids_;
+    std::unordered_map<Subrequest*, std::unique_ptr<Subrequest>> subrequests_;
 };
 
 }  // namespace sluice::proxy
