@@ -133,6 +133,28 @@ void plugin_decisions(const ScrapeInput& in, SampleWriter& w) {
         w.sample({s.plugin, s.route, s.decision}, static_cast<double>(s.count));
 }
 
+void tls_handshakes(const ScrapeInput& in, SampleWriter& w) {
+    for (size_t i = 0; i < TlsStats::kVersions.size(); ++i) {
+        int64_t n = 0;
+        for (const WorkerMetrics* m : in.workers) n += m->tls.handshakes[i].get();
+        w.sample({std::string(TlsStats::kVersions[i])}, static_cast<double>(n));
+    }
+}
+
+void tls_resumed(const ScrapeInput& in, SampleWriter& w) {
+    int64_t n = 0;
+    for (const WorkerMetrics* m : in.workers) n += m->tls.resumed.get();
+    w.sample(static_cast<double>(n));
+}
+
+void tls_failures(const ScrapeInput& in, SampleWriter& w) {
+    for (size_t i = 0; i < TlsStats::kFailureReasons.size(); ++i) {
+        int64_t n = 0;
+        for (const WorkerMetrics* m : in.workers) n += m->tls.failures[i].get();
+        w.sample({std::string(TlsStats::kFailureReasons[i])}, static_cast<double>(n));
+    }
+}
+
 } // namespace
 
 const std::vector<MetricDecl>& metric_catalog() {
@@ -160,6 +182,21 @@ const std::vector<MetricDecl>& metric_catalog() {
          "Connections refused by max_connections or max_connections_per_ip.",
          {},
          summed<&M::rejected_connections>},
+        {"sluice_tls_handshakes_total",
+         C::Counter,
+         "Completed TLS handshakes with clients, by protocol version.",
+         {"version"},
+         tls_handshakes},
+        {"sluice_tls_resumed_total",
+         C::Counter,
+         "TLS handshakes that resumed a session with a ticket (also in handshakes_total).",
+         {},
+         tls_resumed},
+        {"sluice_tls_handshake_failures_total",
+         C::Counter,
+         "Failed TLS handshakes with clients, by reason.",
+         {"reason"},
+         tls_failures},
         {"sluice_sse_streams_open",
          C::Gauge,
          "Open SSE streams.",

@@ -39,4 +39,16 @@ void UpstreamStats::snapshot(std::map<std::pair<std::string, std::string>, uint6
     for (const auto& [k, v] : counts_) out[k] += v;
 }
 
+size_t TlsStats::version_index(std::string_view version) {
+    for (size_t i = 0; i < kVersions.size(); ++i)
+        if (kVersions[i] == version) return i;
+    return kVersions.size() - 1;  // OpenSSL is set to TLS 1.2 and 1.3 only
+}
+
+size_t TlsStats::failure_index(std::string_view reason) {
+    for (size_t i = 0; i < kFailureReasons.size(); ++i)
+        if (kFailureReasons[i] == reason) return i;
+    return failure_index("other");
+}
+
 }  // namespace sluice::admin

@@ -4,6 +4,7 @@
 // lists every series).
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <map>
@@ -69,6 +70,23 @@ class UpstreamStats {
     std::map<std::pair<std::string, std::string>, uint64_t> counts_;
 };
 
+// TLS handshakes on client listeners, counted by the connection layer. Failure reasons
+// are tls::FailureReason's labels in its order (tls/failure.h; admin does not depend on
+// tls), then "timeout": the handshake did not finish within limits.header_timeout.
+struct TlsStats {
+    static constexpr std::array<std::string_view, 2> kVersions{"TLSv1.2", "TLSv1.3"};
+    static constexpr std::array<std::string_view, 8> kFailureReasons{
+        "not_tls",         "protocol_version",        "no_shared_cipher", "unknown_ca",
+        "bad_certificate", "no_application_protocol", "other",            "timeout"};
+    // Index of a label in kVersions / kFailureReasons; the last entry when unknown.
+    static size_t version_index(std::string_view version);
+    static size_t failure_index(std::string_view reason);
+
+    std::array<Cell, kVersions.size()> handshakes;
+    Cell resumed;  // handshakes that resumed a session (ticket)
+    std::array<Cell, kFailureReasons.size()> failures;
+};
+
 struct WorkerMetrics {
     Cell connections_open;
     Cell connections_total;
@@ -88,6 +106,7 @@ struct WorkerMetrics {
     Cell rejected_connections;
     RouteStats routes;
     UpstreamStats upstreams;
+    TlsStats tls;
 };
 
 // Everything a scrape reports besides the per-worker cells.

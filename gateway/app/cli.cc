@@ -87,7 +87,7 @@ int run_cli(int argc, char** argv) {
         std::printf("%s: ok\n", config_path.c_str());
         return 0;
     }
-    // TEMPORARY until TLS/HTTP/2 are wired into connections (config/not_yet_served.h).
+    // TEMPORARY until HTTP/2 is wired into connections (config/not_yet_served.h).
     if (std::string why = config::listen_features_not_yet_served(*rt->config); !why.empty()) {
         std::fprintf(stderr, "%s: %s\n", config_path.c_str(), why.c_str());
         return 1;

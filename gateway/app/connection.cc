@@ -18,6 +18,18 @@ namespace {
 // with a RST that could destroy the response in flight (nginx's lingering close).
 constexpr uint64_t kLingerMs = 2000;
 constexpr size_t kMaxHeldInput = 64 * 1024;
+
+// The answer to a plaintext HTTP request on a TLS port: short, in plaintext (the client
+// speaks no TLS), and saying what to do.
+constexpr std::string_view kPlaintextOnTlsPortBody = "This port speaks HTTPS (TLS): use an https:// URL\n";
+constexpr std::string_view kPlaintextOnTlsPort =
+    "HTTP/1.1 400 Bad Request\r\n"
+    "Content-Type: text/plain\r\n"
+    "Content-Length: 50\r\n"
+    "Connection: close\r\n"
+    "\r\n"
+    "This port speaks HTTPS (TLS): use an https:// URL\n";
+static_assert(kPlaintextOnTlsPortBody.size() == 50 && kPlaintextOnTlsPort.ends_with(kPlaintextOnTlsPortBody));
 }  // namespace
 
 Connection::Connection(Worker& worker) : worker_(worker), stream_(worker.dispatcher(), *this) {
@@ -39,6 +51,10 @@ void Connection::accept(uv_stream_t* listener) {
     }
     stream_.set_nodelay(true);
     remote_ = stream_.peer_ip();
+    if (tls_context_) {
+        TlsLayer::Upper& upper = *this;  // a private base: converted here, not in make_unique
+        tls_ = std::make_unique<TlsLayer>(std::move(tls_context_), stream_, upper);
+    }
     const auto& limits = worker_.runtime()->config->limits;
     stream_.set_watermarks(limits.client_buffer, limits.client_buffer / 4);
     worker_.metrics().connections_total.add(1);
@@ -53,6 +69,17 @@ void Connection::accept(uv_stream_t* listener) {
     stream_.start_reading();
     if (!admitted_) {
         worker_.metrics().rejected_connections.add(1);
+        if (tls_) {
+            // No answer can go out before a handshake the refused connection is not
+            // worth: it is closed at once.
+            bool per_ip = adm == Server::Admission::TooManyFromAddress;
+            log::warn("connection refused",
+                      {{"remote", remote_},
+                       {"reason", per_ip ? "max_connections_per_ip" : "max_connections"},
+                       {"tls", true}});
+            close_now(sse::CloseReason::Client);
+            return;
+        }
         bool per_ip = adm == Server::Admission::TooManyFromAddress;
         log::warn("connection refused",
                   {{"remote", remote_},
@@ -97,7 +124,12 @@ void Connection::timer_cb(void* self) noexcept { static_cast<Connection*>(self)-
 void Connection::on_timer() {
     switch (state_) {
     case State::Reading:
-        if (parser_ && parser_->in_message()) {
+        if (tls_ && !tls_->established()) {
+            // The handshake is part of the header read: it gets header_timeout.
+            log::info("TLS handshake timeout", {{"remote", remote_}});
+            worker_.metrics().tls.failures[admin::TlsStats::failure_index("timeout")].add(1);
+            close_now(sse::CloseReason::Client);
+        } else if (parser_ && parser_->in_message()) {
             log::info("request header timeout", {{"remote", remote_}});
             keep_alive_ = false;
             respond_error(408, "request timeout");
@@ -126,6 +158,43 @@ void Connection::on_timer() {
 }
 
 void Connection::on_stream_data(const char* data, size_t len) {
+    if (!tls_) {
+        on_plaintext(data, len);
+        return;
+    }
+    // Finishing (lingering) or closing: what the client still sends is discarded unread.
+    if (state_ == State::Finishing || state_ == State::Closing) return;
+    if (!tls_->feed(data, len)) on_tls_failed();
+}
+
+void Connection::on_tls_established(const tls::HandshakeInfo& info) {
+    auto& m = worker_.metrics().tls;
+    m.handshakes[admin::TlsStats::version_index(info.version)].add(1);
+    if (info.resumed) m.resumed.add(1);
+    // ALPN picks the HTTP session; only http/1.1 is offered until HTTP/2 is served, so
+    // this connection is HTTP/1.1 whatever the client sent ("" or "http/1.1").
+    log::debug("TLS established", {{"remote", remote_}, {"version", info.version}, {"alpn", info.alpn},
+                                   {"sni", info.server_name}, {"resumed", info.resumed}});
+}
+
+void Connection::on_tls_failed() {
+    const tls::Failure& f = *tls_->failure();
+    if (tls_->established()) {
+        // A broken record after the handshake: the connection cannot go on.
+        log::info("TLS error", {{"remote", remote_}, {"reason", tls::reason_name(f.reason)}, {"detail", f.detail}});
+        close_now(sse::CloseReason::Error);
+        return;
+    }
+    std::string_view reason = tls::reason_name(f.reason);
+    worker_.metrics().tls.failures[admin::TlsStats::failure_index(reason)].add(1);
+    log::info("TLS handshake failed", {{"remote", remote_}, {"reason", reason}, {"detail", f.detail}});
+    keep_alive_ = false;
+    // The alert (if any) is already queued; a plaintext client gets a plaintext 400.
+    if (f.reason == tls::FailureReason::NotTls) stream_.write(std::string(kPlaintextOnTlsPort));
+    start_finishing();
+}
+
+void Connection::on_plaintext(const char* data, size_t len) {
     switch (state_) {
     case State::Reading:
         // Requests held back for unread answers come first: keep the order.
@@ -521,6 +590,12 @@ void Connection::send(SharedBytes bytes) {
     if (state_ == State::Closing || bytes->empty()) return;
     if (state_ == State::Streaming) stream_bytes_ += bytes->size();
     if (state_ == State::Exchanging) response_bytes_ += bytes->size();
+    if (tls_) {
+        // Refused only once the session failed (the connection is closing already) or
+        // close_notify went out (nothing may follow it): dropped then.
+        tls_->write(*bytes);
+        return;
+    }
     stream_.write(std::move(bytes));
 }
 
@@ -559,6 +634,7 @@ void Connection::start_finishing() {
         // its memory) forever: it gets idle_timeout to take it, renewed on progress.
         arm_timer(static_cast<uint64_t>(worker_.runtime()->config->limits.idle_timeout.count()));
     }
+    if (tls_) tls_->shutdown();  // close_notify, after everything queued
     stream_.close(net::CloseType::AfterFlush);  // on_output_shut_down once all is written
 }
 

@@ -14,6 +14,12 @@
 //
 // Request bodies are read whole before dispatch, except on proxy routes: there the
 // request is dispatched at its head and the body streams into the Responder.
+//
+// Transport: plain TCP, or TLS on a `tls:` listener (set_tls before accept): then a
+// TlsLayer sits between the stream and this session, both ways (app/tls_layer.h). The
+// TLS handshake happens in Reading, before any request, and counts against
+// header_timeout; a graceful close sends close_notify, the client's close_notify is its
+// EOF.
 #pragma once
 
 #include <uv.h>
@@ -24,6 +30,7 @@
 #include <vector>
 
 #include "gateway/app/runtime.h"
+#include "gateway/app/tls_layer.h"
 #include "gateway/core/timer_wheel.h"
 #include "gateway/http/request_parser.h"
 #include "gateway/http/response.h"
@@ -36,13 +43,18 @@ namespace sluice::app {
 
 class Worker;
 
-class Connection final : public pipeline::Request, private net::TcpStream::Handler {
+class Connection final : public pipeline::Request,
+                         private net::TcpStream::Handler,
+                         private TlsLayer::Upper {
   public:
     enum class State { Reading, Waiting, Streaming, Exchanging, Finishing, Closing };
 
     explicit Connection(Worker& worker);
     ~Connection();
 
+    // Accepted on a `tls:` listener: the connection speaks TLS with this context (the
+    // listener's at accept time; kept for the connection's life, reload or not).
+    void set_tls(tls::ServerContextPtr context) { tls_context_ = std::move(context); }
     // Accepts from the listener; on failure the socket closes and the worker lets go.
     void accept(uv_stream_t* listener);
 
@@ -101,6 +113,15 @@ class Connection final : public pipeline::Request, private net::TcpStream::Handl
     void on_output_shut_down() override;
     void on_stream_closed() override;
 
+    // TlsLayer::Upper
+    void on_tls_established(const tls::HandshakeInfo& info) override;
+    void on_tls_plaintext(const char* data, size_t len) override { on_plaintext(data, len); }
+    void on_tls_peer_closed() override { on_stream_eof(); }
+    void on_tls_failed();
+
+    // Request bytes, read from TCP or decrypted.
+    void on_plaintext(const char* data, size_t len);
+
     // Queues wire bytes (heads, framed body bytes); they go out at the end of the turn.
     void send(SharedBytes bytes);
     void send(std::string bytes);
@@ -131,6 +152,8 @@ class Connection final : public pipeline::Request, private net::TcpStream::Handl
 
     Worker& worker_;
     net::TcpStream stream_;
+    tls::ServerContextPtr tls_context_;  // set on a tls listener
+    std::unique_ptr<TlsLayer> tls_;      // null on plain TCP
     State state_ = State::Reading;
     std::unique_ptr<http::RequestParser> parser_;
     std::string held_input_;         // pipelined bytes read while a response is pending

@@ -131,6 +131,9 @@ bool Server::bind_listeners(std::vector<std::vector<int>>& fds,
             if (admin)
                 log::info("listening",
                           {{"address", address}, {"worker", w}, {"serves", "admin endpoints only"}});
+            else if (addr.tls)
+                // HTTP/2 is not served yet: ALPN offers http/1.1 only (docs/tls.md).
+                log::info("listening", {{"address", address}, {"worker", w}, {"tls", true}, {"alpn", "http/1.1"}});
             else
                 log::info("listening", {{"address", address}, {"worker", w}});
         }
@@ -159,8 +162,47 @@ std::unique_ptr<broker::Broker> Server::make_broker(Worker& w) {
     return std::make_unique<broker::MemoryBroker>(w.loop(), *hub_);
 }
 
+bool Server::build_tls_contexts(const config::Config& cfg, std::vector<tls::ServerContextPtr>& out,
+                                std::string* error) const {
+    out.assign(cfg.listen.size(), nullptr);
+    for (size_t i = 0; i < cfg.listen.size(); ++i) {
+        const auto& l = cfg.listen[i];
+        if (!l.tls) continue;
+        tls::ContextOptions options = *l.tls;
+        // Until HTTP/2 is served, h2 is never offered: a client that would pick it
+        // speaks HTTP/1.1 instead.
+        options.alpn = {tls::kAlpnHttp11};
+        tls::ServerContextPtr previous = tls_context(i);
+        auto built = tls::ServerContext::create(options, previous.get());
+        if (auto* e = std::get_if<tls::ContextError>(&built)) {
+            *error = "listen[" + std::to_string(i) + "].tls: " + e->error.message;
+            return false;
+        }
+        auto& b = std::get<tls::BuiltContext>(built);
+        for (const auto& w : b.warnings)
+            log::warn("TLS certificate", {{"listen", i}, {"warning", w}});
+        out[i] = std::move(b.context);
+    }
+    return true;
+}
+
+tls::ServerContextPtr Server::tls_context(size_t listen_index) const {
+    std::lock_guard<std::mutex> lock(tls_mutex_);
+    return listen_index < tls_contexts_.size() ? tls_contexts_[listen_index] : nullptr;
+}
+
 int Server::run() {
     const auto& cfg = *runtime_->config;
+    {
+        std::vector<tls::ServerContextPtr> contexts;
+        std::string error;
+        if (!build_tls_contexts(cfg, contexts, &error)) {
+            log::error("cannot start TLS", {{"error", error}});
+            return 1;
+        }
+        std::lock_guard<std::mutex> lock(tls_mutex_);
+        tls_contexts_ = std::move(contexts);
+    }
     std::vector<std::vector<int>> fds, admin_fds;
     if (!bind_listeners(fds, admin_fds)) return 1;
 
@@ -298,7 +340,7 @@ void Server::reload() {
         ++global_.reload_failures;
         return;
     }
-    // TEMPORARY until TLS/HTTP/2 are wired into connections (config/not_yet_served.h).
+    // TEMPORARY until HTTP/2 is wired into connections (config/not_yet_served.h).
     if (std::string why = config::listen_features_not_yet_served(*r.config); !why.empty()) {
         log::error("config reload rejected", {{"error", why}});
         std::lock_guard<std::mutex> lock(global_mutex_);
@@ -322,7 +364,20 @@ void Server::reload() {
         uint16_t port = new_cfg.listen[i].port;
         bool same_port = port == running.listen[i].port ||
                          (i < bound_ports_.size() && port == bound_ports_[i]);
-        listen_changed = running.listen[i].host != new_cfg.listen[i].host || !same_port;
+        listen_changed = running.listen[i].host != new_cfg.listen[i].host || !same_port ||
+                         running.listen[i].tls.has_value() != new_cfg.listen[i].tls.has_value();
+    }
+    // Certificates are read again: new connections get the new ones, open connections
+    // keep theirs. With the listeners changed (a restart's business) the running
+    // contexts stay, as the running listeners do.
+    std::vector<tls::ServerContextPtr> contexts;
+    if (!listen_changed) {
+        if (!build_tls_contexts(new_cfg, contexts, &error)) {
+            log::error("config reload rejected", {{"error", error}});
+            std::lock_guard<std::mutex> lock(global_mutex_);
+            ++global_.reload_failures;
+            return;
+        }
     }
     std::string needs_restart;
     if (listen_changed) needs_restart += "listen ";
@@ -344,6 +399,10 @@ void Server::reload() {
         log::error("cannot open access log; keeping the previous one",
                    {{"path", new_cfg.access_log}});
     runtime_ = next;
+    if (!listen_changed) {
+        std::lock_guard<std::mutex> lock(tls_mutex_);
+        tls_contexts_ = std::move(contexts);
+    }
     hub_->set_positions_ttl(positions_ttl_fn(next));
     hub_->set_max_channels(new_cfg.limits.max_channels);
     if (feed_) feed_->set_patterns(redis_patterns(*next));

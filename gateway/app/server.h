@@ -18,6 +18,7 @@
 #include "gateway/broker/counters.h"
 #include "gateway/broker/memory_hub.h"
 #include "gateway/broker/redis_feed.h"
+#include "gateway/tls/server_context.h"
 
 namespace sluice::app {
 
@@ -46,6 +47,10 @@ class Server {
     bool has_admin_listener() const { return started_config_->admin.has_value(); }
     std::string render_metrics() const;
 
+    // Thread-safe. The TLS context new connections on listen[index] get: null for a plain
+    // listener. A reload swaps it; connections keep the one they were accepted with.
+    tls::ServerContextPtr tls_context(size_t listen_index) const;
+
     // Called by a worker thread when its loop has ended.
     void worker_finished();
 
@@ -56,6 +61,10 @@ class Server {
                         std::vector<std::vector<int>>& admin_fds_per_worker);
     std::vector<uint16_t> bound_ports_;  // per listen address, the port it got (port 0)
     uint16_t admin_bound_port_ = 0;
+    // One context per `tls:` listener of cfg (null for plain ones), each built with the
+    // running one as `previous` (ticket keys carry over). False with *error on failure.
+    bool build_tls_contexts(const config::Config& cfg, std::vector<tls::ServerContextPtr>& out,
+                            std::string* error) const;
     void on_signal(int signum);
     void reopen_logs();
     void reload();
@@ -89,6 +98,9 @@ class Server {
     std::atomic<int64_t> admin_connections_{0};
     std::mutex per_address_mutex_;
     std::unordered_map<std::string, uint32_t> per_address_;
+
+    mutable std::mutex tls_mutex_;
+    std::vector<tls::ServerContextPtr> tls_contexts_;  // per listen index
 
     mutable std::mutex global_mutex_;
     admin::GlobalState global_;

@@ -77,7 +77,8 @@ Worker::~Worker() = default;
 void Worker::start(std::vector<int> listen_fds, std::vector<int> admin_fds,
                    std::unique_ptr<broker::Broker> broker) {
     broker_ = std::move(broker);
-    auto open_listener = [this](int fd, bool admin) {
+    auto open_listener = [this](int fd, int listen_index) {
+        bool admin = listen_index < 0;
         auto* l = new uv_tcp_t;
         uv_tcp_init(&loop_, l);
         l->data = this;
@@ -85,10 +86,12 @@ void Worker::start(std::vector<int> listen_fds, std::vector<int> admin_fds,
         int rc = uv_listen(reinterpret_cast<uv_stream_t*>(l), 4096, WorkerCallbacks::connection);
         if (rc != 0) log::error("listen failed", {{"error", uv_strerror(rc)}});
         listeners_.push_back(l);
+        listen_index_.push_back(listen_index);
         if (admin) admin_listeners_.push_back(l);
     };
-    for (int fd : listen_fds) open_listener(fd, false);
-    for (int fd : admin_fds) open_listener(fd, true);
+    // listen_fds are in config listen order (Server::bind_listeners).
+    for (size_t i = 0; i < listen_fds.size(); ++i) open_listener(listen_fds[i], static_cast<int>(i));
+    for (int fd : admin_fds) open_listener(fd, -1);
     wheel().schedule(sweep_timer_, kSweepEveryMs);
     broker_->start(*this);
     auto ctx = std::make_shared<proxy::LoopContext>();
@@ -128,8 +131,12 @@ void Worker::post(std::function<void(Worker&)> fn) {
 
 void Worker::on_connection(uv_stream_t* listener) {
     auto c = std::make_unique<Connection>(*this);
-    for (uv_tcp_t* l : admin_listeners_)
-        if (reinterpret_cast<uv_stream_t*>(l) == listener) c->set_admin_listener();
+    for (size_t i = 0; i < listeners_.size(); ++i) {
+        if (reinterpret_cast<uv_stream_t*>(listeners_[i]) != listener) continue;
+        if (listen_index_[i] < 0) c->set_admin_listener();
+        else if (auto context = server_.tls_context(static_cast<size_t>(listen_index_[i])))
+            c->set_tls(std::move(context));
+    }
     Connection* conn = c.get();
     adopt(std::move(c));
     conn->accept(listener);
@@ -314,6 +321,7 @@ void Worker::close_listeners() {
     for (auto* l : listeners_) uv_close(reinterpret_cast<uv_handle_t*>(l), WorkerCallbacks::listener_closed);
     listeners_.clear();
     admin_listeners_.clear();
+    listen_index_.clear();
 }
 
 void Worker::set_runtime(RuntimePtr rt) {

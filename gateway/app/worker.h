@@ -128,6 +128,9 @@ class Worker final : public broker::Listener,
     std::thread thread_;
     std::vector<uv_tcp_t*> listeners_;
     std::vector<uv_tcp_t*> admin_listeners_;  // also in listeners_
+    // Per entry of listeners_: its index in config listen (for its TLS context), or -1
+    // for the admin listener.
+    std::vector<int> listen_index_;
     TimerWheel::Entry sweep_timer_;
     std::unique_ptr<broker::Broker> broker_;
     std::unique_ptr<proxy::LoopProxy> proxy_;

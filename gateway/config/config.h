@@ -37,6 +37,10 @@ struct ListenAddress {
     // HTTP/2 (`http2:`): over TLS by ALPN (default on with tls), else h2c with prior
     // knowledge. Not served yet: see not_yet_served.h.
     bool http2 = false;
+    // `http2: true` written out (not the default that comes with tls). Until HTTP/2 is
+    // served, such a listener is refused at start-up while a tls listener with the
+    // default is served as HTTP/1.1 (not_yet_served.h).
+    bool http2_requested = false;
 };
 
 struct PublishConfig {

@@ -6,7 +6,11 @@
 // Every certificate is loaded here through tls::load_certificate (the same code the
 // listener will use), so an unreadable file, a file that is not PEM, a key that does not
 // match its certificate or a bad name is a file:line:col error at --check time, pointing
-// at the value concerned. An expired certificate is only a warning.
+// at the value concerned. An expired certificate is only a warning. A relative file name
+// is taken from the config file's folder (as a static root is), not from the working
+// directory, so a config and its certificates can move together.
+#include <filesystem>
+
 #include "gateway/config/loaders.h"
 #include "gateway/tls/certificate.h"
 
@@ -40,6 +44,9 @@ void load_certificate_entry(MapReader& r, bool names_allowed, Diagnostics& diag,
         }
     }
     if (!ok) return;
+    std::filesystem::path folder = std::filesystem::path(diag.file()).parent_path();
+    for (std::string* file : {&spec.cert_file, &spec.key_file})
+        if (!file->empty() && std::filesystem::path(*file).is_relative()) *file = (folder / *file).string();
     tls::CertificateResult loaded = tls::load_certificate(spec);
     if (auto* err = std::get_if<tls::CertificateError>(&loaded)) {
         std::optional<Value> at;

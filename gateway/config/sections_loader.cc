@@ -28,7 +28,7 @@ void load_one_listen(const Value& v, Diagnostics& diag, std::vector<ListenAddres
         }
         // HTTP/2 is offered by default over TLS (browsers use it only there).
         addr.http2 = addr.tls.has_value();
-        r.get_bool("http2", addr.http2);
+        if (r.get_bool("http2", addr.http2) && r.has("http2")) addr.http2_requested = addr.http2;
         if (addr.tls) {
             addr.tls->alpn = addr.http2 ? std::vector<std::string>{tls::kAlpnHttp2, tls::kAlpnHttp11}
                                         : std::vector<std::string>{tls::kAlpnHttp11};

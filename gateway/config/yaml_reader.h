@@ -34,6 +34,7 @@ class Diagnostics {
     void warning(const YAML::Mark& at, std::string message);
 
     bool empty() const { return errors_.empty(); }
+    const std::string& file() const { return file_; }  // the config file's name, as given
     std::vector<ConfigError> take();
     std::vector<ConfigError> take_warnings() { return std::move(warnings_); }
 
