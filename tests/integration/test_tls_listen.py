@@ -10,14 +10,14 @@ import json
 import os
 import re
 import signal
-import socket
 import ssl
 import subprocess
 import tempfile
 import time
 import unittest
+import warnings
 
-from harness import (HOST, TOKEN, Conn, Gateway, SseClient, SseParser, build_request,
+from harness import (TOKEN, Conn, Gateway, SseClient, SseParser, build_request,
                      make_config, metric_sum, metrics, publish_position, sluice_bin,
                      wait_metric, wait_until)
 from test_cli import run_sluice
@@ -136,8 +136,11 @@ class TlsTestBase(unittest.TestCase):
         return ctx
 
     def gateway(self, config):
+        """A started gateway, stopped after the test (clients closed first) with its clean
+        exit checked: status 0, no sanitizer report."""
         gw = Gateway(config).start()
         self.addCleanup(gw.cleanup)
+        self.addCleanup(gw.stop)
         self.addCleanup(lambda: self._dump_if_failed(gw))
         return gw
 
@@ -266,6 +269,37 @@ class TlsRoutesTest(TlsTestBase):
         wait_metric(gw.port, "sluice_sse_streams_open", lambda v: v == 0, "the stream's end")
 
 
+    def test_drain_ends_tls_streams_with_close_notify(self):
+        gw = self.gateway(tls_config(single(self.leaf)))
+        port, _ = tls_port(gw)
+        client = TlsSseClient(port, "/s/drain", self.client_context())
+        self.addCleanup(client.conn.close)
+        self.assertEqual(client.status, 200)
+        wait_metric(gw.port, "sluice_sse_streams_open", lambda v: v == 1, "the stream")
+        client.conn.sock.suppress_ragged_eofs = False  # a close without close_notify raises
+        gw.send_signal(signal.SIGTERM)
+        self.assertTrue(client.conn.wait_closed(10), "the stream was not ended by the drain")
+        gw.wait_exit(10)
+
+    def test_connections_over_max_connections_are_closed_before_the_handshake(self):
+        gw = self.gateway(tls_config(single(self.leaf), limits={"max_connections": 1}))
+        port, _ = tls_port(gw)
+        def take_the_slot():
+            # The start-up health check's connection may not be released yet: retry.
+            try:
+                conn = TlsConn(port, self.client_context())
+            except (ssl.SSLError, OSError):
+                return None
+            self.addCleanup(conn.close)
+            return conn if conn.request("GET", "/_sluice/health")[0] == 200 else None
+        first = wait_until(take_the_slot, 5, what="the one connection slot")
+        with self.assertRaises((ssl.SSLError, ConnectionError, OSError)):
+            second = TlsConn(port, self.client_context())
+            self.addCleanup(second.close)
+        gw.wait_log(lambda line: line.get("reason") == "max_connections" and line.get("tls") is True)
+        first.close()
+
+
 class TlsHandshakeTest(TlsTestBase):
     def test_sni_chooses_between_two_certificates(self):
         other = make_leaf(self.dir.name, self.ca, "other", "other.test")
@@ -338,11 +372,13 @@ class TlsHandshakeTest(TlsTestBase):
         old.check_hostname = False
         old.verify_mode = ssl.CERT_NONE
         try:
-            old.minimum_version = ssl.TLSVersion.TLSv1_1
-            old.maximum_version = ssl.TLSVersion.TLSv1_1
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                old.minimum_version = ssl.TLSVersion.TLSv1_1
+                old.maximum_version = ssl.TLSVersion.TLSv1_1
             old.set_ciphers("ALL:@SECLEVEL=0")
         except (ValueError, ssl.SSLError):
-            old = None
+            old = None  # this Python's OpenSSL cannot even offer TLS 1.1
         if old is not None:
             with self.assertRaises((ssl.SSLError, ConnectionError)):
                 TlsConn(port, old)
