@@ -9,6 +9,7 @@
 
 #include "core/version.h"
 #include "gateway/admin/metric_catalog.h"
+#include "gateway/tls/failure.h"
 
 using namespace sluice::admin;
 
@@ -264,4 +265,34 @@ TEST_CASE("a sample with the wrong number of label values is refused", "[admin][
     CHECK_THROWS_AS(w.sample(1), std::logic_error);
     w.sample({"v"}, 2);
     CHECK(out == "x{a=\"v\"} 2\n");
+}
+
+TEST_CASE("TLS handshakes by version and failures by reason, summed over workers", "[admin][metrics]") {
+    Fixture f;
+    f.w0.tls.handshakes[TlsStats::version_index("TLSv1.3")].add(3);
+    f.w1.tls.handshakes[TlsStats::version_index("TLSv1.3")].add(1);
+    f.w1.tls.handshakes[TlsStats::version_index("TLSv1.2")].add(2);
+    f.w0.tls.resumed.add(1);
+    f.w0.tls.failures[TlsStats::failure_index("not_tls")].add(1);
+    f.w1.tls.failures[TlsStats::failure_index("timeout")].add(2);
+    f.w1.tls.failures[TlsStats::failure_index("no such reason")].add(1);  // counted as other
+    Scrape s = parse(f.render());
+    CHECK(value_of(s, "sluice_tls_handshakes_total", {{"version", "TLSv1.3"}}) == 4);
+    CHECK(value_of(s, "sluice_tls_handshakes_total", {{"version", "TLSv1.2"}}) == 2);
+    CHECK(value_of(s, "sluice_tls_resumed_total") == 1);
+    CHECK(value_of(s, "sluice_tls_handshake_failures_total", {{"reason", "not_tls"}}) == 1);
+    CHECK(value_of(s, "sluice_tls_handshake_failures_total", {{"reason", "timeout"}}) == 2);
+    CHECK(value_of(s, "sluice_tls_handshake_failures_total", {{"reason", "other"}}) == 1);
+    // Every reason is a series from the start (0), so rates work before the first failure.
+    CHECK(value_of(s, "sluice_tls_handshake_failures_total", {{"reason", "unknown_ca"}}) == 0);
+}
+
+TEST_CASE("the TLS failure labels are tls::FailureReason's, then timeout", "[admin][metrics]") {
+    using sluice::tls::FailureReason;
+    for (auto r : {FailureReason::NotTls, FailureReason::ProtocolVersion, FailureReason::NoSharedCipher,
+                   FailureReason::UnknownCa, FailureReason::BadCertificate,
+                   FailureReason::NoApplicationProtocol, FailureReason::Other})
+        CHECK(TlsStats::kFailureReasons[TlsStats::failure_index(sluice::tls::reason_name(r))] ==
+              sluice::tls::reason_name(r));
+    CHECK(TlsStats::kFailureReasons.back() == "timeout");
 }

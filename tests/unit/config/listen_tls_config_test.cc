@@ -215,3 +215,24 @@ TEST_CASE("until HTTP/2 is served, only an explicit http2: true is refused at st
           "valid, but connections are not served over HTTP/2 yet); remove `http2: true` from this "
           "listener to run");
 }
+
+TEST_CASE("relative cert and key paths are taken from the config file's folder", "[config][tls]") {
+    Certs c;
+    // The config "lives" in the certificates' folder and names them by file name only.
+    std::string config_path = c.dir.path("sluice.yaml");
+    LoadResult r = load_config_string("broker: {type: redis}\nlisten:\n  - address: 127.0.0.1:1\n"
+                                      "    tls: {cert: a.crt, key: a.key}\n",
+                                      config_path);
+    INFO((r.errors.empty() ? "" : r.errors[0].to_string()));
+    REQUIRE(r.config);
+    REQUIRE(r.config->listen[0].tls);
+    CHECK(r.config->listen[0].tls->certificates[0].cert_file == c.a.cert_file);
+    CHECK(r.config->listen[0].tls->certificates[0].key_file == c.a.key_file);
+    // An absolute path stays as it is; a missing relative one is reported resolved.
+    r = load_config_string("broker: {type: redis}\nlisten:\n  - address: 127.0.0.1:1\n"
+                           "    tls: {cert: nope.crt, key: a.key}\n",
+                           config_path);
+    REQUIRE(r.errors.size() == 1);
+    CHECK(r.errors[0].to_string() == config_path + ":4:17: listen[0].tls.cert: cannot read '" +
+                                         c.dir.path("nope.crt") + "': No such file or directory");
+}
