@@ -1,6 +1,7 @@
 #include "plugins/external/external_filter.h"
 
 #include "gateway/core/log.h"
+#include "gateway/proxy/loop_proxy.h"
 #include "gateway/sse/encode.h"
 #include "plugins/external/host.h"
 
@@ -65,12 +66,29 @@ std::shared_ptr<const ExternalFilter::RequestCopy> ExternalFilter::copy_of(const
     return it == s.copies.end() ? nullptr : it->second;
 }
 
+std::function<sluice_pending*()> ExternalFilter::suspender(pipeline::Request& req,
+                                                           const pipeline::Resume& resume) const {
+    proxy::LoopProxy* lp = proxy::LoopProxy::current();
+    if (!lp) return nullptr;  // not on a worker loop: nothing could resume it (suspend gives NULL)
+    return [loop = lp->context()->dispatcher->post_handle(), &req, resume, name = inst_->name(),
+            self = shared_from_this()] {
+        auto* p = new sluice_pending;  // owned by the plugin until host->resume
+        p->loop = loop;
+        p->alive = req.alive();
+        p->req = &req;
+        p->resume = resume;
+        p->plugin = name;
+        p->instance = self;
+        return p;
+    };
+}
+
 void ExternalFilter::fail(pipeline::Request& req, const std::string& why) const {
     log::error("plugin broke the plugin ABI rules", {{"plugin", inst_->name()}, {"reason", why}});
     req.respond_error(500, "plugin " + inst_->name() + " failed");
 }
 
-pipeline::HeadVerdict ExternalFilter::on_request_head(pipeline::Request& req, pipeline::Resume) {
+pipeline::HeadVerdict ExternalFilter::on_request_head(pipeline::Request& req, pipeline::Resume resume) {
     const http::RequestHead& h = req.head();
     auto copy = std::make_shared<RequestCopy>(
         RequestCopy{h.method, h.path, h.query, req.remote(), channel_of(h), h.headers});
@@ -82,12 +100,16 @@ pipeline::HeadVerdict ExternalFilter::on_request_head(pipeline::Request& req, pi
     if (!inst_->desc().on_request_head) return pipeline::HeadVerdict::Pass;
     sluice_request v = view(*copy);
     sluice_answer answer;
+    if (inst_->desc().flags & SLUICE_PLUGIN_SUSPENDS) answer.suspend = suspender(req, resume);
     int result = inst_->desc().on_request_head(inst_->get(), &v, &answer);
+    if (answer.pending && result != SLUICE_SUSPEND) answer.pending->suspended = false;
     switch (result) {
     case SLUICE_PASS: return pipeline::HeadVerdict::Pass;
     case SLUICE_ANSWER: break;
     case SLUICE_SUSPEND:
-        fail(req, "returned SLUICE_SUSPEND, which plugin ABI version 1 does not support");
+        if (answer.pending) return pipeline::HeadVerdict::Suspended;
+        fail(req, answer.suspend ? "returned SLUICE_SUSPEND without calling suspend"
+                                 : "returned SLUICE_SUSPEND without the flag SLUICE_PLUGIN_SUSPENDS");
         return pipeline::HeadVerdict::Answered;
     default:
         fail(req, "on_request_head returned " + std::to_string(result));

@@ -1,7 +1,8 @@
 // A third-party plugin instance as a pipeline::Filter: each hook builds the C view of the
 // request (and event), calls the plugin, and turns what it filled in into sluice's
-// answer or rewrite. A plugin that breaks the rules (an invalid answer, SLUICE_SUSPEND,
-// an unknown result) gets its request answered 500 and an error logged, never a crash.
+// answer or rewrite. A plugin that breaks the rules (an invalid answer, SLUICE_SUSPEND
+// without a suspend, an unknown result) gets its request answered 500 and an error
+// logged, never a crash. A suspended request is resumed on its own loop (host.h).
 //
 // A stream's request head is gone once its answer has started (the carrier frees it), so
 // for plugins with on_event or on_close the request-head hook keeps a copy of what the
@@ -16,12 +17,14 @@
 #include <vector>
 
 #include "gateway/router/route_table.h"
+#include "plugins/external/host.h"
 #include "plugins/external/instance.h"
 #include "plugins/registry.h"
 
 namespace sluice::plugins::external {
 
-class ExternalFilter final : public pipeline::Filter {
+class ExternalFilter final : public pipeline::Filter,
+                             public std::enable_shared_from_this<ExternalFilter> {
   public:
     ExternalFilter(std::unique_ptr<Instance> inst, const BuildContext& ctx);
     std::string_view name() const override { return inst_->name(); }
@@ -48,6 +51,9 @@ class ExternalFilter final : public pipeline::Filter {
     Shard& shard(const pipeline::Request* req);
     std::shared_ptr<const RequestCopy> copy_of(const pipeline::Request& req);
     void fail(pipeline::Request& req, const std::string& why) const;
+    // What host->suspend calls for this request (plugins with SLUICE_PLUGIN_SUSPENDS).
+    std::function<sluice_pending*()> suspender(pipeline::Request& req,
+                                               const pipeline::Resume& resume) const;
 
     std::unique_ptr<Instance> inst_;
     unsigned hooks_ = 0;

@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "gateway/admin/plugin_counters.h"
 #include "gateway/core/ascii.h"
 #include "gateway/core/log.h"
 #include "gateway/core/utf8.h"
+#include "gateway/http/ascii.h"
 #include "plugins/external/instance.h"
 
 namespace sluice::plugins::external {
@@ -23,14 +25,6 @@ void guarded(F f) noexcept {
 }
 
 constexpr size_t kMaxLogMessage = 4096;
-
-bool is_token(std::string_view s) {
-    if (s.empty()) return false;
-    return std::none_of(s.begin(), s.end(), [](char ch) {
-        unsigned char c = static_cast<unsigned char>(ch);
-        return c <= 0x20 || c >= 0x7f || std::string_view("\"(),/:;<=>?@[\\]{}").find(ch) != std::string_view::npos;
-    });
-}
 
 bool is_field_value(std::string_view s) {
     return std::none_of(s.begin(), s.end(), [](char ch) {
@@ -122,7 +116,7 @@ void host_answer_header(sluice_answer* a, const char* name, const char* value) {
     guarded([&] {
         if (!a || !name || !value) return;
         std::string n = name, v = value;
-        if (!is_token(n))
+        if (!http::is_token(n))
             a->invalid = "'" + n + "' is not a header name";
         else if (is_framing_header(n))
             a->invalid = "'" + n + "' is set by sluice itself";
@@ -143,6 +137,42 @@ void host_rewrite(sluice_rewrite* r, const char* data, size_t len) {
     });
 }
 
+sluice_pending* host_suspend(sluice_answer* a) {
+    sluice_pending* p = nullptr;
+    guarded([&] {
+        if (!a || !a->suspend || a->pending) return;
+        p = a->pending = a->suspend();
+    });
+    return p;
+}
+
+// The decision is checked here, on the plugin's thread, and applied on the request's loop.
+void host_resume(sluice_pending* raw, int result, int status, const char* reason) noexcept {
+    if (!raw) return;
+    std::shared_ptr<sluice_pending> p(raw);  // freed by whichever thread drops it last
+    std::string why = result == SLUICE_PASS ? "" : reason ? reason : "";
+    std::string invalid;
+    if (result != SLUICE_PASS && result != SLUICE_ANSWER)
+        invalid = "resumed with result " + std::to_string(result);
+    else if (result == SLUICE_ANSWER && (status < 200 || status > 599))
+        invalid = "resumed with status " + std::to_string(status) + " (200..599)";
+    else if (!valid_utf8(why))
+        invalid = "resumed with a reason that is not UTF-8";
+    guarded([&] {
+        p->loop.post([p, result, status, why = std::move(why), invalid = std::move(invalid)] {
+            if (!p->suspended.load() || !p->alive) return;  // the client left, or no wait
+            if (!invalid.empty()) {
+                log::error("plugin broke the plugin ABI rules", {{"plugin", p->plugin}, {"reason", invalid}});
+                p->req->respond_error(500, "plugin " + p->plugin + " failed");
+            } else if (result == SLUICE_PASS) {
+                p->resume();
+            } else {
+                p->req->respond_error(status, why);
+            }
+        });
+    });
+}
+
 }  // namespace
 
 void fill_host_callbacks(sluice_host& host) {
@@ -154,6 +184,8 @@ void fill_host_callbacks(sluice_host& host) {
     host.answer_error = host_answer_error;
     host.answer_header = host_answer_header;
     host.rewrite = host_rewrite;
+    host.suspend = host_suspend;
+    host.resume = host_resume;
 }
 
 }  // namespace sluice::plugins::external

@@ -2,8 +2,12 @@
 // (an answer, an event rewrite), read back by the filter once the hook returns.
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <string>
 
+#include "gateway/loop/dispatcher.h"
+#include "gateway/pipeline/filter.h"
 #include "gateway/pipeline/request.h"
 #include "sluice/plugin.h"
 
@@ -15,6 +19,24 @@ struct sluice_answer {
     std::string content_type, body, reason;
     sluice::pipeline::Headers headers;
     std::string invalid;  // why the answer cannot be sent ("" when it can)
+    // Set by the filter for plugins with SLUICE_PLUGIN_SUSPENDS: what host->suspend calls.
+    std::function<sluice_pending*()> suspend;
+    sluice_pending* pending = nullptr;  // what host->suspend returned in this call
+};
+
+// A request a plugin suspended, until its host->resume. Made on the request's loop;
+// resume (any thread) posts the decision back to that loop, where it is applied if the
+// request is still there and the hook did return SLUICE_SUSPEND.
+struct sluice_pending {
+    sluice::loop::PostHandle loop;
+    sluice::pipeline::AliveToken alive;
+    sluice::pipeline::Request* req = nullptr;
+    sluice::pipeline::Resume resume;
+    std::string plugin;
+    // Keeps the plugin instance (and its host table) alive until resume: a reload may
+    // drop the route's chain while a decision is pending.
+    std::shared_ptr<const void> instance;
+    std::atomic<bool> suspended{true};  // false: the hook returned something else after all
 };
 
 struct sluice_rewrite {

@@ -32,9 +32,6 @@ std::shared_ptr<const LoadedPlugin> load_plugin(const std::string& path, std::st
                       "; this sluice loads version " + std::to_string(SLUICE_PLUGIN_ABI_VERSION) +
                       " only (rebuild it against this sluice's sluice/plugin.h)");
     if (!desc->create || !desc->destroy) return refuse("has no create or destroy function");
-    if (desc->flags & SLUICE_PLUGIN_SUSPENDS)
-        return refuse("asks for SLUICE_SUSPEND (flag SLUICE_PLUGIN_SUSPENDS), which plugin ABI "
-                      "version " + std::to_string(SLUICE_PLUGIN_ABI_VERSION) + " does not support yet");
     if (desc->flags & ~uint32_t{SLUICE_PLUGIN_SUSPENDS})
         return refuse("sets flags this sluice does not know (" + std::to_string(desc->flags) + ")");
     return std::make_shared<const LoadedPlugin>(handle, desc, path);

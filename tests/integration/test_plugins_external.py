@@ -10,12 +10,13 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import unittest
 
-from harness import (Gateway, GatewayTestCase, SseClient, http_request, make_config, metric_sum, metrics,
-                     publish, sluice_bin, source_dir)
+from harness import (Gateway, GatewayTestCase, SseClient, build_request, http_request, make_config,
+                     metric_sum, metrics, publish, sluice_bin, source_dir, wait_until)
 
 WRONG_ABI = r"""
 #include <stddef.h>
@@ -32,6 +33,24 @@ SLUICE_PLUGIN_EXPORT const sluice_plugin *sluice_plugin_entry(void) { return &d;
 
 NO_ENTRY = "int not_a_plugin(void) { return 1; }\n"
 
+# Returns SLUICE_SUSPEND without the flag SLUICE_PLUGIN_SUSPENDS (suspend gives it NULL).
+UNFLAGGED = r"""
+#include <stddef.h>
+#include <sluice/plugin.h>
+static const sluice_host *host;
+static void *create(const char *c, const sluice_host *h, char *e, size_t n) {
+    (void)c; (void)e; (void)n; host = h; return (void *)1;
+}
+static void destroy(void *i) { (void)i; }
+static int head(void *i, const sluice_request *r, sluice_answer *a) {
+    (void)i; (void)r;
+    return host->suspend(a) == NULL ? SLUICE_SUSPEND : SLUICE_PASS;
+}
+static const sluice_plugin d = {SLUICE_PLUGIN_ABI_VERSION, "unflagged", 0, create, destroy,
+                                head, NULL, NULL};
+SLUICE_PLUGIN_EXPORT const sluice_plugin *sluice_plugin_entry(void) { return &d; }
+"""
+
 
 def run(args, **kw):
     r = subprocess.run(args, capture_output=True, text=True, timeout=120, **kw)
@@ -41,16 +60,18 @@ def run(args, **kw):
 
 
 def build_plugins(out):
-    """header_gate.so (cmake, out of tree), future.so (ABI 99) and nothing.so (no entry)."""
-    src = os.path.join(source_dir(), "plugins", "examples", "header_gate")
+    """header_gate.so and async_gate.so (the examples, cmake, out of tree), future.so (ABI
+    100) and nothing.so (no entry)."""
     include = os.path.join(source_dir(), "plugins", "include")
-    build = os.path.join(out, "build")
-    run(["cmake", "-S", src, "-B", build, f"-DSLUICE_PLUGIN_INCLUDE={include}"])
-    run(["cmake", "--build", build])
     plugins = os.path.join(out, "plugins")
     os.makedirs(plugins)
-    shutil.copy(os.path.join(build, "header_gate.so"), plugins)
-    for name, code in (("future", WRONG_ABI), ("nothing", NO_ENTRY)):
+    for example in ("header_gate", "async_gate"):
+        src = os.path.join(source_dir(), "plugins", "examples", example)
+        build = os.path.join(out, "build-" + example)
+        run(["cmake", "-S", src, "-B", build, f"-DSLUICE_PLUGIN_INCLUDE={include}"])
+        run(["cmake", "--build", build])
+        shutil.copy(os.path.join(build, example + ".so"), plugins)
+    for name, code in (("future", WRONG_ABI), ("nothing", NO_ENTRY), ("unflagged", UNFLAGGED)):
         c = os.path.join(out, name + ".c")
         with open(c, "w") as f:
             f.write(code)
@@ -69,6 +90,15 @@ ROUTES = """
     - header_gate:
         require: X-Token
         value: s3cret
+- path: /later/{id}
+  sse: {channel: "later:{id}"}
+  plugins:
+    - async_gate: {}
+    - header_gate: {require: X-Token}
+- path: /unflagged/{id}
+  sse: {channel: "unflagged:{id}"}
+  plugins:
+    - unflagged: {}
 """
 
 
@@ -95,6 +125,49 @@ class ExternalPluginTest(GatewayTestCase):
         m = metrics(self.port)
         self.assertGreaterEqual(metric_sum(m, "sluice_plugin_counter_total", plugin="header_gate",
                                            counter="denied_missing"), 1)
+
+    def test_a_suspended_request_is_answered_by_the_plugins_later_decision(self):
+        status, _, body = http_request(self.port, "GET", "/later/a")
+        self.assertEqual(status, 401)
+        self.assertEqual(json.loads(body), {"error": "no X-Token (decided later)", "status": 401})
+
+    def test_a_suspended_request_resumed_with_pass_runs_the_rest_of_the_chain(self):
+        # async_gate lets it through from its own thread; header_gate (next) sees it too.
+        before = metric_sum(metrics(self.port), "sluice_plugin_counter_total",
+                            plugin="header_gate", counter="passed")
+        client = SseClient(self.port, "/later/b", {"X-Token": "t"})
+        self.addCleanup(client.close)
+        self.assertEqual(client.status, 200)
+        client.next_event(5, all_blocks=True)  # retry: subscribed
+        publish(self.port, "later:b", '{"n":1}')
+        self.assertEqual(client.next_event(5)["data"], '{"n":1}')
+        m = metrics(self.port)
+        self.assertGreaterEqual(metric_sum(m, "sluice_plugin_counter_total", plugin="async_gate",
+                                           counter="passed"), 1)
+        self.assertEqual(metric_sum(m, "sluice_plugin_counter_total", plugin="header_gate",
+                                    counter="passed"), before + 1)
+
+    def test_a_client_leaving_while_suspended_is_let_go(self):
+        # Clients that leave before the plugin decides: their decisions are dropped.
+        before = metric_sum(metrics(self.port), "sluice_plugin_counter_total",
+                            plugin="async_gate", counter="passed")
+        for n in range(20):
+            sock = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+            sock.sendall(build_request("GET", f"/later/gone{n}", {"X-Token": "t"}))
+            sock.close()
+        wait_until(lambda: metric_sum(metrics(self.port), "sluice_plugin_counter_total",
+                                      plugin="async_gate", counter="passed") >= before + 20,
+                   what="the plugin's decisions for the clients that left")
+        # The gateway goes on serving (and, under ASan, leaks nothing at exit).
+        self.assertEqual(http_request(self.port, "GET", "/later/c")[0], 401)
+
+    def test_suspend_without_the_flag_is_answered_500_and_logged(self):
+        status, _, body = http_request(self.port, "GET", "/unflagged/a")
+        self.assertEqual(status, 500)
+        self.assertEqual(json.loads(body), {"error": "plugin unflagged failed", "status": 500})
+        line = self.gw.wait_log(lambda l: l.get("msg") == "plugin broke the plugin ABI rules" and
+                                l.get("plugin") == "unflagged")
+        self.assertEqual(line["reason"], "returned SLUICE_SUSPEND without the flag SLUICE_PLUGIN_SUSPENDS")
 
     def test_wrong_value_gets_the_plugins_own_answer(self):
         status, headers, body = http_request(self.port, "GET", "/exact/a", {"X-Token": "nope"})
@@ -196,8 +269,8 @@ class RefusedPluginTest(unittest.TestCase):
         so = os.path.join(self.plugins, "future.so")
         for err in (check, start):
             self.assertIn(f"{path}:{self.position(text, '{}')}: ", err)
-            self.assertIn(f"plugin '{so}' was built for plugin ABI version 99; this sluice loads "
-                          "version 1 only", err)
+            self.assertIn(f"plugin '{so}' was built for plugin ABI version 100; this sluice loads "
+                          "version 2 only", err)
 
     def test_file_without_entry_point_is_refused(self):
         path, text = self.config("nothing:")

@@ -20,15 +20,26 @@
  * one instance are called concurrently from several threads, and must guard any state
  * they change. They run on an event loop: never block in them (no network or disk I/O).
  * create and destroy are never called concurrently with a hook of the same instance;
- * destroy may run on any thread. Host callbacks may be called from any thread, but the
+ * destroy may run on any thread, once no request is suspended (possibly inside the last
+ * resume). Host callbacks may be called from any thread, but the
  * request, answer and rewrite handles are valid only during the hook call that got them.
  *
  * Strings passed to a plugin are not NUL-terminated unless said so (sluice_str); strings a
  * plugin passes to the host are NUL-terminated or given with a length, and are copied by
  * the host before the callback returns.
  *
+ * Asynchronous decisions. A plugin that cannot decide inside on_request_head (it must ask
+ * another service, or wait) sets SLUICE_PLUGIN_SUSPENDS in its flags, calls
+ * host->suspend(answer) in the hook and returns SLUICE_SUSPEND. The request then waits,
+ * and the plugin ends the wait later, from any thread of its own, with host->resume:
+ * SLUICE_PASS (on to the next plugin, then the handler) or SLUICE_ANSWER with a status and
+ * a reason (sluice's JSON error answer). resume must be called exactly once per suspend,
+ * also when the client has left meanwhile (sluice then drops the decision); until then
+ * the request waits, so a plugin must bound its own waits (a timeout of its own).
+ *
  * Versioning. SLUICE_PLUGIN_ABI_VERSION changes whenever the layout or meaning of
  * anything below changes; sluice loads only plugins built with its own version.
+ * Version 2 added asynchronous decisions (suspend, resume).
  */
 #ifndef SLUICE_PLUGIN_H
 #define SLUICE_PLUGIN_H
@@ -40,7 +51,7 @@
 extern "C" {
 #endif
 
-#define SLUICE_PLUGIN_ABI_VERSION 1u
+#define SLUICE_PLUGIN_ABI_VERSION 2u
 
 /* The name of the one symbol a plugin exports (see sluice_plugin_entry_fn). */
 #define SLUICE_PLUGIN_ENTRY_SYMBOL "sluice_plugin_entry"
@@ -97,7 +108,7 @@ typedef enum sluice_log_level {
 typedef enum sluice_head_result {
     SLUICE_PASS = 0,     /* go on: the next plugin, then the route's handler */
     SLUICE_ANSWER = 1,   /* the plugin answered (host->answer or host->answer_error) */
-    SLUICE_SUSPEND = 2   /* reserved (see SLUICE_PLUGIN_SUSPENDS): answered 500 in version 1 */
+    SLUICE_SUSPEND = 2   /* the plugin called host->suspend and will call host->resume */
 } sluice_head_result;
 
 /* Results of on_event. */
@@ -108,6 +119,7 @@ typedef enum sluice_event_result {
 } sluice_event_result;
 
 typedef struct sluice_answer sluice_answer;    /* opaque: an answer being built */
+typedef struct sluice_pending sluice_pending;  /* opaque: a request waiting for resume */
 typedef struct sluice_rewrite sluice_rewrite;  /* opaque: an event's new data */
 
 /* What sluice offers a plugin. Valid from create until destroy returns. */
@@ -137,10 +149,18 @@ typedef struct sluice_host {
     /* In on_event, before returning SLUICE_REWRITE: the data to send instead (UTF-8,
        no NUL). */
     void (*rewrite)(sluice_rewrite *r, const char *data, size_t len);
+
+    /* In on_request_head, before returning SLUICE_SUSPEND (plugins with the flag
+       SLUICE_PLUGIN_SUSPENDS only): the request waits for host->resume. NULL if the plugin
+       lacks the flag or already suspended this call. */
+    sluice_pending *(*suspend)(sluice_answer *a);
+    /* Ends a wait, from any thread: `result` SLUICE_PASS, or SLUICE_ANSWER with `status`
+       (200..599) and `reason` (NUL-terminated UTF-8, the error body's "error"). Exactly
+       once per suspend; `p` is freed by the call. An invalid answer is answered 500. */
+    void (*resume)(sluice_pending *p, int result, int status, const char *reason);
 } sluice_host;
 
-/* Reserved: a plugin that would return SLUICE_SUSPEND (answer later, from another thread)
-   sets this flag; ABI version 1 cannot resume a request, and refuses such a plugin at load. */
+/* A plugin whose on_request_head may return SLUICE_SUSPEND sets this flag. */
 #define SLUICE_PLUGIN_SUSPENDS 1u
 
 /* The descriptor a plugin exports. Unused hooks are NULL. */
