@@ -108,8 +108,9 @@ pipeline::HeadVerdict ExternalFilter::on_request_head(pipeline::Request& req, pi
     case SLUICE_ANSWER: break;
     case SLUICE_SUSPEND:
         if (answer.pending) return pipeline::HeadVerdict::Suspended;
-        fail(req, answer.suspend ? "returned SLUICE_SUSPEND without calling suspend"
-                                 : "returned SLUICE_SUSPEND without the flag SLUICE_PLUGIN_SUSPENDS");
+        fail(req, (inst_->desc().flags & SLUICE_PLUGIN_SUSPENDS)
+                      ? "returned SLUICE_SUSPEND without a handle from suspend"
+                      : "returned SLUICE_SUSPEND without the flag SLUICE_PLUGIN_SUSPENDS");
         return pipeline::HeadVerdict::Answered;
     default:
         fail(req, "on_request_head returned " + std::to_string(result));
