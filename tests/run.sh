@@ -32,9 +32,9 @@ fi
 
 # --- Fuzzing (libFuzzer, clang 14; tests/fuzz/README.md) ---------------------------------
 # Builds only the fuzz targets, with ASan+UBSan, in build-fuzz, replays their committed seeds
-# and regressions, then fuzzes each for SLUICE_FUZZ_SECONDS (default 20; 0 skips this stage).
+# and regressions, then fuzzes each for SLUICE_FUZZ_SECONDS (default 10; 0 skips this stage).
 # A crash, hang or sanitizer report fails the run.
-fuzz_seconds=${SLUICE_FUZZ_SECONDS:-20}
+fuzz_seconds=${SLUICE_FUZZ_SECONDS:-10}
 if [ "$fuzz_seconds" != 0 ]; then
   echo "=== fuzz build (build-fuzz) ==="
   if cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_TESTS=OFF -DSLUICE_FUZZ=ON \
