@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libuv1-dev node-llhttp nlohmann-json3-dev libyaml-cpp-dev catch2 libhiredis-dev libssl-dev libjwt-dev
   redis-server python3 curl ca-certificates
+  redis-tools   # redis-cli: tests/integration/test_redis_cluster.py creates a cluster with it
 )
 # Tests drive real Node clients. Keep the machine's own Node.js (v20) when it has one:
 # Debian's npm package would pull in Debian's older nodejs.

@@ -156,9 +156,9 @@ bool Server::bind_listeners(std::vector<std::vector<int>>& fds,
 
 std::unique_ptr<broker::Broker> Server::make_broker(Worker& w) {
     const auto& cfg = *runtime_->config;
-    if (cfg.broker.type == broker::BrokerType::Redis)
+    if (broker::uses_redis(cfg.broker.type))
         return std::make_unique<broker::RedisBroker>(w.loop(), *hub_, cfg.broker, cfg.limits.max_event_size,
-                                                     broker_counters_, w.index());
+                                                     broker_counters_, w.index(), feed_->interest());
     return std::make_unique<broker::MemoryBroker>(w.loop(), *hub_);
 }
 
@@ -225,7 +225,7 @@ int Server::run() {
     hub_ = std::make_unique<broker::MemoryHub>();
     hub_->set_positions_ttl(positions_ttl_fn(runtime_));
     hub_->set_max_channels(cfg.limits.max_channels);
-    if (cfg.broker.type == broker::BrokerType::Redis) {
+    if (broker::uses_redis(cfg.broker.type)) {
         // Subscribed before any client is served, so events published between a
         // session's start and its browser's connect are kept (docs/publishing.md).
         feed_ = std::make_unique<broker::RedisFeed>(&loop_, *hub_, cfg.broker, cfg.limits.max_event_size,
@@ -238,7 +238,7 @@ int Server::run() {
         workers_[i]->start(std::move(fds[i]), std::move(admin_fds[i]), make_broker(*workers_[i]));
     log::info("sluice started",
               {{"config", config_path_},
-               {"broker", cfg.broker.type == broker::BrokerType::Redis ? "redis" : "memory"}});
+               {"broker", broker::broker_type_name(cfg.broker.type)}});
 
     uv_run(&loop_, UV_RUN_DEFAULT);
     for (auto& w : workers_) w->join();
@@ -299,7 +299,7 @@ std::string Server::render_metrics() const {
         g.dropped_max_channels = hub_->dropped_at_cap();
         g.events_received = hub_->events_received();
     }
-    g.broker_kind = feed_ ? "redis" : "memory";  // fixed before the workers start
+    g.broker_kind = broker::broker_type_name(started_config_->broker.type);  // fixed at start
     if (feed_) g.broker = &broker_counters_;
     g.plugin_decisions = &admin::plugin_decisions();
     return admin::render_prometheus(ms, g);
@@ -387,7 +387,8 @@ void Server::reload() {
                             admin_bound_port_ != new_cfg.admin->listen.port))))
         needs_restart += "admin.listen ";
     if (running.workers != new_cfg.workers) needs_restart += "workers ";
-    if (running.broker.type != new_cfg.broker.type || running.broker.url != new_cfg.broker.url)
+    if (running.broker.type != new_cfg.broker.type || running.broker.url != new_cfg.broker.url ||
+        running.broker.nodes != new_cfg.broker.nodes)
         needs_restart += "broker ";
     if (!needs_restart.empty()) {
         needs_restart.pop_back();

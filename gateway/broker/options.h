@@ -4,12 +4,19 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace sluice::broker {
 
 using Millis = std::chrono::milliseconds;
 
-enum class BrokerType { Memory, Redis };
+// Redis: one server (url). RedisCluster: a Redis Cluster found from seed nodes (nodes).
+enum class BrokerType { Memory, Redis, RedisCluster };
+
+inline bool uses_redis(BrokerType t) { return t != BrokerType::Memory; }
+inline const char* broker_type_name(BrokerType t) {
+    return t == BrokerType::Redis ? "redis" : t == BrokerType::RedisCluster ? "redis-cluster" : "memory";
+}
 
 // The per-channel history the sequenced-publish Redis function keeps: capped by count,
 // expired by age, and the position counter kept for positions_ttl (at least ttl).
@@ -22,7 +29,10 @@ struct RedisHistoryOptions {
 struct BrokerOptions {
     BrokerType type = BrokerType::Memory;
     std::string url = "redis://127.0.0.1:6379/0";
-    // Redis only: prefix of every key sluice writes, the history kept in Redis for
+    // redis-cluster only: redis:// URLs of seed nodes; the rest of the cluster is found
+    // from them (CLUSTER SLOTS). Credentials of the first seed are used for every node.
+    std::vector<std::string> nodes;
+    // Redis (either type): prefix of every key sluice writes, the history kept in Redis for
     // sequenced publishing, and the reconnect backoff.
     std::string key_prefix = "sluice:";
     RedisHistoryOptions history;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "gateway/broker/cluster_client.h"
 #include "gateway/broker/payload_rules.h"
 #include "gateway/broker/redis_functions.h"
 #include "gateway/broker/redis_url.h"
@@ -41,38 +42,51 @@ std::vector<Message> RedisBroker::to_messages(const std::string& channel,
 
 RedisBroker::RedisBroker(uv_loop_t* loop, MemoryHub& hub, const BrokerOptions& cfg,
                          uint64_t max_event_size, BrokerCounters& counters,
-                         unsigned worker_index)
+                         unsigned worker_index, ChannelInterest* interest)
     : loop_(loop), inbox_(loop, hub), cfg_(cfg), max_event_size_(max_event_size),
-      counters_(counters), worker_index_(worker_index) {}
+      counters_(counters), worker_index_(worker_index), interest_(interest) {}
 
 RedisBroker::~RedisBroker() { life_.end(); }
 
 void RedisBroker::start(Listener& listener) {
     inbox_.start(listener);
+    BackoffPolicy backoff{cfg_.reconnect_min, cfg_.reconnect_max};
+    std::string name = "worker-" + std::to_string(worker_index_);
     std::string error;
-    auto ep = parse_redis_url(cfg_.url, &error);  // validated by the config loader
-    RedisLink::Callbacks cb;
+    if (cfg_.type == BrokerType::RedisCluster) {
+        ClusterClient::Options opts;
+        for (const auto& url : cfg_.nodes)
+            if (auto ep = parse_redis_url(url, &error)) opts.seeds.push_back(*ep);  // validated by config
+        opts.backoff = backoff;
+        opts.name = name;
+        cmd_ = std::make_unique<ClusterClient>(loop_, std::move(opts));
+        post_ = LoopPost::create(loop_);
+    } else {
+        auto ep = parse_redis_url(cfg_.url, &error);  // validated by the config loader
+        cmd_ = std::make_unique<SingleRedisCommands>(loop_, ep.value_or(RedisEndpoint{}), backoff, name);
+    }
+    RedisCommands::Callbacks cb;
     cb.on_ready = [this] {
         std::vector<std::function<void()>> waiting;
         waiting.swap(waiting_for_link_);
         for (auto& fn : waiting) fn();
     };
-    cmd_ = std::make_unique<RedisLink>(loop_, ep.value_or(RedisEndpoint{}),
-                                       BackoffPolicy{cfg_.reconnect_min, cfg_.reconnect_max},
-                                       "worker-" + std::to_string(worker_index_), std::move(cb));
-    cmd_->start();
+    cmd_->start(std::move(cb));
     listener.on_broker_ready(inbox_.hub().ready());
 }
 
 void RedisBroker::when_connected(std::function<void()> fn) {
-    if (cmd_->state() == LinkState::Ready) fn();
+    if (cmd_->ready()) fn();
     else waiting_for_link_.push_back(std::move(fn));
 }
 
 void RedisBroker::stop(std::function<void()> done) {
     life_.end();
     waiting_for_link_.clear();
-    cmd_->stop([this, done] { inbox_.stop(done); });
+    cmd_->stop([this, done] {
+        if (!post_) return inbox_.stop(done);
+        post_->close([this, done] { inbox_.stop(done); });
+    });
 }
 
 bool RedisBroker::ready() const { return inbox_.hub().ready(); }
@@ -87,7 +101,8 @@ void RedisBroker::publish(const std::string& channel, const std::string& payload
         return;
     }
     auto alive = life_.token();
-    cmd_->command(fcall_publish_argv(channel, payload, event), [this, alive, cb](const RedisValue& reply) {
+    cmd_->send(seq_key(cfg_.key_prefix, channel), fcall_publish_argv(channel, payload, event),
+               [this, alive, cb](const RedisValue& reply) {
         // Redis integers are signed 64-bit, so any positive one is within kMaxPosition;
         // checked anyway, as every position that enters sluice is.
         if (reply.type == RedisValue::Type::Integer && reply.integer > 0 &&
@@ -101,19 +116,36 @@ void RedisBroker::publish(const std::string& channel, const std::string& payload
 }
 
 void RedisBroker::open_channel(const std::string& channel, std::function<void(ChannelSeed)> cb) {
-    load_channel(channel, std::move(cb), kRestartRetries);
+    if (!interest_) return load_channel(channel, std::move(cb), kRestartRetries);
+    // Cluster: loaded once the feed hears the channel, so nothing published between the
+    // load and the subscription is missed. This hold lasts until the seed is handed over
+    // (the loop's own, channel_opened, starts in cb).
+    auto alive = life_.token();
+    std::weak_ptr<LoopPost> post = post_;
+    interest_->acquire(channel, [this, alive, post, channel, cb] {
+        auto p = post.lock();
+        if (!p) return;
+        p->post([this, alive, channel, cb] {
+            if (!alive) return;
+            load_channel(channel, [this, channel, cb](ChannelSeed seed) {
+                cb(std::move(seed));
+                interest_->release(channel);
+            }, kRestartRetries);
+        });
+    });
 }
 
 void RedisBroker::load_channel(const std::string& channel, std::function<void(ChannelSeed)> cb,
                                int retries) {
-    if (cmd_->state() != LinkState::Ready) {
+    if (!cmd_->ready()) {
         when_connected([this, channel, cb, retries] { load_channel(channel, cb, retries); });
         return;
     }
     uint64_t hub_head = inbox_.deliver_pending_and_head(channel);
     auto alive = life_.token();
     // Where Redis stands for this channel: its position counter, then its newest events.
-    cmd_->command({"GET", seq_key(cfg_.key_prefix, channel)}, [=, this](const RedisValue& seq) {
+    cmd_->send(seq_key(cfg_.key_prefix, channel), {"GET", seq_key(cfg_.key_prefix, channel)},
+               [=, this](const RedisValue& seq) {
         if (!alive) return;
         auto parsed = parse_seq_reply(seq);
         if (!parsed) {
@@ -142,7 +174,8 @@ void RedisBroker::load_channel(const std::string& channel, std::function<void(Ch
             return;
         }
         uint64_t count = std::min<uint64_t>(cfg_.history.max_events, kFetchBatch);
-        cmd_->command({"XREVRANGE", log_key(cfg_.key_prefix, channel), "+", "-", "COUNT", std::to_string(count)},
+        cmd_->send(log_key(cfg_.key_prefix, channel),
+                   {"XREVRANGE", log_key(cfg_.key_prefix, channel), "+", "-", "COUNT", std::to_string(count)},
                       [=, this](const RedisValue& reply) {
                           if (!alive) return;
                           auto events = parse_xrange_reply(reply);
@@ -156,23 +189,23 @@ void RedisBroker::load_channel(const std::string& channel, std::function<void(Ch
                                           : std::max(hub_head, redis_head);
                           seed.recent = to_messages(channel, std::move(events));
                           cb(std::move(seed));
-                      });
-    });
+                      }, RedisCommands::Retry::UntilSent);
+    }, RedisCommands::Retry::UntilSent);
 }
 
 void RedisBroker::fetch_range(const std::string& channel, uint64_t from, uint64_t to,
                               std::function<void(std::vector<Message>)> cb) {
-    if (cmd_->state() != LinkState::Ready) {
+    if (!cmd_->ready()) {
         when_connected([this, channel, from, to, cb] { fetch_range(channel, from, to, cb); });
         return;
     }
     auto alive = life_.token();
-    cmd_->command(xrange_argv(cfg_.key_prefix, channel, from, to, kFetchBatch),
-                  [=, this](const RedisValue& reply) {
-                      auto events = parse_xrange_reply(reply);
-                      if (alive) counters_.recovered.add(static_cast<int64_t>(events.size()));
-                      cb(to_messages(channel, std::move(events)));
-                  });
+    cmd_->send(log_key(cfg_.key_prefix, channel), xrange_argv(cfg_.key_prefix, channel, from, to, kFetchBatch),
+               [=, this](const RedisValue& reply) {
+                   auto events = parse_xrange_reply(reply);
+                   if (alive) counters_.recovered.add(static_cast<int64_t>(events.size()));
+                   cb(to_messages(channel, std::move(events)));
+               }, RedisCommands::Retry::UntilSent);
 }
 
 }  // namespace sluice::broker

@@ -1,7 +1,10 @@
-// The redis broker, one per worker loop. Events arrive through the loop's HubInbox (fed
-// by the process's RedisFeed); this loop's own hiredis connection publishes with
-// FCALL sluice_publish, loads a channel's head and recent history when a client asks
-// for a channel the loop has never seen, and reads older events for resuming clients.
+// The redis broker, one per worker loop (broker types redis and redis-cluster). Events
+// arrive through the loop's HubInbox (fed by the process's RedisFeed); this loop's own
+// commands (one connection, or one per cluster master) publish with FCALL sluice_publish,
+// load a channel's head and recent history when a client asks for a channel the loop has
+// never seen, and read older events for resuming clients. In a cluster the loop also
+// tells the feed which channels it holds (ChannelInterest): a channel is loaded only once
+// the feed's sharded subscription to it is in place, so no event falls between.
 #pragma once
 
 #include <uv.h>
@@ -9,19 +12,23 @@
 #include <memory>
 
 #include "gateway/broker/broker.h"
+#include "gateway/broker/channel_interest.h"
 #include "gateway/broker/counters.h"
 #include "gateway/broker/hub_inbox.h"
 #include "gateway/broker/options.h"
 #include "gateway/broker/redis_functions.h"
-#include "gateway/broker/redis_link.h"
+#include "gateway/broker/loop_post.h"
+#include "gateway/broker/redis_commands.h"
 #include "gateway/core/lifetime.h"
 
 namespace sluice::broker {
 
 class RedisBroker final : public Broker {
   public:
+    // interest: the feed's, for redis-cluster (outlives the broker); nullptr for redis.
     RedisBroker(uv_loop_t* loop, MemoryHub& hub, const BrokerOptions& cfg,
-                uint64_t max_event_size, BrokerCounters& counters, unsigned worker_index);
+                uint64_t max_event_size, BrokerCounters& counters, unsigned worker_index,
+                ChannelInterest* interest = nullptr);
     ~RedisBroker() override;
 
     void start(Listener& listener) override;
@@ -33,14 +40,19 @@ class RedisBroker final : public Broker {
     bool keeps_history() const override { return true; }
     void fetch_range(const std::string& channel, uint64_t from, uint64_t to,
                      std::function<void(std::vector<Message>)> cb) override;
-    // The hub keeps a channel's head for positions_ttl whether or not loops hold it.
-    void channel_opened(const std::string&) override {}
-    void channel_closed(const std::string&) override {}
+    // The hub keeps a channel's head for positions_ttl whether or not loops hold it; in a
+    // cluster the feed subscribes to the channels loops hold.
+    void channel_opened(const std::string& channel) override {
+        if (interest_) interest_->acquire(channel, nullptr);
+    }
+    void channel_closed(const std::string& channel) override {
+        if (interest_) interest_->release(channel);
+    }
     void history_emptied(const std::string& channel, uint64_t head) override {
         inbox_.report_emptied(channel, head);
     }
     bool may_keep_history(const std::string& channel) override { return inbox_.adopt(channel); }
-    const char* kind() const override { return "redis"; }
+    const char* kind() const override { return interest_ ? "redis-cluster" : "redis"; }
 
   private:
     // Runs fn now if this loop's connection is up, else once it is (a loop's connection
@@ -56,7 +68,9 @@ class RedisBroker final : public Broker {
     uint64_t max_event_size_;
     BrokerCounters& counters_;
     unsigned worker_index_;
-    std::unique_ptr<RedisLink> cmd_;
+    std::unique_ptr<RedisCommands> cmd_;
+    ChannelInterest* interest_;
+    std::shared_ptr<LoopPost> post_;  // cluster: the feed's "subscribed" comes back here
     std::vector<std::function<void()>> waiting_for_link_;
     // Replies that arrive after stop() must not touch this object.
     Lifetime life_;  // replies that arrive after the broker is gone or stopped do nothing

@@ -2,60 +2,79 @@
 
 #include <algorithm>
 
-#include "gateway/core/log.h"
+#include "gateway/broker/cluster_client.h"
+#include "gateway/broker/pattern_subscription.h"
 #include "gateway/broker/payload_rules.h"
 #include "gateway/broker/redis_url.h"
+#include "gateway/broker/sharded_subscription.h"
+#include "gateway/core/log.h"
 
 namespace sluice::broker {
 
 namespace {
 constexpr uint64_t kCatchUpBatch = 1000;  // XRANGE COUNT per round trip
+// A cluster's slot map is read this often, so a failover moves subscriptions soon even
+// when no node tells us.
+constexpr std::chrono::milliseconds kFeedMapRefresh{1000};
 
-std::vector<std::string> sequenced_twins(const std::string& key_prefix,
-                                         const std::vector<std::string>& patterns) {
-    std::vector<std::string> out;
-    out.reserve(patterns.size());
-    for (const auto& p : patterns) out.push_back(sequenced_pattern(key_prefix, p));
+std::vector<RedisEndpoint> endpoints(const std::vector<std::string>& urls) {
+    std::vector<RedisEndpoint> out;
+    for (const auto& url : urls) {
+        std::string error;
+        if (auto ep = parse_redis_url(url, &error)) out.push_back(*ep);  // validated by config
+    }
     return out;
 }
-
 }  // namespace
 
 RedisFeed::RedisFeed(uv_loop_t* loop, MemoryHub& hub, const BrokerOptions& cfg,
                      uint64_t max_event_size, std::vector<std::string> patterns,
                      BrokerCounters& counters)
-    : loop_(loop), hub_(hub), cfg_(cfg), max_event_size_(max_event_size),
-      patterns_(std::move(patterns)), seq_patterns_(sequenced_twins(cfg_.key_prefix, patterns_)),
-      counters_(counters) {}
-
-std::vector<std::string> RedisFeed::subscription() const {
-    std::vector<std::string> all = patterns_;
-    all.insert(all.end(), seq_patterns_.begin(), seq_patterns_.end());
-    return all;
+    : loop_(loop), hub_(hub), cfg_(cfg), max_event_size_(max_event_size), counters_(counters) {
+    BackoffPolicy backoff{cfg_.reconnect_min, cfg_.reconnect_max};
+    if (cfg_.type == BrokerType::RedisCluster) {
+        ClusterClient::Options opts;
+        opts.seeds = endpoints(cfg_.nodes);
+        opts.backoff = backoff;
+        opts.name = "feed-commands";
+        opts.refresh_every = kFeedMapRefresh;
+        auto client = std::make_unique<ClusterClient>(loop_, std::move(opts));
+        auto sharded = std::make_unique<ShardedSubscription>(loop_, *client, backoff, cfg_.key_prefix);
+        ShardedSubscription* sub = sharded.get();
+        client->set_on_map_read([sub](bool) { sub->on_map_read(); });
+        interest_ = sub;
+        cmd_ = std::move(client);
+        sub_ = std::move(sharded);
+        (void)patterns;  // sharded pub/sub has no patterns: the loops' channels are subscribed
+    } else {
+        std::string error;
+        RedisEndpoint ep = parse_redis_url(cfg_.url, &error).value_or(RedisEndpoint{});
+        cmd_ = std::make_unique<SingleRedisCommands>(loop_, ep, backoff, "feed-commands");
+        sub_ = std::make_unique<PatternSubscription>(loop_, ep, backoff, cfg_.key_prefix, std::move(patterns));
+    }
 }
 
 RedisFeed::~RedisFeed() = default;
 
 void RedisFeed::start() {
-    std::string error;
-    auto ep = parse_redis_url(cfg_.url, &error);
-    BackoffPolicy backoff{cfg_.reconnect_min, cfg_.reconnect_max};
-    RedisLink::Callbacks sub_cb;
+    FeedSubscription::Callbacks sub_cb;
     sub_cb.on_ready = [this] { on_sub_ready(); };
     sub_cb.on_down = [this](const std::string& why) { on_down(why); };
-    sub_cb.on_push = [this](const RedisValue& v) { on_push(v); };
-    sub_ = std::make_unique<RedisLink>(loop_, *ep, backoff, "subscriber", std::move(sub_cb));
-    RedisLink::Callbacks cmd_cb;
+    sub_cb.on_message = [this](const std::string& channel, const std::string& data, bool sequenced) {
+        if (sequenced) on_sequenced_message(channel, data);
+        else on_plain(channel, data);
+    };
+    sub_cb.on_count = [this] { counters_.subscriptions.set(static_cast<int64_t>(sub_->count())); };
+    RedisCommands::Callbacks cmd_cb;
     cmd_cb.on_ready = [this] { load_functions(); };
     cmd_cb.on_down = [this](const std::string&) { functions_loaded_ = false; };
-    cmd_ = std::make_unique<RedisLink>(loop_, *ep, backoff, "feed-commands", std::move(cmd_cb));
     hub_.set_ready(false);
-    sub_->start();
-    cmd_->start();
+    sub_->start(std::move(sub_cb));
+    cmd_->start(std::move(cmd_cb));
 }
 
 void RedisFeed::stop(std::function<void()> done) {
-    // Both links close their handles asynchronously; done runs after the second.
+    // Both close their handles asynchronously; done runs after the second.
     auto remaining = std::make_shared<int>(2);
     auto one = [remaining, done] {
         if (--*remaining == 0 && done) done();
@@ -65,51 +84,20 @@ void RedisFeed::stop(std::function<void()> done) {
 }
 
 void RedisFeed::set_patterns(std::vector<std::string> patterns) {
-    std::vector<std::string> added, removed;
-    for (const auto& p : patterns)
-        if (std::find(patterns_.begin(), patterns_.end(), p) == patterns_.end()) {
-            added.push_back(p);
-            added.push_back(sequenced_pattern(cfg_.key_prefix, p));
-        }
-    for (const auto& p : patterns_)
-        if (std::find(patterns.begin(), patterns.end(), p) == patterns.end()) {
-            removed.push_back(p);
-            removed.push_back(sequenced_pattern(cfg_.key_prefix, p));
-        }
-    patterns_ = std::move(patterns);
-    seq_patterns_ = sequenced_twins(cfg_.key_prefix, patterns_);
-    counters_.subscriptions.set(static_cast<int64_t>(patterns_.size() + seq_patterns_.size()));
-    if (sub_->state() != LinkState::Ready) return;  // the next connect subscribes to all
-    if (!added.empty()) {
-        std::vector<std::string> argv{"PSUBSCRIBE"};
-        argv.insert(argv.end(), added.begin(), added.end());
-        sub_->subscribe_command(argv);
-    }
-    if (!removed.empty()) {
-        std::vector<std::string> argv{"PUNSUBSCRIBE"};
-        argv.insert(argv.end(), removed.begin(), removed.end());
-        sub_->subscribe_command(argv);
-    }
+    sub_->set_patterns(std::move(patterns));
+    counters_.subscriptions.set(static_cast<int64_t>(sub_->count()));
 }
 
 void RedisFeed::on_sub_ready() {
     if (connected_once_) counters_.reconnects.add(1);
     connected_once_ = true;
-    subscribed_ = 0;
     catch_up_begun_ = false;
-    counters_.subscriptions.set(static_cast<int64_t>(patterns_.size() + seq_patterns_.size()));
-    if (patterns_.empty()) {
-        maybe_ready();
-        return;
-    }
-    std::vector<std::string> argv{"PSUBSCRIBE"};
-    for (auto& p : subscription()) argv.push_back(std::move(p));
-    sub_->subscribe_command(argv);
+    counters_.subscriptions.set(static_cast<int64_t>(sub_->count()));
+    maybe_ready();
 }
 
 void RedisFeed::on_down(const std::string& why) {
     if (hub_.ready()) log::warn("redis subscription lost; streams are held", {{"error", why}});
-    subscribed_ = 0;
     catch_up_begun_ = false;
     repairing_.clear();
     hub_.set_ready(false);
@@ -118,8 +106,10 @@ void RedisFeed::on_down(const std::string& why) {
 void RedisFeed::load_functions() {
     // Loaded on every connect: an empty Redis (restarted, failed over) gets it back.
     std::string lib = sluice_function_library(cfg_.key_prefix, cfg_.history.max_events, cfg_.history.ttl,
-                                              cfg_.history.positions_ttl);
-    cmd_->command(function_load_argv(lib), [this](const RedisValue& reply) {
+                                              cfg_.history.positions_ttl,
+                                              cfg_.type == BrokerType::RedisCluster);
+    // In a cluster on every master: each runs the function for the channels of its slots.
+    cmd_->on_every_master(function_load_argv(lib), [this](const RedisValue& reply) {
         if (reply.is_error()) {
             log::error("cannot load the sluice function library", {{"error", reply.str}});
             return;
@@ -130,8 +120,7 @@ void RedisFeed::load_functions() {
 }
 
 void RedisFeed::maybe_ready() {
-    if (catch_up_begun_ || !functions_loaded_ || sub_->state() != LinkState::Ready) return;
-    if (subscribed_ < patterns_.size() + seq_patterns_.size()) return;
+    if (catch_up_begun_ || !functions_loaded_ || !sub_->ready()) return;
     catch_up();
 }
 
@@ -147,7 +136,7 @@ void RedisFeed::catch_up() {
     }
     if (heads.empty()) {
         hub_.set_ready(true);
-        log::info("redis ready", {{"patterns", patterns_.size()}});
+        log::info("redis ready", {{"subscriptions", sub_->count()}});
         return;
     }
     auto remaining = std::make_shared<size_t>(heads.size());
@@ -161,47 +150,20 @@ void RedisFeed::catch_up() {
     }
 }
 
-void RedisFeed::on_push(const RedisValue& push) {
-    if (push.type != RedisValue::Type::Array || push.elements.empty()) return;
-    const std::string& kind = push.elements[0].str;
-    if (kind == "pmessage" && push.elements.size() == 4) {
-        // Which pattern matched says which kind of message it is, not the bytes: a plain
-        // PUBLISH shaped like an envelope is still a plain payload (issue 8).
-        const std::string& pattern = push.elements[1].str;
-        bool sequenced =
-            std::find(seq_patterns_.begin(), seq_patterns_.end(), pattern) != seq_patterns_.end();
-        if (sequenced) {
-            on_sequenced_message(push.elements[2].str, push.elements[3].str);
-        } else if (push.elements[2].str.rfind(sequenced_channel(cfg_.key_prefix, ""), 0) == 0) {
-            // A route pattern wide enough to cover the sequenced namespace (channel "{id}"
-            // is "*") also hears the function's envelopes; their sequenced twin pattern
-            // delivers them, so this copy is not a bad plain payload.
-        } else {
-            on_plain(push.elements[2].str, push.elements[3].str);
-        }
-    } else if (kind == "message" && push.elements.size() == 3) {
-        on_plain(push.elements[1].str, push.elements[2].str);
-    } else if (kind == "psubscribe") {
-        ++subscribed_;
-        maybe_ready();
-    }
-}
-
-void RedisFeed::on_sequenced_message(const std::string& seq_channel, const std::string& data) {
-    // The pattern matched, so the name starts with the prefix; checked anyway.
-    const std::string prefix = sequenced_channel(cfg_.key_prefix, "");
-    auto env = seq_channel.rfind(prefix, 0) == 0 ? parse_envelope(data) : std::nullopt;
+void RedisFeed::on_sequenced_message(const std::string& channel, const std::string& data) {
+    // An empty channel: the subscription heard it outside the sequenced namespace.
+    auto env = !channel.empty() ? parse_envelope(data) : std::nullopt;
     if (!env) {
         // Not what the function publishes: a malformed envelope, or a position out of
         // range (above 2^53-1), which would wrap position arithmetic downstream.
         counters_.dropped_bad_envelope.add(1);
         if (bad_envelopes_logged_++ < 10 || bad_envelopes_logged_ % 1000 == 0)
             log::warn("malformed sluice envelope dropped",
-                      {{"channel", seq_channel},
+                      {{"channel", channel},
                        {"reason", "not an envelope with a position in 1..2^53-1"}});
         return;
     }
-    on_sequenced(seq_channel.substr(prefix.size()), std::move(*env));
+    on_sequenced(channel, std::move(*env));
 }
 
 bool RedisFeed::acceptable(const std::string& channel, const std::string& payload,
@@ -268,7 +230,8 @@ void RedisFeed::repair(const std::string& channel, std::function<void()> done) {
     // Reads batch after batch until Redis has nothing newer, then delivers in order.
     auto step = std::make_shared<std::function<void(uint64_t)>>();
     *step = [this, channel, fetched, step, done](uint64_t from) {
-        cmd_->command(xrange_argv(cfg_.key_prefix, channel, from, UINT64_MAX, kCatchUpBatch),
+        cmd_->send(log_key(cfg_.key_prefix, channel),
+                   xrange_argv(cfg_.key_prefix, channel, from, UINT64_MAX, kCatchUpBatch),
                       [this, channel, fetched, step, done](const RedisValue& reply) {
                           if (reply.is_error()) {
                               // What Redis holds is unknown, not gone: the command link
@@ -283,7 +246,7 @@ void RedisFeed::repair(const std::string& channel, std::function<void()> done) {
                               if (reply.str != kLinkDownError) {
                                   log::error("redis history read failed; streams are held until it succeeds",
                                              {{"channel", channel}, {"error", reply.str}});
-                                  cmd_->drop_connection();
+                                  cmd_->drop_connection(log_key(cfg_.key_prefix, channel));
                               }
                               return;
                           }
@@ -299,7 +262,7 @@ void RedisFeed::repair(const std::string& channel, std::function<void()> done) {
                           finish_repair(channel, std::move(*fetched));
                           *step = nullptr;  // break the self-reference
                           if (done) done();
-                      });
+                      }, RedisCommands::Retry::UntilSent);
     };
     (*step)(head + 1);
 }
@@ -311,7 +274,8 @@ void RedisFeed::verify_restart(const std::string& channel, Envelope first) {
     // copy, and a reset would make readers see the count's events twice. Later messages
     // wait in repairing_ meanwhile, as during a repair.
     repairing_[channel].push_back(Buffered{first.position, std::move(first.event), std::move(first.payload)});
-    cmd_->command({"GET", seq_key(cfg_.key_prefix, channel)}, [this, channel](const RedisValue& reply) {
+    cmd_->send(seq_key(cfg_.key_prefix, channel), {"GET", seq_key(cfg_.key_prefix, channel)},
+               [this, channel](const RedisValue& reply) {
         if (reply.is_error() && reply.str == kLinkDownError) {
             // Redis cannot say. Its link dropping is what a Redis restart looks like, and
             // that is when counts start over: take the 1 for a restart, as pub/sub order

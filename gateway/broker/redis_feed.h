@@ -1,13 +1,15 @@
-// The process's one Redis subscription: PSUBSCRIBEs to every route's channel pattern and
-// to its sequenced twin (<prefix>seq:<pattern>), turns each message into an event — a
-// plain PUBLISH gets the next position here, whatever its bytes; an envelope on the
-// sequenced namespace carries its own — and feeds it to the MemoryHub, which hands it to
-// every worker loop in order. One subscriber per process keeps every loop's positions
-// for plain channels identical.
+// The process's one Redis subscription: on one Redis it PSUBSCRIBEs to every route's
+// channel pattern and to its sequenced twin (<prefix>seq:<pattern>); in a Redis Cluster
+// it SSUBSCRIBEs to the channels the loops hold, on each one's master (see
+// FeedSubscription). It turns each message into an event — a plain PUBLISH gets the next
+// position here, whatever its bytes; an envelope on the sequenced namespace carries its
+// own — and feeds it to the MemoryHub, which hands it to every worker loop in order. One
+// subscriber per process keeps every loop's positions for plain channels identical.
 //
-// Runs on the main thread's loop. After every (re)connect it resubscribes, (re)loads
-// the sluice function library, and reads from Redis history whatever sequenced events
-// were published while it was away, before it reports ready.
+// Runs on the main thread's loop. After every (re)connect (or move of a subscription to
+// another cluster node) it resubscribes, (re)loads the sluice function library (on every
+// master), and reads from Redis history whatever sequenced events were published while
+// it was away, before it reports ready.
 #pragma once
 
 #include <uv.h>
@@ -18,11 +20,13 @@
 #include <unordered_map>
 #include <vector>
 
+#include "gateway/broker/channel_interest.h"
 #include "gateway/broker/counters.h"
+#include "gateway/broker/feed_subscription.h"
 #include "gateway/broker/memory_hub.h"
 #include "gateway/broker/options.h"
+#include "gateway/broker/redis_commands.h"
 #include "gateway/broker/redis_functions.h"
-#include "gateway/broker/redis_link.h"
 
 namespace sluice::broker {
 
@@ -37,6 +41,9 @@ class RedisFeed {
     void stop(std::function<void()> done);
     // Config reload: subscribe to new patterns, drop removed ones.
     void set_patterns(std::vector<std::string> patterns);
+    // Redis Cluster: where the loops' brokers say which channels they hold (the feed
+    // subscribes to those). nullptr for one Redis (patterns cover every channel).
+    ChannelInterest* interest() { return interest_; }
 
   private:
     struct Buffered {
@@ -47,10 +54,8 @@ class RedisFeed {
 
     void on_sub_ready();
     void on_down(const std::string& why);
-    void on_push(const RedisValue& push);
-    // Every pattern subscribed: the routes' and their sequenced twins.
-    std::vector<std::string> subscription() const;
-    void on_sequenced_message(const std::string& seq_channel, const std::string& data);
+    // A message on the sequenced namespace of `channel` ("" if it came from outside it).
+    void on_sequenced_message(const std::string& channel, const std::string& data);
     // Payload rules (size, NUL, UTF-8); a rejected payload is counted and logged.
     bool acceptable(const std::string& channel, const std::string& payload, const std::string& event);
     void on_plain(const std::string& channel, const std::string& data);
@@ -73,12 +78,10 @@ class RedisFeed {
     MemoryHub& hub_;
     BrokerOptions cfg_;
     uint64_t max_event_size_;
-    std::vector<std::string> patterns_;       // the routes' channel patterns
-    std::vector<std::string> seq_patterns_;   // sequenced_pattern() of each
     BrokerCounters& counters_;
-    std::unique_ptr<RedisLink> sub_;
-    std::unique_ptr<RedisLink> cmd_;
-    size_t subscribed_ = 0;        // PSUBSCRIBE acks since the last connect (both kinds)
+    std::unique_ptr<RedisCommands> cmd_;
+    std::unique_ptr<FeedSubscription> sub_;
+    ChannelInterest* interest_ = nullptr;  // sub_, in a cluster
     bool functions_loaded_ = false;
     bool catch_up_begun_ = false;  // a catch-up has started since the last (re)connect
     bool connected_once_ = false;

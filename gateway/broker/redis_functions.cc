@@ -22,6 +22,9 @@ local prefix = @PREFIX@
 local history_size = @SIZE@
 local ttl_ms = @TTL@
 local positions_ttl_ms = @POSITIONS_TTL@
+-- Redis Cluster: the envelope goes out with SPUBLISH (sharded pub/sub) on
+-- <prefix>seq:{<channel>}, which hashes to this slot; else PUBLISH on <prefix>seq:<channel>.
+local sharded = @SHARDED@
 
 local function sluice_publish(keys, args)
   if #keys ~= 1 or args[1] == nil then
@@ -62,8 +65,12 @@ local function sluice_publish(keys, args)
     redis.call('PEXPIRE', log_key, ttl_ms)
   end
   -- On its own namespace, which plain PUBLISH workers need not be allowed to write.
-  redis.call('PUBLISH', prefix .. 'seq:' .. channel,
-             '\0sluice1\0' .. pos_text .. '\0' .. event .. '\0' .. payload)
+  local envelope = '\0sluice1\0' .. pos_text .. '\0' .. event .. '\0' .. payload
+  if sharded then
+    redis.call('SPUBLISH', prefix .. 'seq:{' .. channel .. '}', envelope)
+  else
+    redis.call('PUBLISH', prefix .. 'seq:' .. channel, envelope)
+  end
   return pos
 end
 
@@ -161,7 +168,7 @@ std::optional<LogEntry> parse_entry(const RedisValue& entry) {
 
 std::string sluice_function_library(const std::string& key_prefix, uint64_t history_size,
                                     std::chrono::milliseconds ttl,
-                                    std::chrono::milliseconds positions_ttl) {
+                                    std::chrono::milliseconds positions_ttl, bool sharded) {
     std::string lib(kLibraryTemplate);
     long long ttl_ms = expire_ms(ttl);
     long long positions_ttl_ms = expire_ms(positions_ttl);
@@ -173,6 +180,7 @@ std::string sluice_function_library(const std::string& key_prefix, uint64_t hist
     replace_all(lib, "@SIZE@", lua_quote(std::to_string(history_size)));
     replace_all(lib, "@POSITIONS_TTL@", lua_quote(std::to_string(positions_ttl_ms)));
     replace_all(lib, "@TTL@", lua_quote(std::to_string(ttl_ms)));
+    replace_all(lib, "@SHARDED@", sharded ? "true" : "false");
     return lib;
 }
 

@@ -26,10 +26,11 @@ inline constexpr const char* kPublishFunction = "sluice_publish";
 // <envelope>; returns pos. When the counter starts again at 1 (it expired or was lost), a
 // leftover log is deleted first so XADD's IDs stay increasing. Event names containing
 // NUL, CR or LF are refused with an error reply, and so is a position past kMaxPosition
-// (the counter is put back).
+// (the counter is put back). sharded (Redis Cluster): the envelope is SPUBLISHed on
+// "<prefix>seq:{<channel>}" (in the slot of the channel's keys) instead.
 std::string sluice_function_library(const std::string& key_prefix, uint64_t history_size,
                                     std::chrono::milliseconds ttl,
-                                    std::chrono::milliseconds positions_ttl);
+                                    std::chrono::milliseconds positions_ttl, bool sharded = false);
 
 // Sequenced events travel on their own pub/sub namespace, "<prefix>seq:<channel>", which
 // only the function writes: a plain PUBLISH to <channel> can never pass for a sequenced

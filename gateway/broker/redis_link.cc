@@ -87,10 +87,13 @@ struct PollAdapter {
     bool closing = false;
 };
 
+// Hands a readable socket to hiredis, or to a push-mode link's own reader.
+void link_readable(redisAsyncContext* ac) noexcept;
+
 void uv_redis_poll_cb(uv_poll_t* handle, int status, int events) noexcept {
     auto* a = static_cast<PollAdapter*>(handle->data);
     int ev = status < 0 ? a->events : events;
-    if (a->ac && (ev & UV_READABLE)) redisAsyncHandleRead(a->ac);
+    if (a->ac && (ev & UV_READABLE)) link_readable(a->ac);
     if (a->ac && (ev & UV_WRITABLE)) redisAsyncHandleWrite(a->ac);
     // libuv stops a poll handle that reported an error; resume if hiredis still waits.
     if (status < 0 && a->ac && !a->closing && a->events)
@@ -188,6 +191,13 @@ struct LinkCallbacks {
     }
     static void uv_getaddrinfo_cb(uv_getaddrinfo_t* req, int status, addrinfo* res) noexcept;
 
+    static void readable(redisAsyncContext* ac) noexcept {
+        auto* link = static_cast<RedisLink*>(ac->data);
+        if (link && link->push_mode_)
+            guard(*link, [&] { link->read_pushes(); });
+        else
+            redisAsyncHandleRead(ac);
+    }
     template <class F> static void guard(RedisLink& link, F&& f) noexcept {
         try {
             f();
@@ -245,6 +255,10 @@ RedisValue RedisValue::error(std::string message) {
     v.str = std::move(message);
     return v;
 }
+
+namespace {
+void link_readable(redisAsyncContext* ac) noexcept { LinkCallbacks::readable(ac); }
+}  // namespace
 
 // ---- RedisLink ----
 
@@ -387,6 +401,7 @@ void RedisLink::open_context(const std::string& address) {
     ac->data = this;
     ctx_ = ac;
     subscribed_ = false;
+    push_mode_ = false;
     // The connect callback must come after the adapter: setting it asks for the first
     // write event, which is how hiredis notices the connect completing.
     redisAsyncSetConnectCallback(ac, LinkCallbacks::hiredis_connect_cb);
@@ -506,6 +521,7 @@ void RedisLink::connection_lost(const std::string& why) {
     ++conn_id_;
     ctx_ = nullptr;
     subscribed_ = false;
+    push_mode_ = false;
     enter_backoff(why);
 }
 
@@ -518,6 +534,7 @@ void RedisLink::close_context() {
     redisAsyncContext* ac = ctx_;
     ctx_ = nullptr;
     subscribed_ = false;
+    push_mode_ = false;
     if (ac) redisAsyncFree(ac);
 }
 
@@ -634,6 +651,50 @@ bool RedisLink::subscribe_command(const std::vector<std::string>& argv) {
     if (!send(argv, 0)) return false;
     if (sub) subscribed_ = true;
     return true;
+}
+
+bool RedisLink::enter_push_mode() {
+    if (state_ != LinkState::Ready || !ctx_ || !pending_.empty()) return false;
+    push_mode_ = true;
+    return true;
+}
+
+bool RedisLink::push_command(const std::vector<std::string>& argv) {
+    if (!push_mode_ || state_ != LinkState::Ready || !ctx_ || argv.empty()) return false;
+    std::vector<const char*> ptrs;
+    std::vector<size_t> lens;
+    for (const auto& a : argv) {
+        ptrs.push_back(a.data());
+        lens.push_back(a.size());
+    }
+    // Appended to hiredis's output buffer without a reply callback (read_pushes() takes
+    // every reply); the write event sends it.
+    if (redisAppendCommandArgv(&ctx_->c, static_cast<int>(argv.size()), ptrs.data(), lens.data()) != REDIS_OK)
+        return false;
+    if (ctx_->ev.addWrite) ctx_->ev.addWrite(ctx_->ev.data);
+    return true;
+}
+
+// Push mode: hiredis's reply dispatch is bypassed (it would assert on replies it has no
+// callback for); replies are parsed from the same context's reader and pushed in order.
+void RedisLink::read_pushes() {
+    redisContext* c = &ctx_->c;
+    if (redisBufferRead(c) == REDIS_ERR) {
+        std::string why = c->errstr[0] ? c->errstr : "connection closed";
+        close_context();
+        return enter_backoff(why);
+    }
+    while (ctx_ && push_mode_) {
+        void* reply = nullptr;
+        if (redisGetReplyFromReader(&ctx_->c, &reply) == REDIS_ERR) {
+            close_context();
+            return enter_backoff("protocol error");
+        }
+        if (!reply) return;
+        RedisValue v = to_value(static_cast<const redisReply*>(reply));
+        freeReplyObject(reply);
+        call_user(name_, "on_push", cb_.on_push, v);  // may stop or drop this link
+    }
 }
 
 void RedisLink::drop_connection() {

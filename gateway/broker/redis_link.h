@@ -112,6 +112,14 @@ class RedisLink {
     // Subscriptions end with the connection: re-issue them from on_ready.
     bool subscribe_command(const std::vector<std::string>& argv);
 
+    // Push links (sharded pub/sub, which hiredis 0.14 does not know): from now until the
+    // connection ends, every reply on it goes to on_push in arrival order, and commands
+    // go out with push_command() only. Call from on_ready (no command may be pending);
+    // again after every reconnect. False if not Ready or commands are pending.
+    bool enter_push_mode();
+    // Push links: sends argv (SSUBSCRIBE, SUNSUBSCRIBE, ...); its replies come to on_push.
+    bool push_command(const std::vector<std::string>& argv);
+
     // Drops the connection as if Redis went away (the socket is shut down, hiredis sees
     // EOF on the next turn, so it is safe inside a reply callback). Pending commands
     // fail, the link goes to Backoff and reconnects: the owner starts over from on_ready.
@@ -127,6 +135,7 @@ class RedisLink {
     void on_hiredis_reply(redisAsyncContext* ac, void* reply, uint64_t id);
     void on_timer();
     void on_timer_closed();
+    void read_pushes();
     void on_resolved(ResolveReq* req, int status, ::addrinfo* res);
 
     void begin_attempt();
@@ -158,6 +167,7 @@ class RedisLink {
     uint64_t attempt_id_ = 0;           // tags the current attempt's name lookup
     uint64_t conn_id_ = 0;              // tags the current connection's handshake replies
     bool subscribed_ = false;
+    bool push_mode_ = false;            // see enter_push_mode(); ends with the connection
     unsigned failures_ = 0;             // failed attempts since the last Ready (backoff n)
     uint64_t ready_count_ = 0;
 

@@ -201,12 +201,49 @@ TEST_CASE("broker and publish are checked", "[config]") {
                 "'http://localhost:6379'"});
     // A bad type is one error; the memory-needs-publish rule is not applied on top.
     CHECK(errors_of("broker: {type: kafka}\n") ==
-          Lines{"t.yaml:1:16: broker.type: expected memory or redis, got 'kafka'"});
+          Lines{"t.yaml:1:16: broker.type: expected memory, redis or redis-cluster, got 'kafka'"});
     CHECK(errors_of(kRedis + "publish: {path: /pub, token: t}\n") ==
           Lines{"t.yaml:2:17: publish.path: must contain {channel} as its only capture, like "
                 "/_sluice/publish/{channel}"});
     CHECK(errors_of(kRedis + "publish: {token: \"\"}\n") ==
           Lines{"t.yaml:2:18: publish.token: must not be empty"});
+}
+
+TEST_CASE("redis-cluster needs seed nodes as redis:// URLs, and nothing of the single-server broker",
+          "[config]") {
+    CHECK(errors_of("broker: {type: redis-cluster}\n") ==
+          Lines{"t.yaml:1:9: missing required key 'nodes' in broker"});
+    CHECK(errors_of("broker:\n  type: redis-cluster\n  nodes: []\n") ==
+          Lines{"t.yaml:3:10: broker.nodes: must list at least one seed node"});
+    CHECK(errors_of("broker:\n  type: redis-cluster\n  nodes: redis://10.0.0.1:6379\n") ==
+          Lines{"t.yaml:3:10: broker.nodes: expected a list of seed node URLs like "
+                "[redis://10.0.0.1:6379], got 'redis://10.0.0.1:6379'"});
+    // The host:port shorthand is not a URL; every bad item is reported, where it is.
+    CHECK(errors_of("broker:\n  type: redis-cluster\n"
+                    "  nodes: [10.0.0.1:6379, redis://a:1/2, unix:///run/r.sock, redis://b:0]\n") ==
+          Lines{"t.yaml:3:11: broker.nodes[0]: must be a redis:// URL like redis://10.0.0.1:6379, "
+                "got '10.0.0.1:6379'",
+                "t.yaml:3:26: broker.nodes[1]: Redis Cluster has only database 0, got 2",
+                "t.yaml:3:41: broker.nodes[2]: must be a redis:// URL like redis://10.0.0.1:6379, "
+                "got 'unix:///run/r.sock'",
+                "t.yaml:3:61: broker.nodes[3]: redis URL port must be 1-65535, got '0'"});
+    CHECK(errors_of("broker:\n  type: redis-cluster\n  nodes: [\"redis://u:hunter2@h:1\", "
+                    "\"rediss://u:hunter2@h:2\"]\n") ==
+          Lines{"t.yaml:3:36: broker.nodes[1]: rediss:// (TLS) is not supported by this build's "
+                "hiredis"});
+    CHECK(errors_of("broker:\n  type: redis-cluster\n  nodes: [{host: a}]\n") ==
+          Lines{"t.yaml:3:11: broker.nodes[0]: expected a string, got a map"});
+    // url belongs to type redis, nodes to redis-cluster.
+    CHECK(errors_of("broker:\n  type: redis-cluster\n  nodes: [redis://a:7000]\n"
+                    "  url: redis://a:7000\n") ==
+          Lines{"t.yaml:4:3: broker.url: not used with type redis-cluster; list the seed nodes "
+                "in 'nodes'"});
+    CHECK(errors_of("broker:\n  type: redis\n  nodes: [redis://a:7000]\n") ==
+          Lines{"t.yaml:3:3: broker.nodes: only used with type redis-cluster (this broker is "
+                "redis)"});
+    CHECK(errors_of("broker:\n  type: redis-cluster\n  nodes: [redis://a:7000, "
+                    "\"redis://:pw@b:7001\"]\n  key_prefix: \"app:\"\n")
+              .empty());
 }
 
 TEST_CASE("redis broker settings are checked", "[config]") {

@@ -375,3 +375,14 @@ TEST_CASE("load_config_file reads a file and names it in the result", "[config]"
     CHECK(r.config->workers == 3);
     std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("the SPEC's redis-cluster broker loads its seed nodes", "[config]") {
+    auto c = load_ok(
+        "broker:\n"
+        "  type: redis-cluster\n"
+        "  nodes: [redis://10.0.0.1:6379, redis://10.0.0.2:6379]   # seeds\n");
+    CHECK(c->broker.type == broker::BrokerType::RedisCluster);
+    CHECK(c->broker.nodes == std::vector<std::string>{"redis://10.0.0.1:6379", "redis://10.0.0.2:6379"});
+    CHECK(c->broker.key_prefix == "sluice:");
+    CHECK(std::string(broker::broker_type_name(c->broker.type)) == "redis-cluster");
+}
