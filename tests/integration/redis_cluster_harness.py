@@ -263,6 +263,7 @@ class ClusterClient:
         self.cluster = cluster
         self.conns = {}
         self.ambiguous = 0
+        self.last_port = None  # the node that answered the last cmd()
 
     def _conn(self, port):
         if port not in self.conns:
@@ -294,7 +295,9 @@ class ClusterClient:
                     conn.reply()
                 conn.send(list(args))
                 sent = True
-                return conn.reply()
+                reply = conn.reply()
+                self.last_port = port
+                return reply
             except RespError as e:
                 text = str(e)
                 if text.startswith("MOVED ") or text.startswith("ASK "):
@@ -313,6 +316,10 @@ class ClusterClient:
                 raise AssertionError(f"cluster command {args[0]} for {key!r} did not succeed "
                                      f"within {timeout}s")
             time.sleep(0.05)
+
+    def wait_replicas(self, replicas=1, timeout_ms=2000):
+        """WAIT on the connection of the last command: how many replicas have it."""
+        return self._conn(self.last_port).cmd("WAIT", replicas, timeout_ms)
 
     def spublish(self, channel, payload):
         return self.cmd(channel, "SPUBLISH", channel, payload)
