@@ -159,7 +159,10 @@ void RedisFeed::on_sequenced_message(const std::string& channel, const std::stri
         counters_.dropped_bad_envelope.add(1);
         if (bad_envelopes_logged_++ < 10 || bad_envelopes_logged_ % 1000 == 0)
             log::warn("malformed sluice envelope dropped",
-                      {{"channel", channel},
+                      {{"channel", sequenced_channel(cfg_.key_prefix,
+                                                     cfg_.type == BrokerType::RedisCluster
+                                                         ? "{" + channel + "}"
+                                                         : channel)},
                        {"reason", "not an envelope with a position in 1..2^53-1"}});
         return;
     }
