@@ -11,8 +11,8 @@ import threading
 import time
 import unittest
 
-from harness import (Gateway, SseClient, get_json, ids, metric_sum, metrics, publish_position,
-                     wait_metric, wait_until)
+from harness import (Gateway, SseClient, get_json, ids, metric_sum, metrics, publish,
+                     publish_position, wait_metric, wait_until)
 from redis_cluster_harness import KEY_PREFIX, RedisCluster, cluster_config, key_slot
 from redis_harness import wait_ready
 
@@ -185,10 +185,14 @@ class ClusterBasics(ClusterCase):
 
 class Publisher(threading.Thread):
     """A worker publishing `count` sequenced events (payload "e<i>"), then a terminal
-    event, at a steady pace; `on_publish(i)` runs after event i was acknowledged."""
+    event, at a steady pace; `on_publish(i)` runs after event i was acknowledged. With
+    http_port every third event goes through that sluice's publish endpoint instead
+    (its FCALL on the slot's master), sent again on a 503 (not run: see send_http)."""
 
-    def __init__(self, cluster, channel, count, pace=0.03, on_publish=None, durable=None):
+    def __init__(self, cluster, channel, count, pace=0.03, on_publish=None, durable=None,
+                 http_port=None):
         super().__init__(daemon=True)
+        self.http_port = http_port
         # durable(): WAIT for the replica after this publish (docs/publishing.md).
         self.durable = durable or (lambda: False)
         self.not_replicated = []
@@ -203,7 +207,10 @@ class Publisher(threading.Thread):
     def run(self):
         try:
             for i in range(1, self.count + 1):
-                pos = self.client.fcall_publish(self.channel, f"e{i}")
+                if self.http_port and i % 3 == 0:
+                    pos = self.send_http(f"e{i}")
+                else:
+                    pos = self.client.fcall_publish(self.channel, f"e{i}")
                 self.positions[pos] = f"e{i}"
                 if self.durable() and self.client.wait_replicas() < 1:
                     self.not_replicated.append(pos)
@@ -216,6 +223,19 @@ class Publisher(threading.Thread):
             self.error = e
         finally:
             self.client.close()
+
+    def send_http(self, payload, timeout=20.0):
+        # sluice follows MOVED itself; while the slot has no reachable master it answers
+        # 503 without having run the function (a connection lost mid-command would be
+        # ambiguous: the exactness checks of the test would catch a double).
+        deadline = time.monotonic() + timeout
+        while True:
+            status, _, body = publish(self.http_port, self.channel, payload)
+            if status == 200:
+                return json.loads(body)["position"]
+            if status != 503 or time.monotonic() >= deadline:
+                raise AssertionError(f"publish answered {status}: {body!r}")
+            time.sleep(0.05)
 
 
 class ClusterFailover(ClusterCase):
@@ -231,7 +251,8 @@ class ClusterFailover(ClusterCase):
                 self.cluster.failover(master)
                 failed_over.set()
 
-        worker = Publisher(self.cluster, channel, count, on_publish=maybe_failover)
+        worker = Publisher(self.cluster, channel, count, on_publish=maybe_failover,
+                           http_port=self.a.port)
         worker.start()
         # The resuming client leaves after 10 events and comes back after the failover.
         self.assert_exact(resuming.read_events(10, timeout=20.0), 1, 10)
