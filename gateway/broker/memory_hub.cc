@@ -186,37 +186,82 @@ bool MemoryHub::admits(const std::string& channel) {
     return h && h->stored;
 }
 
+uint64_t MemoryHub::event_digest(std::string_view event, std::string_view payload) {
+    uint64_t h = std::hash<std::string_view>{}(payload) * 1000003u ^ std::hash<std::string_view>{}(event);
+    return h == 0 ? 1 : h;
+}
+
+bool MemoryHub::deliver_locked(const std::string& channel, Head& head, bool restarted,
+                               uint64_t position, const std::string& payload,
+                               const std::string& event, std::vector<Inbox*>& to_wake,
+                               bool* dropped) {
+    head.sequenced = true;
+    if (position <= head.position) return false;
+    // Dropped or not, the head moves past it (like a skipped event): later events
+    // are not taken for a jump to repair, and loops see the hole as a gap.
+    head.position = position;
+    head.tip_digest = event_digest(event, payload);
+    touch_locked(channel, head, now());
+    if (!admit_locked(head)) {
+        *dropped = true;
+        return false;
+    }
+    queued_locked(head, position);
+    // Redis started the count again too (its counter lives as long), or the channel was
+    // rewound: a reset.
+    bool reset = (restarted && position == 1) || head.reset_next;
+    head.reset_next = false;
+    auto woken = enqueue_locked(std::make_shared<const Message>(
+        make_message(channel, position, event, payload, reset)));
+    to_wake.insert(to_wake.end(), woken.begin(), woken.end());
+    return true;
+}
+
 bool MemoryHub::deliver_sequenced(const std::string& channel, uint64_t position,
                                   const std::string& payload, const std::string& event) {
     if (!valid_position(position)) return false;
     std::vector<Inbox*> to_wake;
     bool admitted = false;
+    bool dropped = false;
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        Clock::time_point t = now();
         bool restarted = false;
-        Head& head = get_locked(channel, t, &restarted);
-        head.sequenced = true;
-        if (position <= head.position) return false;
-        // Dropped or not, the head moves past it (like a skipped event): later events
-        // are not taken for a jump to repair, and loops see the hole as a gap.
-        head.position = position;
-        touch_locked(channel, head, t);
-        admitted = admit_locked(head);
-        if (admitted) {
-            queued_locked(head, position);
-            // Redis started the count again too (its counter lives as long): a reset.
-            bool reset = restarted && position == 1;
-            to_wake = enqueue_locked(std::make_shared<const Message>(
-                make_message(channel, position, event, payload, reset)));
-        }
+        Head& head = get_locked(channel, now(), &restarted);
+        admitted = deliver_locked(channel, head, restarted, position, payload, event, to_wake, &dropped);
     }
-    if (!admitted) {
-        note_dropped(channel, position);
-        return false;
-    }
+    if (dropped) note_dropped(channel, position);
+    if (!admitted) return false;
     wake(to_wake);
     return true;
+}
+
+void MemoryHub::rewind_sequenced(const std::string& channel, const std::vector<Message>& events) {
+    std::vector<Inbox*> to_wake;
+    std::vector<uint64_t> dropped_at;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        Head& head = get_locked(channel, now());
+        head.sequenced = true;
+        head.position = 0;
+        head.tip_digest = 0;
+        head.reset_next = true;
+        for (const auto& m : events) {
+            if (!valid_position(m.position)) continue;
+            bool dropped = false;
+            deliver_locked(channel, head, false, m.position, m.payload, m.event, to_wake, &dropped);
+            if (dropped) dropped_at.push_back(m.position);
+        }
+    }
+    for (uint64_t p : dropped_at) note_dropped(channel, p);
+    std::sort(to_wake.begin(), to_wake.end());
+    to_wake.erase(std::unique(to_wake.begin(), to_wake.end()), to_wake.end());
+    wake(to_wake);
+}
+
+std::pair<uint64_t, uint64_t> MemoryHub::sequenced_tip(const std::string& channel) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Head* h = find_locked(channel, now());
+    return h && h->sequenced ? std::make_pair(h->position, h->tip_digest) : std::make_pair(uint64_t{0}, uint64_t{0});
 }
 
 void MemoryHub::skip_sequenced(const std::string& channel, uint64_t position) {
@@ -227,6 +272,7 @@ void MemoryHub::skip_sequenced(const std::string& channel, uint64_t position) {
     head.sequenced = true;
     if (position > head.position) {
         head.position = position;
+        head.tip_digest = 0;
         touch_locked(channel, head, t);
     }
 }
@@ -240,6 +286,8 @@ void MemoryHub::reset_sequenced(const std::string& channel, const std::string& p
         Head& head = get_locked(channel, t);
         head.sequenced = true;
         head.position = 1;
+        head.tip_digest = event_digest(event, payload);
+        head.reset_next = false;
         touch_locked(channel, head, t);
         // A reset is delivered even at the channel limit: loops holding the old
         // positions must forget them. It may exceed max_channels by this channel.
@@ -272,6 +320,7 @@ void MemoryHub::note_sequenced_head(const std::string& channel, uint64_t head) {
     // holding the channel lost them (a gap {N, N} over events Redis held).
     if (h.position == 0) {
         h.position = head;
+        h.tip_digest = 0;
         touch_locked(channel, h, t);  // Redis has the channel at this head right now
     }
 }

@@ -22,6 +22,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -89,6 +90,16 @@ class MemoryHub {
     // Redis lost a sequenced channel and started again at position 1 with this event.
     void reset_sequenced(const std::string& channel, const std::string& payload,
                          const std::string& event);
+    // Redis no longer holds the event the hub delivered at the channel's head (a master
+    // died before its replica had it, and the count may go on from an earlier position):
+    // the channel starts over from what Redis holds now, `events` in position order.
+    // The first event delivered from here on is marked reset, so loops forget their copy
+    // and readers get the reset gap instead of a silent hole.
+    void rewind_sequenced(const std::string& channel, const std::vector<Message>& events);
+    // The head and the digest of the event delivered at it (0: not known).
+    std::pair<uint64_t, uint64_t> sequenced_tip(const std::string& channel);
+    // What sequenced_tip() compares: a digest of an event's name and payload (never 0).
+    static uint64_t event_digest(std::string_view event, std::string_view payload);
 
     // The head the hub knows for a channel (0 = none, or expired).
     uint64_t head(const std::string& channel);
@@ -138,6 +149,8 @@ class MemoryHub {
         Millis ttl{0};
         uint32_t ttl_generation = 0;  // ttl_fn_ generation the ttl was taken from
         bool sequenced = false;       // positions come from Redis
+        uint64_t tip_digest = 0;      // event_digest of the event at `position`, 0: unknown
+        bool reset_next = false;      // rewound: the next event delivered is a reset
         // Channel limit bookkeeping: may some loop hold events of it, the last position
         // queued to the loops, and the loops that reported their copy empty since.
         bool stored = false;
@@ -162,6 +175,10 @@ class MemoryHub {
     // The event at `position` passes to the loops: they hold events of the channel again.
     void queued_locked(Head& head, uint64_t position);
     void note_dropped(const std::string& channel, uint64_t position);
+    // deliver_sequenced under the lock; false if not queued (*dropped: the channel limit).
+    bool deliver_locked(const std::string& channel, Head& head, bool restarted, uint64_t position,
+                        const std::string& payload, const std::string& event,
+                        std::vector<Inbox*>& to_wake, bool* dropped);
     // Queues msg on every inbox; call with mutex_ held. Returns the inboxes to wake.
     std::vector<Inbox*> enqueue_locked(const MessagePtr& msg, Inbox* self = nullptr);
     static void wake(const std::vector<Inbox*>& inboxes);

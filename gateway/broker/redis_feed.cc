@@ -142,11 +142,13 @@ void RedisFeed::catch_up() {
     auto remaining = std::make_shared<size_t>(heads.size());
     for (const auto& [channel, head] : heads) {
         repairing_.try_emplace(channel);
-        repair(channel, [this, remaining] {
+        auto ready = [this, remaining] {
             if (--*remaining > 0) return;
             hub_.set_ready(true);
             log::info("redis ready after catch-up");
-        });
+        };
+        if (cfg_.type == BrokerType::RedisCluster) check_tip(channel, ready);
+        else repair(channel, ready);
     }
 }
 
@@ -227,15 +229,60 @@ void RedisFeed::take_sequenced(const std::string& channel, Envelope env) {
     if (catch_up_begun_) repair(channel, nullptr);
 }
 
-void RedisFeed::repair(const std::string& channel, std::function<void()> done) {
-    uint64_t head = hub_.head(channel);
+void RedisFeed::check_tip(const std::string& channel, std::function<void()> done) {
+    auto tip = hub_.sequenced_tip(channel);  // (no structured binding: clang 14 captures none)
+    uint64_t pos = tip.first, digest = tip.second;
+    if (pos == 0 || digest == 0) return repair(channel, std::move(done));
+    const std::string key = seq_key(cfg_.key_prefix, channel);
+    cmd_->send(key, xrange_argv(cfg_.key_prefix, channel, pos, pos, 1),
+               [this, channel, pos, digest, done, key](const RedisValue& reply) {
+        // An error: the repair's own read meets it and handles it.
+        if (reply.is_error()) return repair(channel, done);
+        auto entries = parse_xrange_reply(reply);
+        if (!entries.empty()) {
+            bool same = MemoryHub::event_digest(entries[0].event, entries[0].payload) == digest;
+            return repair(channel, done, !same);
+        }
+        // Not in the log: trimmed or expired while the counter still counts past it, or
+        // lost with the counter.
+        cmd_->send(key, {"GET", key}, [this, channel, pos, done](const RedisValue& seq) {
+            if (seq.is_error()) return repair(channel, done);
+            auto counter = parse_seq_reply(seq);
+            repair(channel, done, counter && *counter < pos);
+        }, RedisCommands::Retry::UntilSent);
+    }, RedisCommands::Retry::UntilSent);
+}
+
+void RedisFeed::finish_rewind(const std::string& channel, std::vector<LogEntry> fetched) {
+    log::warn("redis no longer holds the last events sluice delivered on a channel (lost in a "
+              "failover); the channel starts over from what redis holds and its readers get a "
+              "reset gap",
+              {{"channel", channel}, {"previous_head", hub_.head(channel)},
+               {"redis_events", fetched.size()}});
+    std::vector<Message> events;
+    for (auto& ev : fetched) {
+        if (!acceptable(channel, ev.payload, ev.event)) continue;  // a hole: readers see a gap
+        Message m;
+        m.channel = channel;
+        m.position = ev.position;
+        m.event = std::move(ev.event);
+        m.payload = std::move(ev.payload);
+        events.push_back(std::move(m));
+    }
+    counters_.recovered.add(static_cast<int64_t>(events.size()));
+    hub_.rewind_sequenced(channel, events);
+    finish_repair(channel, {});  // then what arrived live meanwhile
+}
+
+void RedisFeed::repair(const std::string& channel, std::function<void()> done, bool rewind) {
+    uint64_t head = rewind ? 0 : hub_.head(channel);
     auto fetched = std::make_shared<std::vector<LogEntry>>();
     // Reads batch after batch until Redis has nothing newer, then delivers in order.
     auto step = std::make_shared<std::function<void(uint64_t)>>();
-    *step = [this, channel, fetched, step, done](uint64_t from) {
+    *step = [this, channel, fetched, step, done, rewind](uint64_t from) {
         cmd_->send(log_key(cfg_.key_prefix, channel),
                    xrange_argv(cfg_.key_prefix, channel, from, UINT64_MAX, kCatchUpBatch),
-                      [this, channel, fetched, step, done](const RedisValue& reply) {
+                      [this, channel, fetched, step, done, rewind](const RedisValue& reply) {
                           if (reply.is_error()) {
                               // What Redis holds is unknown, not gone: the command link
                               // dropped, or Redis refused the read (LOADING after a
@@ -262,12 +309,13 @@ void RedisFeed::repair(const std::string& channel, std::function<void()> done) {
                               (*step)(next);
                               return;
                           }
-                          finish_repair(channel, std::move(*fetched));
+                          if (rewind) finish_rewind(channel, std::move(*fetched));
+                          else finish_repair(channel, std::move(*fetched));
                           *step = nullptr;  // break the self-reference
                           if (done) done();
                       }, RedisCommands::Retry::UntilSent);
     };
-    (*step)(head + 1);
+    (*step)(rewind ? 0 : head + 1);
 }
 
 void RedisFeed::verify_restart(const std::string& channel, Envelope first) {

@@ -67,8 +67,16 @@ class RedisFeed {
     void catch_up();
     // Reads positions after the hub's head from Redis history, delivers them and then
     // whatever arrived live meanwhile. done runs when the channel is in order again.
-    void repair(const std::string& channel, std::function<void()> done);
+    // rewind: read the whole log instead, and start the channel over from it
+    // (finish_rewind).
+    void repair(const std::string& channel, std::function<void()> done, bool rewind = false);
     void finish_repair(const std::string& channel, std::vector<LogEntry> fetched);
+    // Cluster catch-up: does Redis still hold the event the hub delivered at the head?
+    // A master that died before its replica had its newest events leaves the promoted
+    // replica behind, and its count goes on from an earlier position: the channel is
+    // then rewound (its readers get a reset gap) instead of taking new events for copies.
+    void check_tip(const std::string& channel, std::function<void()> done);
+    void finish_rewind(const std::string& channel, std::vector<LogEntry> fetched);
     // Position 1 arrived while the hub's head is past 1: a restart of the count, or a
     // late copy of the current count's first event. Redis's counter decides.
     void verify_restart(const std::string& channel, Envelope first);

@@ -353,3 +353,43 @@ TEST_CASE("a reader looking up a channel that never had an event leaves nothing 
     CHECK(hub.head("nobody-publishes") == 0);
     CHECK(hub.channel_count() == 0);
 }
+
+TEST_CASE("a rewound sequenced channel starts over from what Redis holds, marked as a reset",
+          "[broker][hub]") {
+    MemoryHub hub;
+    TestInbox a;
+    hub.attach(&a.inbox);
+    for (uint64_t p = 1; p <= 5; ++p) CHECK(hub.deliver_sequenced("s", p, "e" + std::to_string(p), ""));
+    CHECK(hub.sequenced_tip("s") == std::make_pair(uint64_t{5}, MemoryHub::event_digest("", "e5")));
+    a.take();
+    // Redis lost 4 and 5 and gave 4 to a new event.
+    std::vector<Message> redis;
+    for (uint64_t p = 1; p <= 4; ++p) {
+        Message m;
+        m.channel = "s";
+        m.position = p;
+        m.payload = p < 4 ? "e" + std::to_string(p) : "n4";
+        redis.push_back(m);
+    }
+    hub.rewind_sequenced("s", redis);
+    auto got = a.take();
+    REQUIRE(got.size() == 4);
+    CHECK(got[0]->reset);
+    CHECK(got[0]->position == 1);
+    CHECK_FALSE(got[1]->reset);
+    CHECK(got[3]->payload == "n4");
+    CHECK(hub.head("s") == 4);
+    CHECK(hub.sequenced_tip("s").second == MemoryHub::event_digest("", "n4"));
+    CHECK(hub.deliver_sequenced("s", 5, "n5", ""));
+    CHECK_FALSE(a.take()[0]->reset);
+
+    // Nothing left in Redis: the next event, whatever its position, is the reset.
+    hub.rewind_sequenced("s", {});
+    CHECK(hub.head("s") == 0);
+    CHECK(hub.deliver_sequenced("s", 3, "later", ""));
+    auto next = a.take();
+    REQUIRE(next.size() == 1);
+    CHECK(next[0]->reset);
+    // Digests never collide with "unknown".
+    CHECK(MemoryHub::event_digest("", "") != 0);
+}
