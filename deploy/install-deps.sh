@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libuv1-dev node-llhttp nlohmann-json3-dev libyaml-cpp-dev catch2 libhiredis-dev libssl-dev libjwt-dev
+  liburing-dev
   redis-server python3 curl ca-certificates
   redis-tools   # redis-cli: tests/integration/test_redis_cluster.py creates a cluster with it
 )

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <charconv>
 #include <ctime>
+#include <memory>
 #include <string>
 
 #include "bench/sluice_bench/payload.h"
@@ -55,6 +56,8 @@ struct Socket {
 
 BlastResult blast(const std::vector<int>& fds, const BlastOptions& opt) {
     BlastResult r;
+    std::unique_ptr<Sender> sender = make_sender(opt.io, &r.error);
+    if (!sender) return r;
     std::vector<Socket> socks(fds.size());
     int ep = epoll_create1(0);
     for (std::size_t i = 0; i < fds.size(); ++i) {
@@ -69,56 +72,21 @@ BlastResult blast(const std::vector<int>& fds, const BlastOptions& opt) {
     while (epoll_wait(ep, events.data(), static_cast<int>(events.size()), 0) > 0) {
     }
 
-    std::string buf;
-    buf.reserve(opt.batch * (opt.size + 64) + 256);
-    rusage ru0{};
-    getrusage(RUSAGE_SELF, &ru0);
-    double t0 = now_s(CLOCK_MONOTONIC);
-    double deadline = t0 + opt.duration_s;
-    uint64_t seq = 1;
-    uint32_t batch = opt.batch == 0 ? 1 : opt.batch;
+    const uint32_t batch = opt.batch == 0 ? 1 : opt.batch;
+    // The round's bytes: one buffer for every socket (broadcast) or one per socket
+    // (sessions); they must stay put until the sends complete.
+    std::vector<std::string> bufs(opt.mode == Mode::Broadcast ? 1 : socks.size());
+    for (auto& b : bufs) b.reserve(batch * (opt.size + 64) + 256);
+    std::vector<SendItem> items;
+    std::vector<std::size_t> owner;  // items[k] goes to socks[owner[k]]
+    std::vector<long> results;
+    items.reserve(socks.size());
+    owner.reserve(socks.size());
 
-    auto write_batch = [&](Socket& s, const std::string& bytes) {
-        ++r.writes;
-        ssize_t n = write(s.fd, bytes.data(), bytes.size());
-        if (n == static_cast<ssize_t>(bytes.size())) {
-            r.deliveries += batch;
-            r.bytes += bytes.size();
-        } else if (n >= 0) {
-            r.bytes += static_cast<uint64_t>(n);
-            s.pending.assign(bytes, static_cast<std::size_t>(n));
-            s.blocked = true;
-        } else {
-            r.skipped += batch;  // EAGAIN (or an error): this socket misses the round
-            s.blocked = true;
-        }
-    };
-
-    for (;;) {
-        if (opt.mode == Mode::Broadcast) {
-            buf.clear();
-            append_events(buf, 0, seq, batch, opt.size);
-            if (r.event_bytes == 0) r.event_bytes = buf.size() / batch;
-        }
-        uint32_t open = 0;
-        for (std::size_t i = 0; i < socks.size(); ++i) {
-            Socket& s = socks[i];
-            if (s.blocked) {
-                r.skipped += batch;
-                continue;
-            }
-            ++open;
-            if (opt.mode == Mode::Sessions) {
-                buf.clear();
-                append_events(buf, static_cast<uint32_t>(i), seq, batch, opt.size);
-                if (r.event_bytes == 0) r.event_bytes = buf.size() / batch;
-            }
-            write_batch(s, buf);
-        }
-        seq += batch;
-        // Sockets that drained since: finish their partial batch and take them back.
-        int timeout = open == 0 ? 10 : 0;
-        int n = epoll_wait(ep, events.data(), static_cast<int>(events.size()), timeout);
+    // Sockets that drained since they filled up: finish their partial batch and take them
+    // back. Waits up to timeout_ms for the first one.
+    auto take_back_drained = [&](int timeout_ms) {
+        int n = epoll_wait(ep, events.data(), static_cast<int>(events.size()), timeout_ms);
         for (int k = 0; k < n; ++k) {
             Socket& s = socks[events[k].data.u64];
             if (!s.blocked) continue;
@@ -127,6 +95,7 @@ BlastResult blast(const std::vector<int>& fds, const BlastOptions& opt) {
                 continue;
             }
             ++r.writes;
+            ++r.syscalls;
             ssize_t w = write(s.fd, s.pending.data(), s.pending.size());
             if (w > 0) {
                 r.bytes += static_cast<uint64_t>(w);
@@ -137,6 +106,62 @@ BlastResult blast(const std::vector<int>& fds, const BlastOptions& opt) {
                 r.deliveries += batch;
             }
         }
+    };
+
+    rusage ru0{};
+    getrusage(RUSAGE_SELF, &ru0);
+    double t0 = now_s(CLOCK_MONOTONIC);
+    double deadline = t0 + opt.duration_s;
+    uint64_t seq = 1;
+
+    for (;;) {
+        if (opt.rate > 0) {
+            // Asleep until the round is due, like a server between events.
+            double due = t0 + static_cast<double>(r.rounds) / opt.rate;
+            for (double now = now_s(CLOCK_MONOTONIC); now < due; now = now_s(CLOCK_MONOTONIC))
+                take_back_drained(static_cast<int>((due - now) * 1000.0) + 1);
+        }
+        items.clear();
+        owner.clear();
+        if (opt.mode == Mode::Broadcast) {
+            bufs[0].clear();
+            append_events(bufs[0], 0, seq, batch, opt.size);
+        }
+        for (std::size_t i = 0; i < socks.size(); ++i) {
+            if (socks[i].blocked) {
+                r.skipped += batch;
+                continue;
+            }
+            std::string* buf = &bufs[0];
+            if (opt.mode == Mode::Sessions) {
+                buf = &bufs[i];
+                buf->clear();
+                append_events(*buf, static_cast<uint32_t>(i), seq, batch, opt.size);
+            }
+            items.push_back(SendItem{socks[i].fd, buf->data(), buf->size()});
+            owner.push_back(i);
+        }
+        if (r.event_bytes == 0 && !items.empty()) r.event_bytes = items[0].len / batch;
+        r.syscalls += sender->send(items, results);
+        r.writes += items.size();
+        for (std::size_t k = 0; k < items.size(); ++k) {
+            Socket& s = socks[owner[k]];
+            long n = results[k];
+            if (n == static_cast<long>(items[k].len)) {
+                r.deliveries += batch;
+                r.bytes += items[k].len;
+            } else if (n >= 0) {
+                r.bytes += static_cast<uint64_t>(n);
+                s.pending.assign(items[k].data + n, items[k].len - static_cast<std::size_t>(n));
+                s.blocked = true;
+            } else {
+                r.skipped += batch;  // EAGAIN (or an error): this socket misses the round
+                s.blocked = true;
+            }
+        }
+        seq += batch;
+        ++r.rounds;
+        if (opt.rate <= 0) take_back_drained(items.empty() ? 10 : 0);
         if (now_s(CLOCK_MONOTONIC) >= deadline) break;
     }
 

@@ -1,8 +1,9 @@
 // sluice-floor: the physical limit that sluice is judged against. For each connection count,
 // it connects that many loopback sockets (client ends drained by a forked reader), then
-// writes SSE events to them in a tight loop for --duration seconds and reports deliveries
-// per CPU-second of the writing process: what any server on this machine pays at least for
-// one delivery. One JSON line per count on stdout, a summary on stderr.
+// writes SSE events to them for --duration seconds, back to back or --rate rounds a second,
+// with write(2) or io_uring, and reports deliveries per CPU-second of the writing process:
+// what any server on this machine pays at least for one delivery of that shape. One JSON
+// line per count on stdout, a summary on stderr.
 #include <sys/resource.h>
 
 #include <charconv>
@@ -19,6 +20,7 @@
 namespace {
 
 using sluice::floor::BlastOptions;
+using sluice::floor::Io;
 using sluice::floor::Mode;
 
 constexpr std::string_view kHelp =
@@ -28,6 +30,10 @@ constexpr std::string_view kHelp =
     "                      sessions: each socket its own channel's event per round\n"
     "  --size BYTES        payload size as sluice-bench --size (default natural, ~80)\n"
     "  --batch K           events coalesced per write (default 1)\n"
+    "  --rate R            rounds (events to every socket) per second, writer and readers\n"
+    "                      asleep in between, as at S2's rates; 0 = back to back (default)\n"
+    "  --io IO             write: one write(2) per socket (default); uring: a round's sends\n"
+    "                      submitted together through io_uring\n"
     "  --duration S        seconds of writing per count (default 3)\n"
     "  --json-only         no summary on stderr\n";
 
@@ -79,6 +85,16 @@ bool parse_args(int argc, char** argv, Args* a, std::string* error) {
         } else if (arg == "--batch") {
             if (!parse_number(value, &a->blast.batch) || a->blast.batch == 0)
                 return *error = "--batch: a count >= 1", false;
+        } else if (arg == "--rate") {
+            std::string v(value);
+            char* end = nullptr;
+            a->blast.rate = std::strtod(v.c_str(), &end);
+            if (end == v.c_str() || *end != '\0' || a->blast.rate < 0)
+                return *error = "--rate: rounds per second >= 0", false;
+        } else if (arg == "--io") {
+            if (value == "write") a->blast.io = Io::Write;
+            else if (value == "uring") a->blast.io = Io::Uring;
+            else return *error = "--io: write or uring", false;
         } else if (arg == "--duration") {
             std::string v(value);
             char* end = nullptr;
@@ -128,30 +144,39 @@ int main(int argc, char** argv) {
         }
         auto r = sluice::floor::blast(pairs.server_fds, args.blast);
         auto reader = sluice::floor::close_socket_pairs(pairs);
+        if (!r.error.empty()) {
+            std::fprintf(stderr, "sluice-floor: %s\n", r.error.c_str());
+            return 1;
+        }
+        const char* io = args.blast.io == Io::Uring ? "uring" : "write";
         double cpu = r.cpu_user_s + r.cpu_sys_s;
         double per_cpu = cpu > 0 ? static_cast<double>(r.deliveries) / cpu : 0;
         double per_s = r.wall_s > 0 ? static_cast<double>(r.deliveries) / r.wall_s : 0;
         std::printf("{\"tool\":\"sluice-floor\",\"mode\":\"%s\",\"connections\":%u,"
-                    "\"size\":%zu,\"event_bytes\":%zu,\"batch\":%u,\"wall_s\":%.3f,"
-                    "\"deliveries\":%llu,\"skipped\":%llu,\"writes\":%llu,\"bytes\":%llu,"
+                    "\"size\":%zu,\"event_bytes\":%zu,\"batch\":%u,\"rate\":%g,\"io\":\"%s\","
+                    "\"wall_s\":%.3f,\"rounds\":%llu,\"deliveries\":%llu,\"skipped\":%llu,"
+                    "\"writes\":%llu,\"syscalls\":%llu,\"bytes\":%llu,"
                     "\"cpu_user_s\":%.3f,\"cpu_sys_s\":%.3f,\"cpu_s\":%.3f,"
                     "\"deliveries_per_cpu_s\":%.0f,\"deliveries_per_s\":%.0f,"
                     "\"reader_cpu_s\":%.3f,\"reader_bytes\":%llu}\n",
                     args.blast.mode == Mode::Broadcast ? "broadcast" : "sessions", count,
-                    args.blast.size, r.event_bytes, args.blast.batch, r.wall_s,
+                    args.blast.size, r.event_bytes, args.blast.batch, args.blast.rate, io,
+                    r.wall_s, static_cast<unsigned long long>(r.rounds),
                     static_cast<unsigned long long>(r.deliveries),
                     static_cast<unsigned long long>(r.skipped),
                     static_cast<unsigned long long>(r.writes),
+                    static_cast<unsigned long long>(r.syscalls),
                     static_cast<unsigned long long>(r.bytes), r.cpu_user_s, r.cpu_sys_s, cpu,
                     per_cpu, per_s, reader.cpu_s, static_cast<unsigned long long>(reader.bytes));
         std::fflush(stdout);
         if (!args.json_only)
             std::fprintf(stderr,
-                         "floor %s, %u connections, %zu-byte events: %.0f deliveries per "
-                         "CPU-second (%.0f/s wall; writer %.2fs user + %.2fs sys; reader "
-                         "%.2fs)\n",
+                         "floor %s, %u connections, %zu-byte events, rate %g, %s: %.0f "
+                         "deliveries per CPU-second (%.0f/s wall; writer %.2fs user + %.2fs "
+                         "sys; reader %.2fs)\n",
                          args.blast.mode == Mode::Broadcast ? "broadcast" : "sessions", count,
-                         r.event_bytes, per_cpu, per_s, r.cpu_user_s, r.cpu_sys_s,
+                         r.event_bytes, args.blast.rate, io, per_cpu, per_s, r.cpu_user_s,
+                         r.cpu_sys_s,
                          reader.cpu_s);
     }
     return status;

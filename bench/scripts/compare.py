@@ -29,7 +29,7 @@ PORTS = {"sluice-w1": 28101, "sluice-w2": 28102, "nchan": 28103, "pushpin": 2811
 # Counts and times per mode. Scenario meanings are in bench/README.md.
 PROFILES = {
     "full": {
-        "floor_counts": [1000, 10000, 15000], "floor_s": 3,
+        "floor_counts": [1000, 10000, 15000], "floor_s": 3, "floor_paced_s": 6,
         "s1_counts": [10000, 15000], "s1_hold_s": 4,
         "s1_machine": 100000, "s1_machine_procs": 7,
         "s2_subs": 10000, "s2_rates": [5, 10, 20, 40, 80], "s2_redis_rates": [5, 20],
@@ -40,7 +40,7 @@ PROFILES = {
         "s6_subs": 1000, "s6_rate": 250, "s6_size": 16384, "s6_window_s": 20,
     },
     "quick": {
-        "floor_counts": [1000, 2000], "floor_s": 2,
+        "floor_counts": [1000, 2000], "floor_s": 2, "floor_paced_s": 2,
         "s1_counts": [2000], "s1_hold_s": 2,
         "s1_machine": 10000, "s1_machine_procs": 2,
         "s2_subs": 2000, "s2_rates": [10, 40], "s2_redis_rates": [10],
@@ -165,18 +165,27 @@ class Run:
 
     def floor_runs(self):
         counts = ",".join(str(c) for c in self.p["floor_counts"])
-        # One event per write (what sluice writes when it keeps up), and broadcast with 8
-        # events per write (what coalescing under backlog can reach).
-        for mode, batch in (("broadcast", 1), ("sessions", 1), ("broadcast", 8)):
-            argv = [self.floor, "--json-only", "--mode", mode, "--connections", counts,
-                    "--batch", str(batch), "--duration", str(self.p["floor_s"])]
+        # Back to back, one event per write (what sluice writes when it keeps up) and
+        # broadcast with 8 events per write (what coalescing under backlog can reach).
+        runs = [[self.floor, "--json-only", "--mode", mode, "--connections", counts,
+                 "--batch", str(batch), "--duration", str(self.p["floor_s"])]
+                for mode, batch in (("broadcast", 1), ("sessions", 1), ("broadcast", 8))]
+        # S2's shape: its subscriber count, paced at each of its rates (writer and readers
+        # asleep between events), with write(2) and with io_uring's batched submission.
+        for rate in self.p["s2_rates"]:
+            for io in ("write", "uring"):
+                runs.append([self.floor, "--json-only", "--mode", "broadcast", "--connections",
+                             str(self.p["s2_subs"]), "--rate", str(rate), "--io", io,
+                             "--duration", str(self.p["floor_paced_s"])])
+        for argv in runs:
             self.commands.append(("floor", "floor", argv))
             out = subprocess.run(argv, capture_output=True, text=True, timeout=300)
             for line in out.stdout.strip().splitlines():
                 self.results["floor"].append(json.loads(line))
             if out.returncode != 0:
-                self.note_problem(f"sluice-floor {mode}: {out.stderr.strip()[-300:]}")
-        self.log("floor: " + ", ".join(f"{f['mode']}/{f['batch']} {f['connections']}: "
+                self.note_problem(f"sluice-floor {' '.join(argv[2:])}: {out.stderr.strip()[-300:]}")
+        self.log("floor: " + ", ".join(f"{f['mode']}/{f['batch']}/{f.get('rate', 0)}/"
+                                       f"{f.get('io', 'write')} {f['connections']}: "
                                        f"{f['deliveries_per_cpu_s']:.0f}/cpu-s"
                                        for f in self.results["floor"]))
 
