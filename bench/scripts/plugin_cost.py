@@ -32,10 +32,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import procstat  # noqa: E402
-from servers import port_open, stop_pids, wait_until  # noqa: E402
+from side_by_side import SluiceRunner  # noqa: E402
 
-TOKEN = "bench-publish-token"
 ORIGIN = "http://app.test"
 VARIANTS = ("plain", "jwt", "full")
 
@@ -67,7 +65,7 @@ def b64url(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def rs256_token(private_pem, workdir):
+def rs256_token(private_pem):
     """A token valid for a day, signed by the openssl CLI (the stdlib has no RSA)."""
     header = b64url(json.dumps({"alg": "RS256", "typ": "JWT"}).encode())
     claims = b64url(json.dumps({"sub": "bench", "exp": int(time.time()) + 86400}).encode())
@@ -77,68 +75,23 @@ def rs256_token(private_pem, workdir):
     return f"{signing_input}.{b64url(sig)}"
 
 
-def free_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Run:
     def __init__(self, args, workdir):
-        self.args, self.workdir = args, workdir
-        self.sluice = os.path.join(args.build_dir, "sluice")
-        self.bench = os.path.join(args.build_dir, "bench", "sluice-bench")
+        self.args = args
+        self.runner = SluiceRunner(args.build_dir, workdir)
         key = os.path.join(workdir, "key.pem")
         subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
                         "rsa_keygen_bits:2048", "-out", key], check=True, capture_output=True)
         self.key = key
-        self.token = rs256_token(key, workdir)
-
-    def start_sluice(self):
-        port = free_port()
-        cfg = os.path.join(self.workdir, "sluice.yaml")
-        with open(cfg, "w") as f:
-            f.write(CONFIG.format(port=port, token=TOKEN, key=self.key, origin=ORIGIN))
-        log = open(os.path.join(self.workdir, "sluice.log"), "a")
-        proc = subprocess.Popen([self.sluice, "-c", cfg], stdout=log, stderr=log,
-                                stdin=subprocess.DEVNULL)
-        wait_until(lambda: port_open(port), 10, "sluice listening")
-        return proc, port
-
-    def bench_run(self, variant, extra, duration):
-        proc, port = self.start_sluice()
-        try:
-            argv = [self.bench, "--json-only", "--url",
-                    f"http://127.0.0.1:{port}/{variant}/{{c}}/stream",
-                    "--header", f"Origin: {ORIGIN}",
-                    "--header", f"Authorization: Bearer {self.token}",
-                    "--publish-url", f"http://127.0.0.1:{port}/_sluice/publish/bench:{{c}}",
-                    "--token", TOKEN, "--duration", f"{duration:g}", *map(str, extra)]
-            sampler = procstat.Sampler({"server": [proc.pid]})
-            sampler.start()
-            launched = time.time()
-            out = subprocess.run(argv, capture_output=True, timeout=duration + 60).stdout
-            sampler.stop()
-            rep = json.loads(out.decode().strip().splitlines()[-1])
-            t0 = rep["start_unix_ms"] / 1000.0
-            end = t0 + rep["elapsed_s"]
-            s = sampler.series["server"]
-            if rep["publish_start_s"] < 0:
-                return rep, s.cpu_between(launched, end), None
-            pub0, pub1 = t0 + rep["publish_start_s"], t0 + rep["publish_end_s"]
-            w0 = min(pub0 + self.args.skip, pub1)
-            # Events go out at a steady rate, so the deliveries in [w0, pub1] are that
-            # share of all of them.
-            share = (pub1 - w0) / (pub1 - pub0) if pub1 > pub0 else 0.0
-            return rep, s.cpu_between(launched, end), (s.cpu_between(w0, pub1), share)
-        finally:
-            stop_pids([proc.pid])
+        self.headers = ["--header", f"Origin: {ORIGIN}",
+                        "--header", f"Authorization: Bearer {rs256_token(key)}"]
 
     def open_cost(self, variant):
         n = self.args.opens
-        rep, cpu_run, _ = self.bench_run(variant, ["--connections", n, "--ramp", n,
-                                                   "--publish", "none"], n / n + 3)
+        rep, cpu_run, _ = self.runner.bench_run(
+            CONFIG, f"/{variant}/{{c}}/stream",
+            [*self.headers, "--connections", n, "--ramp", n, "--publish", "none"], n / n + 3,
+            key=self.key, origin=ORIGIN)
         if rep["connected"] < n or rep["failed"]:
             raise RuntimeError(f"{variant}: {rep['connected']} of {n} connected, "
                                f"{rep['failed']} failed")
@@ -146,13 +99,9 @@ class Run:
 
     def delivery_cost(self, variant):
         a = self.args
-        connect = a.subs / 2000 * 1.2 + 1
-        rep, _, (cpu_window, share) = self.bench_run(
-            variant, ["--connections", a.subs, "--ramp", 2000, "--channels", 1, "--rate",
-                      a.rate, "--drain", 2], connect + a.window + 2)
-        if rep["lost"] or rep["duplicated"] or rep["failed"] or not rep["received"]:
-            raise RuntimeError(f"{variant}: unclean S2 run: {rep}")
-        return cpu_window / (rep["received"] * share) * 1e6  # CPU-s per 1M deliveries
+        return self.runner.s2_cpu_per_1m(
+            CONFIG, f"/{variant}/{{c}}/stream", a.subs, a.rate, a.window, variant,
+            headers=self.headers, skip=a.skip, key=self.key, origin=ORIGIN)
 
 
 def main(argv):

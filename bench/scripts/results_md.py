@@ -35,9 +35,11 @@ def table(header, rows):
     return "\n".join(out) + "\n"
 
 
-def floor_rate(results, mode, connections, batch=1):
+def floor_rate(results, mode, connections, batch=1, rate=0, io="write"):
+    """Deliveries per CPU-second of the matching sluice-floor run; rate 0 = back to back."""
     for f in results["floor"]:
-        if f["mode"] == mode and f["connections"] == connections and f["batch"] == batch:
+        if (f["mode"] == mode and f["connections"] == connections and f["batch"] == batch
+                and f.get("rate", 0) == rate and f.get("io", "write") == io):
             return f["deliveries_per_cpu_s"]
     return None
 
@@ -100,18 +102,34 @@ def render(results, args):
 
     # ---- floor ---------------------------------------------------------------------------
     o.append("## Floor: sluice-floor\n")
-    o.append("Pre-connected loopback sockets written in a tight loop with the bytes sluice "
-             "writes (`id: N\\ndata: <payload>\\n\\n`), the client ends drained by a forked "
-             "reader. *batch* = events per write: 1 is what a server writes when it keeps up "
-             "with every event (the floor the tables compare with); 8 shows what coalescing "
-             "a backlog into one write can reach, which a server does only when it lags "
-             "(higher latency).\n")
-    rows = [[f["mode"], f["batch"], num(f["connections"]), f["event_bytes"],
-             num(f["deliveries_per_cpu_s"]),
+    o.append("Pre-connected loopback sockets written with the bytes sluice writes "
+             "(`id: N\\ndata: <payload>\\n\\n`), the client ends drained by a forked reader. "
+             "*rate* 0 = back to back: the readers never get to sleep, which no server at "
+             "S2's rates sees; *rate* R = R rounds a second, writer and readers asleep in "
+             "between, each round a burst of one event to every socket: S2's shape at that "
+             "rate (the *paced floor*). *batch* = events per write: 1 is what a server writes "
+             "when it keeps up with every event; 8 shows what coalescing a backlog into one "
+             "write can reach, which a server does only when it lags (higher latency). *io*: "
+             "`write` = one write(2) per socket (what sluice does through libuv), `uring` = a "
+             "round's sends submitted together through io_uring (one system call per 4,096 "
+             "sockets).\n")
+    rows = [[f["mode"], f.get("rate", 0), f.get("io", "write"), f["batch"],
+             num(f["connections"]), f["event_bytes"], num(f["deliveries_per_cpu_s"]),
              num(f["deliveries_per_s"]), f"{f['cpu_user_s']:.2f} + {f['cpu_sys_s']:.2f}",
              f"{f['reader_cpu_s']:.2f}"] for f in r["floor"]]
-    o.append(table(["shape", "batch", "connections", "event bytes", "deliveries / CPU-s",
-                    "deliveries / s", "writer CPU user + sys (s)", "reader CPU (s)"], rows))
+    o.append(table(["shape", "rate /s", "io", "batch", "connections", "event bytes",
+                    "deliveries / CPU-s", "deliveries / s", "writer CPU user + sys (s)",
+                    "reader CPU (s)"], rows))
+    uring = []
+    for f in r["floor"]:
+        if f.get("io") == "uring":
+            w = floor_rate(r, f["mode"], f["connections"], f["batch"], f.get("rate", 0))
+            if w:
+                uring.append(f"{f.get('rate', 0)}/s: {f['deliveries_per_cpu_s'] / w:.2f}×")
+    if uring:
+        o.append("io_uring's deliveries per CPU-second against write(2)'s, paced floor: "
+                 + ", ".join(uring) + " (batched submission is worth building into sluice "
+                 "only at 1.11× or more: at least 10% less CPU per delivery).\n")
 
     # ---- S1 ------------------------------------------------------------------------------
     o.append("## S1: idle capacity\n")
@@ -150,7 +168,8 @@ def render(results, args):
              "stops after the first rate it cannot sustain: under 90% delivered, p99 over 2 s "
              "or failed connections). Memory-broker peers publish over HTTP; the Redis rows "
              "publish with `PUBLISH`.\n")
-    o.append(load_table(r["s2"], r["s2"], floor2, by_rate=True))
+    paced2 = {x["rate"]: floor_rate(r, "broadcast", n2, rate=x["rate"]) for x in r["s2"]}
+    o.append(load_table(r["s2"], r["s2"], floor2, by_rate=True, paced=paced2))
 
     # ---- S3 ------------------------------------------------------------------------------
     o.append("## S3: sessions\n")
@@ -252,7 +271,8 @@ def _arg(res, flag):
     return argv[argv.index(flag) + 1] if flag in argv else "–"
 
 
-def load_table(rows_in, all_rows, floor, by_rate):
+def load_table(rows_in, all_rows, floor, by_rate, paced=None):
+    """`floor`: the back-to-back floor; `paced`: rate -> the paced floor at that rate."""
     rows = []
     for x in rows_in:
         rep, lat = x["report"], x["report"]["latency_us"]
@@ -272,15 +292,22 @@ def load_table(rows_in, all_rows, floor, by_rate):
             f"{x['server_cpu_window']:.2f}", f"**{num(per1m, 2)}**",
             (ratio(per1m, ref_cpu) + ref_note) if ref_cpu else "–",
             num(x["deliveries_per_cpu_s"]),
-            f"{100 * x['deliveries_per_cpu_s'] / floor:.0f}%" if floor and "redis" not in
-            x["server"] and x["server"] != "h3" else "–",
+            of(x, floor),
+            of(x, (paced or {}).get(x["rate"])),
             ms(lat["p50"]), ms(lat["p99"]), ms(lat["p999"]), ms(lat["max"]),
             f"{x['bench_cpu_window']:.2f}", rep["failed"], rep["disconnects"],
         ])
     return table(["server", "target /s", "published /s", "deliveries", "delivered", "lost",
                   "dup", "deliveries /s", "server CPU (s)", "CPU-s per 1M", "vs Nchan",
-                  "deliveries / CPU-s", "of floor", "p50", "p99", "p99.9", "max",
+                  "deliveries / CPU-s", "of floor", "of paced floor", "p50", "p99", "p99.9", "max",
                   "bench CPU (s)", "failed", "server closes"], rows)
+
+
+def of(x, floor):
+    """A memory-broker row's deliveries per CPU-second as a share of a floor."""
+    if not floor or "redis" in x["server"] or x["server"] == "h3":
+        return "–"
+    return f"{100 * x['deliveries_per_cpu_s'] / floor:.0f}%"
 
 
 def targets(r, quick):
@@ -307,6 +334,11 @@ def targets(r, quick):
                     q = x["deliveries_per_cpu_s"] / fl
                     check(q >= 0.5, f"S2 at {x['rate']}/s: sluice deliveries per CPU-second "
                           f"{100 * q:.0f}% of the floor's (target ≥ 50%)")
+                pf = floor_rate(r, "broadcast", x["subs"], rate=x["rate"])
+                if pf and x["deliveries_per_cpu_s"]:
+                    check(None, f"S2 at {x['rate']}/s: sluice deliveries per CPU-second "
+                          f"{100 * x['deliveries_per_cpu_s'] / pf:.0f}% of the paced floor's "
+                          f"(issue 12: stated, no target)")
     for x in r["s1"]:
         if x["server"] == "sluice-w1" and x["report"]["connections"] == max(
                 y["report"]["connections"] for y in r["s1"] if y["server"] == "sluice-w1"):
@@ -385,7 +417,15 @@ node bench/peers/h3/server.mjs 28105 28106
 
 # Sections of RESULTS.md that other tools write (the chaos soak, bench/soak/): a full
 # compare.sh run regenerates everything else and carries these over unchanged.
-KEPT_SECTIONS = ("## Chaos soak",)
+# Sections written by hand or by other tools (bench/soak, bench/rolling,
+# bench/scripts/plugin_cost.py), carried over when compare.sh regenerates the file.
+KEPT_SECTIONS = (
+    "## The missed targets: what the profile says and what would close them",
+    "## Honest floor",
+    "## Chaos soak",
+    "## Rolling restart",
+    "## Plugin cost",
+)
 
 
 def kept_sections(path):

@@ -104,6 +104,7 @@ struct WorkerMetrics {
     Cell history_budget_evicted_idle;     // events: whole histories of idle channels
     Cell history_budget_evicted_oldest;   // events: oldest events of busy (or the written) channels
     Cell rejected_connections;
+    Cell io_uring_sends;  // socket writes sent in io_uring batches (the io_uring switch)
     RouteStats routes;
     UpstreamStats upstreams;
     TlsStats tls;

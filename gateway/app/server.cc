@@ -387,6 +387,7 @@ void Server::reload() {
                             admin_bound_port_ != new_cfg.admin->listen.port))))
         needs_restart += "admin.listen ";
     if (running.workers != new_cfg.workers) needs_restart += "workers ";
+    if (running.io_uring != new_cfg.io_uring) needs_restart += "io_uring ";
     if (running.broker.type != new_cfg.broker.type || running.broker.url != new_cfg.broker.url ||
         running.broker.nodes != new_cfg.broker.nodes)
         needs_restart += "broker ";

@@ -61,6 +61,7 @@ Worker::Worker(Server& server, unsigned index, RuntimePtr runtime)
     uv_loop_init(&loop_);
     dispatcher_ = std::make_unique<loop::Dispatcher>(&loop_);
     dispatcher_->set_turn_hook([this] { on_turn_end(); });
+    if (runtime_->config->io_uring) use_io_uring();
     sweep_timer_.owner = this;
     sweep_timer_.fn = &Worker::sweep_cb;
     sse::ChannelStore::Hooks hooks;
@@ -73,6 +74,19 @@ Worker::Worker(Server& server, unsigned index, RuntimePtr runtime)
 }
 
 Worker::~Worker() = default;
+
+void Worker::use_io_uring() {
+    std::string error;
+    auto sender = loop::make_uring_sender(&error);
+    if (!sender) {
+        // Old kernels, seccomp profiles and containers often refuse io_uring: keep serving.
+        log::warn("io_uring unavailable; writing with libuv",
+                  {{"worker", std::to_string(index_)}, {"error", error}});
+        return;
+    }
+    dispatcher_->set_batch_sender(std::move(sender));
+    if (index_ == 0) log::info("io_uring: each loop turn's writes go out in one submission");
+}
 
 void Worker::start(std::vector<int> listen_fds, std::vector<int> admin_fds,
                    std::unique_ptr<broker::Broker> broker) {
@@ -171,6 +185,7 @@ void Worker::on_sweep() {
     size_t expired = channels_->sweep(std::chrono::steady_clock::now());
     metrics_.history_evicted.add(static_cast<int64_t>(expired));
     sync_channel_metrics();
+    metrics_.io_uring_sends.set(static_cast<int64_t>(dispatcher_->batched_sends()));
     wheel().schedule(sweep_timer_, kSweepEveryMs);
 }
 

@@ -105,6 +105,8 @@ class Worker final : public broker::Listener,
     void run();
     void on_connection(uv_stream_t* listener);
     void on_turn_end();
+    // Flushes through io_uring (the io_uring switch); logs and keeps libuv when refused.
+    void use_io_uring();
     void on_sweep();
     static void sweep_cb(void* self) noexcept;
     void maybe_finish();

@@ -87,6 +87,9 @@ struct Config {
     // Let other processes listen on the same addresses (SO_REUSEPORT across processes,
     // for running several sluice processes on one port). Off: the port must be free.
     bool share_listen_port = false;
+    // Each loop hands its turn's socket writes to the kernel in one io_uring submission
+    // instead of one write per connection (loop/batch_sender.h). Read at start only.
+    bool io_uring = false;
     broker::BrokerOptions broker;
     std::optional<PublishConfig> publish;
     Limits limits;

@@ -102,6 +102,7 @@ void load_document(const YAML::Node& root, Diagnostics& diag, const PluginCatalo
     if (auto v = top.find("defaults")) load_defaults(*v, diag, c.defaults);
     if (auto v = top.find("routes")) load_routes(*v, diag, c.defaults, c.upstreams, plugins, c.routes);
     top.get_bool("share_listen_port", c.share_listen_port);
+    top.get_bool("io_uring", c.io_uring);
     top.get_duration("drain_timeout", c.drain_timeout);
     if (top.get_duration("drain_pace", c.drain_pace) && top.has("drain_pace") &&
         c.drain_pace >= c.drain_timeout) {

@@ -136,14 +136,37 @@ void Dispatcher::run_flushes() {
     for (int round = 0; round < kFlushRounds && !flush_.empty(); ++round) {
         flushing_.clear();
         flushing_.swap(flush_);
+        if (batch_) send_batch();
         for (size_t i = 0; i < flushing_.size(); ++i) {
             Flushable* f = flushing_[i];
             if (!f) continue;
             f->queued_on_ = nullptr;
-            f->flush_now();
+            if (batch_ && offers_[i].fd >= 0) {
+                f->offered(results_[i], offers_[i].count);
+            } else {
+                f->flush_now();
+            }
         }
         flushing_.clear();
+        if (batch_ && batch_->broken()) batch_.reset();
     }
+}
+
+void Dispatcher::send_batch() {
+    offers_.assign(flushing_.size(), Offer{});
+    iov_.clear();
+    size_t offered = 0;
+    for (size_t i = 0; i < flushing_.size(); ++i) {
+        if (!flushing_[i]) continue;
+        size_t first = iov_.size();
+        int fd = flushing_[i]->offer(iov_);
+        if (fd < 0) continue;
+        offers_[i] = Offer{fd, first, iov_.size() - first};
+        ++offered;
+    }
+    if (offered == 0) return;
+    batched_sends_ += offered;
+    batch_->send(offers_, iov_, results_);
 }
 
 void Dispatcher::run_deletes() {

@@ -7,7 +7,9 @@
 //   defer_delete(p)   loop thread -> *p is destroyed at the end of the turn, after the
 //                     callback chain that dropped it has returned (never twice: unique_ptr)
 //   schedule_flush(f) loop thread -> f.flush_now() at the end of the turn, once however often
-//                     asked (a stream's queued bytes leave in one writev per turn)
+//                     asked (a stream's queued bytes leave in one writev per turn); with a
+//                     BatchSender (io_uring), the turn's streams offer their bytes and they
+//                     leave together in one submission (loop/batch_sender.h)
 //   wheel()           the loop's timer wheel, advanced by one repeating uv_timer
 //
 // One turn ends (uv_check, after the I/O callbacks) with: the deferred calls queued so
@@ -29,6 +31,7 @@
 #include <vector>
 
 #include "gateway/core/timer_wheel.h"
+#include "gateway/loop/batch_sender.h"
 
 namespace sluice::loop {
 
@@ -38,6 +41,12 @@ class Dispatcher;
 class Flushable {
   public:
     virtual void flush_now() = 0;
+    // Batched submission. offer(): append the bytes to send now to `iov` and return the
+    // socket, or -1 to flush on its own instead; it must run no callbacks (every socket
+    // of the batch stays open until it is sent). offered(): what the kernel took of the
+    // `count` iovecs offered (or -errno); then finish as flush_now() would.
+    virtual int offer(std::vector<iovec>& /*iov*/) { return -1; }
+    virtual void offered(long /*result*/, size_t /*count*/) {}
 
   protected:
     Flushable() = default;
@@ -99,6 +108,11 @@ class Dispatcher {
     void schedule_flush(Flushable& f);
     // Runs once per turn, after the deferred calls and before the flush list.
     void set_turn_hook(std::function<void()> hook) { turn_hook_ = std::move(hook); }
+    // Flushes through `sender` from now on (nullptr: each stream writes on its own).
+    void set_batch_sender(std::unique_ptr<BatchSender> sender) { batch_ = std::move(sender); }
+    bool batching() const { return batch_ != nullptr; }
+    // Streams offered to the batch sender so far (each counted once per turn it wrote).
+    uint64_t batched_sends() const { return batched_sends_; }
 
     // Refuses further posts and closes the dispatcher's own handles; the loop finishes
     // once every other handle is closed too.
@@ -122,6 +136,8 @@ class Dispatcher {
     void end_of_turn();
     void run_deferred();
     void run_flushes();
+    // Gathers the offers of flushing_ and sends them in one batch into results_.
+    void send_batch();
     void run_deletes();
     void run_posted();
     void forget_flushable(Flushable& f);
@@ -144,6 +160,11 @@ class Dispatcher {
     std::function<void()> turn_hook_;
     std::vector<Flushable*> flush_;      // null: left the list (destroyed) meanwhile
     std::vector<Flushable*> flushing_;   // the round being flushed
+    std::unique_ptr<BatchSender> batch_;
+    std::vector<Offer> offers_;          // per flushing_ entry, when batching
+    std::vector<iovec> iov_;
+    std::vector<long> results_;
+    uint64_t batched_sends_ = 0;
     std::vector<std::unique_ptr<Deletable>> doomed_;
 };
 

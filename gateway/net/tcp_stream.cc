@@ -214,13 +214,61 @@ void TcpStream::flush_now() {
     check_watermarks();
 }
 
-void TcpStream::write_out() {
+int TcpStream::offer(std::vector<iovec>& iov) {
+    if ((state_ != State::Open && state_ != State::Flushing) || write_in_flight_ || queued_.empty())
+        return -1;
+    uv_os_fd_t fd;
+    if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&tcp_), &fd) != 0) return -1;
+    size_t n = std::min(queued_.size(), kMaxBufsPerWrite);
+    for (size_t i = 0; i < n; ++i)
+        iov.push_back(iovec{const_cast<char*>(queued_[i]->data()), queued_[i]->size()});
+    return fd;
+}
+
+void TcpStream::offered(long result, size_t count) {
+    if (state_ != State::Open && state_ != State::Flushing) return;  // closed meanwhile
+    if (result < 0 && result != UV_EAGAIN) {
+        // libuv's error codes are -errno on Unix, as io_uring's results are.
+        int code = static_cast<int>(result);
+        fail(StreamError{StreamError::Phase::Write, code, false, uv_strerror(code)});
+        return;
+    }
+    bool whole = true;
+    if (result > 0) {
+        unsent_ -= static_cast<uint64_t>(result);
+        whole = take_written(static_cast<size_t>(result), count);
+    }
+    fresh_ = 0;
+    if (queued_.empty()) {
+        all_written();
+    } else {
+        // What is left (a refused or partly taken offer, more than one offer's worth of
+        // buffers, or bytes queued since by another stream's callbacks) goes the usual way.
+        write_out(/*try_first=*/whole && result > 0);
+    }
+    check_watermarks();
+}
+
+bool TcpStream::take_written(size_t written, size_t n) {
+    size_t done = 0;
+    while (done < n && written >= queued_[done]->size()) {
+        written -= queued_[done]->size();
+        ++done;
+    }
+    queued_.erase(queued_.begin(), queued_.begin() + static_cast<long>(done));
+    if (written == 0) return true;
+    // Keep the unwritten tail of a partly written buffer.
+    queued_.front() = make_shared_bytes(queued_.front()->substr(written));
+    return false;
+}
+
+void TcpStream::write_out(bool try_first) {
     if (state_ != State::Open && state_ != State::Flushing) return;
     fresh_ = 0;  // everything queued has now been offered to the socket
     if (write_in_flight_ || queued_.empty()) return;
     uv_stream_t* stream = as_stream(&tcp_);
     // Try the kernel directly first; only what it refuses goes into a uv_write.
-    while (!queued_.empty()) {
+    while (try_first && !queued_.empty()) {
         uv_buf_t bufs[kMaxBufsPerWrite];
         size_t n = std::min(queued_.size(), kMaxBufsPerWrite);
         for (size_t i = 0; i < n; ++i)
@@ -232,18 +280,7 @@ void TcpStream::write_out() {
             return;
         }
         unsent_ -= static_cast<uint64_t>(written);
-        size_t w = static_cast<size_t>(written);
-        size_t done = 0;
-        while (done < n && w >= queued_[done]->size()) {
-            w -= queued_[done]->size();
-            ++done;
-        }
-        queued_.erase(queued_.begin(), queued_.begin() + static_cast<long>(done));
-        if (w > 0) {
-            // Keep the unwritten tail of a partly written buffer.
-            queued_.front() = make_shared_bytes(queued_.front()->substr(w));
-            break;
-        }
+        if (!take_written(static_cast<size_t>(written), n)) break;
     }
     if (!queued_.empty()) {
         auto* req = new WriteReq;
@@ -270,10 +307,12 @@ void TcpStream::write_out() {
         }
         return;
     }
-    if (unsent_ == 0) {
-        guarded(StreamError::Phase::Write, [&] { handler_.on_write_progress(); });
-        maybe_shut_down();
-    }
+    if (unsent_ == 0) all_written();
+}
+
+void TcpStream::all_written() {
+    guarded(StreamError::Phase::Write, [&] { handler_.on_write_progress(); });
+    maybe_shut_down();
 }
 
 void TcpStream::on_write_done(int status, uint64_t bytes) {

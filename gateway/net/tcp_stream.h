@@ -3,8 +3,9 @@
 // shared bytes, watermarks, and close with an explicit type.
 //
 // Writing: write() queues; at the end of the loop turn (the dispatcher's flush list) the
-// queue is offered to the kernel with uv_try_write, and only what it refuses goes into
-// one uv_write (at most one in flight). unsent_bytes() is everything written and not yet
+// queue is offered to the kernel with uv_try_write (or, with the dispatcher's batch sender,
+// in the turn's io_uring batch), and only what it refuses goes into one uv_write (at most
+// one in flight). unsent_bytes() is everything written and not yet
 // taken; refused_bytes() the part the kernel has already refused (not what was queued
 // this turn).
 //
@@ -99,6 +100,9 @@ class TcpStream final : private loop::Flushable {
     void write(std::string bytes);
     // Offers the queue to the kernel now instead of at the end of the turn.
     void flush_now() override;
+    // The dispatcher's batched flush (loop/batch_sender.h).
+    int offer(std::vector<iovec>& iov) override;
+    void offered(long result, size_t count) override;
     uint64_t unsent_bytes() const { return unsent_; }
     uint64_t refused_bytes() const;
     void set_watermarks(uint64_t high, uint64_t low);
@@ -115,7 +119,14 @@ class TcpStream final : private loop::Flushable {
     template <class F>
     void guarded(StreamError::Phase phase, F&& f);
     void fail(StreamError e);
-    void write_out();
+    // try_first: offer the queue to the kernel before queueing a uv_write (false when the
+    // kernel has just refused it).
+    void write_out(bool try_first = true);
+    // `written` bytes of the first `n` queued buffers were taken; false when the last of
+    // them was taken only in part (its tail stays queued).
+    bool take_written(size_t written, size_t n);
+    // The queue is empty and nothing is in flight: tell the handler, shut down if asked.
+    void all_written();
     void on_write_done(int status, uint64_t bytes);
     void check_watermarks();
     void maybe_shut_down();

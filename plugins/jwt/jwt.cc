@@ -96,7 +96,8 @@ JwtFilter::JwtFilter(PluginOptions o, const BuildContext& ctx, std::function<int
 }
 
 bool JwtFilter::forward_claims(http::RequestHead& head, const nlohmann::json& claims) const {
-    for (const auto& [claim, header] : opts_.forward_claims) {
+    for (const auto& forwarded : opts_.forward_claims) {
+        const std::string& header = forwarded.second;
         std::erase_if(head.headers, [&](const http::Header& h) { return ascii_iequals(h.name, header); });
     }
     for (const auto& [claim, header] : opts_.forward_claims) {
