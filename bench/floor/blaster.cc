@@ -56,7 +56,7 @@ struct Socket {
 
 BlastResult blast(const std::vector<int>& fds, const BlastOptions& opt) {
     BlastResult r;
-    std::unique_ptr<Sender> sender = make_sender(opt.io, &r.error);
+    std::unique_ptr<loop::BatchSender> sender = make_sender(opt.io, &r.error);
     if (!sender) return r;
     std::vector<Socket> socks(fds.size());
     int ep = epoll_create1(0);
@@ -77,10 +77,12 @@ BlastResult blast(const std::vector<int>& fds, const BlastOptions& opt) {
     // (sessions); they must stay put until the sends complete.
     std::vector<std::string> bufs(opt.mode == Mode::Broadcast ? 1 : socks.size());
     for (auto& b : bufs) b.reserve(batch * (opt.size + 64) + 256);
-    std::vector<SendItem> items;
-    std::vector<std::size_t> owner;  // items[k] goes to socks[owner[k]]
+    std::vector<loop::Offer> offers;
+    std::vector<iovec> iov;
+    std::vector<std::size_t> owner;  // offers[k] goes to socks[owner[k]]
     std::vector<long> results;
-    items.reserve(socks.size());
+    offers.reserve(socks.size());
+    iov.reserve(socks.size());
     owner.reserve(socks.size());
 
     // Sockets that drained since they filled up: finish their partial batch and take them
@@ -121,7 +123,8 @@ BlastResult blast(const std::vector<int>& fds, const BlastOptions& opt) {
             for (double now = now_s(CLOCK_MONOTONIC); now < due; now = now_s(CLOCK_MONOTONIC))
                 take_back_drained(static_cast<int>((due - now) * 1000.0) + 1);
         }
-        items.clear();
+        offers.clear();
+        iov.clear();
         owner.clear();
         if (opt.mode == Mode::Broadcast) {
             bufs[0].clear();
@@ -138,21 +141,26 @@ BlastResult blast(const std::vector<int>& fds, const BlastOptions& opt) {
                 buf->clear();
                 append_events(*buf, static_cast<uint32_t>(i), seq, batch, opt.size);
             }
-            items.push_back(SendItem{socks[i].fd, buf->data(), buf->size()});
+            offers.push_back(loop::Offer{socks[i].fd, iov.size(), 1});
+            iov.push_back(iovec{buf->data(), buf->size()});
             owner.push_back(i);
         }
-        if (r.event_bytes == 0 && !items.empty()) r.event_bytes = items[0].len / batch;
-        r.syscalls += sender->send(items, results);
-        r.writes += items.size();
-        for (std::size_t k = 0; k < items.size(); ++k) {
+        if (r.event_bytes == 0 && !iov.empty()) r.event_bytes = iov[0].iov_len / batch;
+        sender->send(offers, iov, results);
+        r.syscalls += opt.io == Io::Uring ? (offers.size() + loop::kUringBatchSize - 1) / loop::kUringBatchSize
+                                          : offers.size();
+        r.writes += offers.size();
+        for (std::size_t k = 0; k < offers.size(); ++k) {
             Socket& s = socks[owner[k]];
             long n = results[k];
-            if (n == static_cast<long>(items[k].len)) {
+            const iovec& v = iov[k];
+            if (n == static_cast<long>(v.iov_len)) {
                 r.deliveries += batch;
-                r.bytes += items[k].len;
+                r.bytes += v.iov_len;
             } else if (n >= 0) {
                 r.bytes += static_cast<uint64_t>(n);
-                s.pending.assign(items[k].data + n, items[k].len - static_cast<std::size_t>(n));
+                s.pending.assign(static_cast<const char*>(v.iov_base) + n,
+                                 v.iov_len - static_cast<std::size_t>(n));
                 s.blocked = true;
             } else {
                 r.skipped += batch;  // EAGAIN (or an error): this socket misses the round
@@ -161,7 +169,7 @@ BlastResult blast(const std::vector<int>& fds, const BlastOptions& opt) {
         }
         seq += batch;
         ++r.rounds;
-        if (opt.rate <= 0) take_back_drained(items.empty() ? 10 : 0);
+        if (opt.rate <= 0) take_back_drained(offers.empty() ? 10 : 0);
         if (now_s(CLOCK_MONOTONIC) >= deadline) break;
     }
 

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "bench/floor/sender.h"
+#include "bench/floor/sender.h"  // Io
 
 namespace sluice::floor {
 

@@ -1,33 +1,22 @@
 // How sluice-floor hands a round of writes to the kernel: one write(2) per socket (what
-// sluice does through libuv), or all of them as io_uring SENDs submitted together (one
-// io_uring_enter per up to `entries` sockets), to measure what batched submission would
-// save on the fan-out (issue 12, item 2).
+// sluice does through libuv without the io_uring switch), or sluice's own io_uring batch
+// sender (gateway/loop/batch_sender.h: every socket's send in one submission per 1,024),
+// to measure what batched submission saves on the fan-out (issue 12, item 2).
 #pragma once
 
-#include <cstddef>
+#include <sys/uio.h>
+
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "gateway/loop/batch_sender.h"
+
 namespace sluice::floor {
-
-struct SendItem {
-    int fd = -1;
-    const char* data = nullptr;
-    std::size_t len = 0;
-};
-
-class Sender {
-  public:
-    virtual ~Sender() = default;
-    // Sends every item without blocking. results[i] = bytes written, or -errno (-EAGAIN
-    // when the socket's buffer is full). Returns the number of system calls made.
-    virtual std::size_t send(const std::vector<SendItem>& items, std::vector<long>& results) = 0;
-};
 
 enum class Io : unsigned char { Write, Uring };
 
 // nullptr with `error` set when the kernel refuses io_uring.
-std::unique_ptr<Sender> make_sender(Io io, std::string* error);
+std::unique_ptr<loop::BatchSender> make_sender(Io io, std::string* error);
 
 }  // namespace sluice::floor

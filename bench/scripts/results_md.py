@@ -111,7 +111,7 @@ def render(results, args):
              "when it keeps up with every event; 8 shows what coalescing a backlog into one "
              "write can reach, which a server does only when it lags (higher latency). *io*: "
              "`write` = one write(2) per socket (what sluice does through libuv), `uring` = a "
-             "round's sends submitted together through io_uring (one system call per 4,096 "
+             "round's sends submitted together through io_uring (one system call per 1,024 "
              "sockets).\n")
     rows = [[f["mode"], f.get("rate", 0), f.get("io", "write"), f["batch"],
              num(f["connections"]), f["event_bytes"], num(f["deliveries_per_cpu_s"]),
