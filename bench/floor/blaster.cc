@@ -59,18 +59,24 @@ BlastResult blast(const std::vector<int>& fds, const BlastOptions& opt) {
     std::unique_ptr<loop::BatchSender> sender = make_sender(opt.io, &r.error);
     if (!sender) return r;
     std::vector<Socket> socks(fds.size());
+    // Like a server's event loop, a socket is watched for "writable" only while it has
+    // refused bytes (one-shot, re-armed when it refuses again): watching every socket
+    // all the time would wake the writer on every ACK and charge that to the floor.
     int ep = epoll_create1(0);
     for (std::size_t i = 0; i < fds.size(); ++i) {
         socks[i].fd = fds[i];
         epoll_event ev{};
-        ev.events = EPOLLOUT | EPOLLET;
+        ev.events = 0;
         ev.data.u64 = i;
         epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev);
     }
+    auto watch_writable = [&](std::size_t i) {
+        epoll_event ev{};
+        ev.events = EPOLLOUT | EPOLLONESHOT;
+        ev.data.u64 = i;
+        epoll_ctl(ep, EPOLL_CTL_MOD, socks[i].fd, &ev);
+    };
     std::vector<epoll_event> events(4096);
-    // Edge-triggered: every socket reports "writable" once at registration; consume that.
-    while (epoll_wait(ep, events.data(), static_cast<int>(events.size()), 0) > 0) {
-    }
 
     const uint32_t batch = opt.batch == 0 ? 1 : opt.batch;
     // The round's bytes: one buffer for every socket (broadcast) or one per socket
@@ -106,6 +112,8 @@ BlastResult blast(const std::vector<int>& fds, const BlastOptions& opt) {
             if (s.pending.empty()) {
                 s.blocked = false;
                 r.deliveries += batch;
+            } else {
+                watch_writable(events[k].data.u64);
             }
         }
     };
@@ -162,9 +170,11 @@ BlastResult blast(const std::vector<int>& fds, const BlastOptions& opt) {
                 s.pending.assign(static_cast<const char*>(v.iov_base) + n,
                                  v.iov_len - static_cast<std::size_t>(n));
                 s.blocked = true;
+                watch_writable(owner[k]);
             } else {
                 r.skipped += batch;  // EAGAIN (or an error): this socket misses the round
                 s.blocked = true;
+                watch_writable(owner[k]);
             }
         }
         seq += batch;
