@@ -37,6 +37,9 @@ class BatchSender {
     virtual bool broken() const = 0;
 };
 
+// Sends per io_uring_enter of the io_uring sender (its ring's size).
+constexpr size_t kUringBatchSize = 1024;
+
 // An io_uring sender (one ring per loop). nullptr with `error` set when the kernel refuses
 // io_uring or its SENDMSG; the dispatcher then writes with libuv as without the switch.
 std::unique_ptr<BatchSender> make_uring_sender(std::string* error);

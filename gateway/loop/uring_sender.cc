@@ -16,7 +16,7 @@ namespace {
 
 class UringSender final : public BatchSender {
   public:
-    static constexpr unsigned kEntries = 1024;  // sends per io_uring_enter
+    static constexpr unsigned kEntries = kUringBatchSize;
 
     bool init(std::string* error) {
         int rc = io_uring_queue_init(kEntries, &ring_, 0);
