@@ -222,10 +222,12 @@ int TcpStream::offer(std::vector<iovec>& iov) {
     size_t n = std::min(queued_.size(), kMaxBufsPerWrite);
     for (size_t i = 0; i < n; ++i)
         iov.push_back(iovec{const_cast<char*>(queued_[i]->data()), queued_[i]->size()});
+    offer_pending_ = true;
     return fd;
 }
 
 void TcpStream::offered(long result, size_t count) {
+    offer_pending_ = false;
     if (state_ != State::Open && state_ != State::Flushing) return;  // closed meanwhile
     if (result < 0 && result != UV_EAGAIN) {
         // libuv's error codes are -errno on Unix, as io_uring's results are.
@@ -265,7 +267,7 @@ bool TcpStream::take_written(size_t written, size_t n) {
 void TcpStream::write_out(bool try_first) {
     if (state_ != State::Open && state_ != State::Flushing) return;
     fresh_ = 0;  // everything queued has now been offered to the socket
-    if (write_in_flight_ || queued_.empty()) return;
+    if (write_in_flight_ || offer_pending_ || queued_.empty()) return;
     uv_stream_t* stream = as_stream(&tcp_);
     // Try the kernel directly first; only what it refuses goes into a uv_write.
     while (try_first && !queued_.empty()) {

@@ -146,6 +146,9 @@ class TcpStream final : private loop::Flushable {
     uint64_t fresh_ = 0;      // queued since the last write attempt (not yet offered)
     uint64_t in_flight_ = 0;  // bytes of the uv_write in flight
     bool write_in_flight_ = false;
+    // Between offer() and offered(): the front buffers are in the kernel's hands already,
+    // so a flush_now() from a callback meanwhile must not send them again.
+    bool offer_pending_ = false;
     uint64_t high_ = UINT64_MAX;
     uint64_t low_ = 0;
     bool above_high_ = false;

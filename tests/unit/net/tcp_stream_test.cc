@@ -78,7 +78,11 @@ struct Recorder final : TcpStream::Handler {
         if (abort_on_eof) stream->close(CloseType::Abort);
     }
     void on_stream_error(const net::StreamError&) override { ++errors; }
-    void on_write_progress() override { ++progress; }
+    TcpStream* flush_on_progress = nullptr;  // another stream to flush_now() on progress
+    void on_write_progress() override {
+        ++progress;
+        if (flush_on_progress) flush_on_progress->flush_now();
+    }
     void on_high_watermark() override { ++highs; }
     void on_low_watermark() override { ++lows; }
     void on_output_shut_down() override { ++shut_down; }
@@ -207,6 +211,45 @@ TEST_CASE("an io_uring batch sends many streams' bytes in one turn, each stream 
     uv_run(&loop, UV_RUN_DEFAULT);
     d->run_remaining();
     streams.clear();
+    d.reset();
+    CHECK(uv_loop_close(&loop) == 0);
+}
+
+TEST_CASE("a flush_now() from a callback while the batch is out does not send those bytes again",
+          "[net][stream]") {
+    uv_loop_t loop{};
+    uv_loop_init(&loop);
+    auto d = std::make_unique<loop::Dispatcher>(&loop, 10);
+    std::string error;
+    auto sender = loop::make_uring_sender(&error);
+    INFO(error);
+    REQUIRE(sender);
+    d->set_batch_sender(std::move(sender));
+    SocketPair pa, pb;
+    // A's progress callback flushes B, whose bytes went out in the same batch but whose
+    // result has not been applied yet (A is first on the flush list).
+    Recorder ra, rb;
+    TcpStream a(*d, ra), b(*d, rb);
+    ra.stream = &a;
+    rb.stream = &b;
+    ra.flush_on_progress = &b;
+    REQUIRE(a.open_fd(pa.ours));
+    REQUIRE(b.open_fd(pb.ours));
+    a.write(std::string("to a\n"));
+    b.write(std::string("to b, once\n"));
+    uv_run(&loop, UV_RUN_NOWAIT);
+    std::string got_a, got_b;
+    REQUIRE(pa.read_some(got_a));
+    REQUIRE(pb.read_some(got_b));
+    CHECK(ra.progress == 1);
+    CHECK(got_a == "to a\n");
+    CHECK(got_b == "to b, once\n");
+    CHECK(b.unsent_bytes() == 0);
+    a.close(CloseType::Abort);
+    b.close(CloseType::Abort);
+    d->close();
+    uv_run(&loop, UV_RUN_DEFAULT);
+    d->run_remaining();
     d.reset();
     CHECK(uv_loop_close(&loop) == 0);
 }
