@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
-  libuv1-dev node-llhttp nlohmann-json3-dev libyaml-cpp-dev catch2 libhiredis-dev libssl-dev libjwt-dev
+  libuv1-dev node-llhttp nlohmann-json3-dev libyaml-cpp-dev catch2 libhiredis-dev libssl-dev libjwt-dev libnghttp2-dev
   liburing-dev
   redis-server python3 curl ca-certificates
   redis-tools   # redis-cli: tests/integration/test_redis_cluster.py creates a cluster with it
@@ -31,6 +31,8 @@ if [ "${1:-}" = "--test" ]; then
   packages+=(python3-yaml)
   # tests/integration/test_tls_listen.py makes its certificates with the openssl tool.
   packages+=(openssl)
+  # The HTTP/2 tests load sluice with h2load (many streams on few connections).
+  packages+=(nghttp2-client)
   command -v systemd-analyze >/dev/null || packages+=(systemd)
   command -v haproxy >/dev/null || packages+=(haproxy)
   command -v nginx >/dev/null || packages+=(nginx-light)

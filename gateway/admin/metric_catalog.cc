@@ -155,6 +155,29 @@ void tls_failures(const ScrapeInput& in, SampleWriter& w) {
     }
 }
 
+template <size_t N, std::array<Cell, N> H2Stats::*Cells>
+void h2_by_reason(const ScrapeInput& in, SampleWriter& w, const std::array<std::string_view, N>& labels) {
+    for (size_t i = 0; i < N; ++i) {
+        int64_t n = 0;
+        for (const WorkerMetrics* m : in.workers) n += (m->h2.*Cells)[i].get();
+        w.sample({std::string(labels[i])}, static_cast<double>(n));
+    }
+}
+
+void h2_resets(const ScrapeInput& in, SampleWriter& w) {
+    h2_by_reason<H2Stats::kResetReasons.size(), &H2Stats::resets>(in, w, H2Stats::kResetReasons);
+}
+
+void h2_goaways(const ScrapeInput& in, SampleWriter& w) {
+    h2_by_reason<H2Stats::kGoawayReasons.size(), &H2Stats::goaways>(in, w, H2Stats::kGoawayReasons);
+}
+
+template <Cell H2Stats::*C> void h2_summed(const ScrapeInput& in, SampleWriter& w) {
+    int64_t n = 0;
+    for (const WorkerMetrics* m : in.workers) n += (m->h2.*C).get();
+    w.sample(static_cast<double>(n));
+}
+
 } // namespace
 
 const std::vector<MetricDecl>& metric_catalog() {
@@ -197,6 +220,36 @@ const std::vector<MetricDecl>& metric_catalog() {
          "Failed TLS handshakes with clients, by reason.",
          {"reason"},
          tls_failures},
+        {"sluice_http2_connections_open",
+         C::Gauge,
+         "Open client connections speaking HTTP/2 (h2 over TLS, or h2c).",
+         {},
+         h2_summed<&H2Stats::connections_open>},
+        {"sluice_http2_connections_total",
+         C::Counter,
+         "Client connections that started HTTP/2.",
+         {},
+         h2_summed<&H2Stats::connections_total>},
+        {"sluice_http2_streams_open",
+         C::Gauge,
+         "Open HTTP/2 streams (requests in progress, SSE streams included).",
+         {},
+         h2_summed<&H2Stats::streams_open>},
+        {"sluice_http2_streams_total",
+         C::Counter,
+         "HTTP/2 streams (requests) opened by clients.",
+         {},
+         h2_summed<&H2Stats::streams_total>},
+        {"sluice_http2_stream_resets_total",
+         C::Counter,
+         "HTTP/2 streams reset, by reason: slow, stalled, cancel, error (sent by sluice) or client.",
+         {"reason"},
+         h2_resets},
+        {"sluice_http2_goaways_total",
+         C::Counter,
+         "HTTP/2 connections ended with GOAWAY by sluice, by reason.",
+         {"reason"},
+         h2_goaways},
         {"sluice_sse_streams_open",
          C::Gauge,
          "Open SSE streams.",

@@ -51,4 +51,16 @@ size_t TlsStats::failure_index(std::string_view reason) {
     return failure_index("other");
 }
 
+size_t H2Stats::reset_index(std::string_view reason) {
+    for (size_t i = 0; i < kResetReasons.size(); ++i)
+        if (kResetReasons[i] == reason) return i;
+    return reset_index("error");
+}
+
+size_t H2Stats::goaway_index(std::string_view reason) {
+    for (size_t i = 0; i < kGoawayReasons.size(); ++i)
+        if (kGoawayReasons[i] == reason) return i;
+    return goaway_index("protocol");
+}
+
 }  // namespace sluice::admin

@@ -87,6 +87,28 @@ struct TlsStats {
     std::array<Cell, kFailureReasons.size()> failures;
 };
 
+// HTTP/2 connections and streams (app/h2_session). Reset reasons: why sluice sent
+// RST_STREAM ("slow": an SSE stream over client_buffer; "stalled": a stream whose flow-
+// control window stayed at zero; "cancel": the answer was abandoned; "error"), or
+// "client": the client reset the stream. GOAWAY reasons: "drain", "idle", "rapid_reset",
+// "stalled" (the connection window stayed at zero), "protocol" (nghttp2 found the client
+// broke the protocol or a flood limit).
+struct H2Stats {
+    static constexpr std::array<std::string_view, 5> kResetReasons{"slow", "stalled", "cancel", "error",
+                                                                   "client"};
+    static constexpr std::array<std::string_view, 5> kGoawayReasons{"drain", "idle", "rapid_reset",
+                                                                    "stalled", "protocol"};
+    static size_t reset_index(std::string_view reason);
+    static size_t goaway_index(std::string_view reason);
+
+    Cell connections_open;
+    Cell connections_total;
+    Cell streams_open;
+    Cell streams_total;
+    std::array<Cell, kResetReasons.size()> resets;
+    std::array<Cell, kGoawayReasons.size()> goaways;
+};
+
 struct WorkerMetrics {
     Cell connections_open;
     Cell connections_total;
@@ -108,6 +130,7 @@ struct WorkerMetrics {
     RouteStats routes;
     UpstreamStats upstreams;
     TlsStats tls;
+    H2Stats h2;
 };
 
 // Everything a scrape reports besides the per-worker cells.

@@ -10,7 +10,6 @@
 
 #include "core/version.h"
 #include "gateway/app/server.h"
-#include "gateway/config/not_yet_served.h"
 #include "gateway/core/log.h"
 #include "plugins/registry.h"
 
@@ -86,11 +85,6 @@ int run_cli(int argc, char** argv) {
     if (check) {
         std::printf("%s: ok\n", config_path.c_str());
         return 0;
-    }
-    // TEMPORARY until HTTP/2 is wired into connections (config/not_yet_served.h).
-    if (std::string why = config::listen_features_not_yet_served(*rt->config); !why.empty()) {
-        std::fprintf(stderr, "%s: %s\n", config_path.c_str(), why.c_str());
-        return 1;
     }
     // A client that disappears mid-write must be an error return, not a signal.
     ::signal(SIGPIPE, SIG_IGN);

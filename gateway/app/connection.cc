@@ -7,6 +7,7 @@
 #include "gateway/app/server.h"
 #include "gateway/app/worker.h"
 #include "gateway/core/log.h"
+#include "gateway/http/h2_preface.h"
 #include "gateway/proxy/headers.h"
 #include "gateway/proxy/loop_proxy.h"
 
@@ -171,10 +172,47 @@ void Connection::on_tls_established(const tls::HandshakeInfo& info) {
     auto& m = worker_.metrics().tls;
     m.handshakes[admin::TlsStats::version_index(info.version)].add(1);
     if (info.resumed) m.resumed.add(1);
-    // ALPN picks the HTTP session; only http/1.1 is offered until HTTP/2 is served, so
-    // this connection is HTTP/1.1 whatever the client sent ("" or "http/1.1").
     log::debug("TLS established", {{"remote", remote_}, {"version", info.version}, {"alpn", info.alpn},
                                    {"sni", info.server_name}, {"resumed", info.resumed}});
+    // ALPN picks the HTTP session ("h2" is offered only on listeners with http2); a client
+    // that sent no ALPN, or "http/1.1", speaks HTTP/1.1.
+    if (info.alpn == tls::kAlpnHttp2 && state_ == State::Reading) start_http2();
+}
+
+bool Connection::detect_h2c(const char*& data, size_t& len) {
+    first_bytes_.append(data, len);
+    switch (http::match_h2_preface(first_bytes_)) {
+    case http::PrefaceMatch::NeedMore:
+        return false;
+    case http::PrefaceMatch::Yes:
+        h2c_decided_ = true;
+        start_http2();
+        break;
+    case http::PrefaceMatch::No:
+        h2c_decided_ = true;
+        break;
+    }
+    // Either way the held bytes are the input now (the session reads the preface itself).
+    data = first_bytes_.data();
+    len = first_bytes_.size();
+    return true;
+}
+
+void Connection::start_http2() {
+    worker_.wheel().cancel(timer_);  // the session has its own idle timeout
+    state_ = State::Http2;
+    parser_.reset();
+    H2Session::Transport& transport = *this;  // a private base: converted here
+    h2_ = std::make_unique<H2Session>(worker_, transport, remote_, admin_listener_);
+    if (!h2_->start()) {
+        log::error("HTTP/2 session could not start", {{"remote", remote_}});
+        close_now(sse::CloseReason::Error);
+    }
+}
+
+void Connection::end_transport() {
+    if (h2_) h2_->close_all();
+    start_finishing();
 }
 
 void Connection::on_tls_failed() {
@@ -195,7 +233,17 @@ void Connection::on_tls_failed() {
 }
 
 void Connection::on_plaintext(const char* data, size_t len) {
+    if (state_ == State::Reading && h2c_allowed_ && !h2c_decided_) {
+        if (!detect_h2c(data, len)) return;
+        std::string input;
+        input.swap(first_bytes_);  // data points into it: keep it alive for this call
+        on_plaintext(input.data(), input.size());
+        return;
+    }
     switch (state_) {
+    case State::Http2:
+        h2_->feed(data, len);
+        break;
     case State::Reading:
         // Requests held back for unread answers come first: keep the order.
         if (output_paused_) hold_input(data, len);
@@ -610,6 +658,10 @@ void Connection::on_low_watermark() { output_progress(); }
 // The kernel took queued bytes: whoever waits for room goes on.
 void Connection::output_progress() {
     if (state_ == State::Closing) return;
+    if (state_ == State::Http2) {
+        h2_->on_output_drained();
+        return;
+    }
     if (responder_ && state_ == State::Streaming) responder_->on_low_water();
     if (state_ == State::Closing) return;
     resume_after_output();
@@ -645,6 +697,9 @@ void Connection::on_output_shut_down() {
 
 void Connection::drain(uint64_t stream_delay_ms) {
     switch (state_) {
+    case State::Http2:
+        h2_->drain(stream_delay_ms);  // GOAWAY; the connection ends with its last stream
+        break;
     case State::Reading:
         if (!parser_->in_message()) close_now(sse::CloseReason::Drain);
         break;  // a request in progress is answered with Connection: close
@@ -680,6 +735,7 @@ void Connection::close_now(sse::CloseReason why) {
         retire_responder();
     }
     end_filters();
+    if (h2_) h2_->close_all();
     if (admitted_) worker_.server().release(remote_, admin_listener_);
     admitted_ = false;
     stream_.close(net::CloseType::Abort);  // on_stream_closed follows

@@ -20,6 +20,11 @@
 // TLS handshake happens in Reading, before any request, and counts against
 // header_timeout; a graceful close sends close_notify, the client's close_notify is its
 // EOF.
+//
+// HTTP/2: when ALPN picks "h2", or a plain listener with `http2: true` sees the HTTP/2
+// preface as the connection's first bytes (h2c), the connection goes to Http2 and an
+// H2Session (app/h2_session.h) takes every byte from then on; its streams are the
+// requests (H2Stream), and this object is only their transport.
 #pragma once
 
 #include <uv.h>
@@ -29,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "gateway/app/h2_session.h"
 #include "gateway/app/runtime.h"
 #include "gateway/app/tls_layer.h"
 #include "gateway/core/timer_wheel.h"
@@ -45,9 +51,10 @@ class Worker;
 
 class Connection final : public pipeline::Request,
                          private net::TcpStream::Handler,
-                         private TlsLayer::Upper {
+                         private TlsLayer::Upper,
+                         private H2Session::Transport {
   public:
-    enum class State { Reading, Waiting, Streaming, Exchanging, Finishing, Closing };
+    enum class State { Reading, Waiting, Streaming, Exchanging, Http2, Finishing, Closing };
 
     explicit Connection(Worker& worker);
     ~Connection();
@@ -55,6 +62,9 @@ class Connection final : public pipeline::Request,
     // Accepted on a `tls:` listener: the connection speaks TLS with this context (the
     // listener's at accept time; kept for the connection's life, reload or not).
     void set_tls(tls::ServerContextPtr context) { tls_context_ = std::move(context); }
+    // Accepted on a plain listener with `http2: true`: a connection that opens with the
+    // HTTP/2 preface speaks h2c (prior knowledge), any other HTTP/1.1.
+    void allow_h2c() { h2c_allowed_ = true; }
     // Accepts from the listener; on failure the socket closes and the worker lets go.
     void accept(uv_stream_t* listener);
 
@@ -121,6 +131,15 @@ class Connection final : public pipeline::Request,
 
     // Request bytes, read from TCP or decrypted.
     void on_plaintext(const char* data, size_t len);
+    // h2c: false while the first bytes may still be the HTTP/2 preface (held meanwhile).
+    bool detect_h2c(const char*& data, size_t& len);
+    void start_http2();
+
+    // H2Session::Transport
+    void send_wire(std::string bytes) override { send(std::move(bytes)); }
+    uint64_t wire_unsent() const override { return stream_.unsent_bytes(); }
+    uint64_t wire_high_water() const override { return high_water(); }
+    void end_transport() override;
 
     // Queues wire bytes (heads, framed body bytes); they go out at the end of the turn.
     void send(SharedBytes bytes);
@@ -154,6 +173,10 @@ class Connection final : public pipeline::Request,
     net::TcpStream stream_;
     tls::ServerContextPtr tls_context_;  // set on a tls listener
     std::unique_ptr<TlsLayer> tls_;      // null on plain TCP
+    bool h2c_allowed_ = false;
+    bool h2c_decided_ = false;
+    std::string first_bytes_;            // h2c: bytes that may be the preface
+    std::unique_ptr<H2Session> h2_;      // in Http2
     State state_ = State::Reading;
     std::unique_ptr<http::RequestParser> parser_;
     std::string held_input_;         // pipelined bytes read while a response is pending

@@ -12,7 +12,6 @@
 #include "gateway/broker/memory_broker.h"
 #include "gateway/broker/redis_broker.h"
 #include "gateway/broker/redis_glob.h"
-#include "gateway/config/not_yet_served.h"
 #include "gateway/core/log.h"
 #include "plugins/registry.h"
 
@@ -132,8 +131,10 @@ bool Server::bind_listeners(std::vector<std::vector<int>>& fds,
                 log::info("listening",
                           {{"address", address}, {"worker", w}, {"serves", "admin endpoints only"}});
             else if (addr.tls)
-                // HTTP/2 is not served yet: ALPN offers http/1.1 only (docs/tls.md).
-                log::info("listening", {{"address", address}, {"worker", w}, {"tls", true}, {"alpn", "http/1.1"}});
+                log::info("listening", {{"address", address}, {"worker", w}, {"tls", true},
+                                        {"alpn", addr.http2 ? "h2,http/1.1" : "http/1.1"}});
+            else if (addr.http2)
+                log::info("listening", {{"address", address}, {"worker", w}, {"h2c", true}});
             else
                 log::info("listening", {{"address", address}, {"worker", w}});
         }
@@ -168,10 +169,7 @@ bool Server::build_tls_contexts(const config::Config& cfg, std::vector<tls::Serv
     for (size_t i = 0; i < cfg.listen.size(); ++i) {
         const auto& l = cfg.listen[i];
         if (!l.tls) continue;
-        tls::ContextOptions options = *l.tls;
-        // Until HTTP/2 is served, h2 is never offered: a client that would pick it
-        // speaks HTTP/1.1 instead.
-        options.alpn = {tls::kAlpnHttp11};
+        const tls::ContextOptions& options = *l.tls;  // ALPN: h2 first with http2 (config)
         tls::ServerContextPtr previous = tls_context(i);
         auto built = tls::ServerContext::create(options, previous.get());
         if (auto* e = std::get_if<tls::ContextError>(&built)) {
@@ -340,13 +338,6 @@ void Server::reload() {
         ++global_.reload_failures;
         return;
     }
-    // TEMPORARY until HTTP/2 is wired into connections (config/not_yet_served.h).
-    if (std::string why = config::listen_features_not_yet_served(*r.config); !why.empty()) {
-        log::error("config reload rejected", {{"error", why}});
-        std::lock_guard<std::mutex> lock(global_mutex_);
-        ++global_.reload_failures;
-        return;
-    }
     std::string error;
     RuntimePtr next = build_runtime(r.config, ++generation_, &error);
     if (!next) {
@@ -365,7 +356,8 @@ void Server::reload() {
         bool same_port = port == running.listen[i].port ||
                          (i < bound_ports_.size() && port == bound_ports_[i]);
         listen_changed = running.listen[i].host != new_cfg.listen[i].host || !same_port ||
-                         running.listen[i].tls.has_value() != new_cfg.listen[i].tls.has_value();
+                         running.listen[i].tls.has_value() != new_cfg.listen[i].tls.has_value() ||
+                         running.listen[i].http2 != new_cfg.listen[i].http2;
     }
     // Certificates are read again: new connections get the new ones, open connections
     // keep theirs. With the listeners changed (a restart's business) the running

@@ -50,6 +50,11 @@ class Server {
     // Thread-safe. The TLS context new connections on listen[index] get: null for a plain
     // listener. A reload swaps it; connections keep the one they were accepted with.
     tls::ServerContextPtr tls_context(size_t listen_index) const;
+    // The listener serves HTTP/2 (`http2:` as it was at start: listeners change only with
+    // a restart). On a plain listener: h2c with prior knowledge.
+    bool listener_http2(size_t listen_index) const {
+        return listen_index < started_config_->listen.size() && started_config_->listen[listen_index].http2;
+    }
 
     // Called by a worker thread when its loop has ended.
     void worker_finished();

@@ -147,9 +147,13 @@ void Worker::on_connection(uv_stream_t* listener) {
     auto c = std::make_unique<Connection>(*this);
     for (size_t i = 0; i < listeners_.size(); ++i) {
         if (reinterpret_cast<uv_stream_t*>(listeners_[i]) != listener) continue;
-        if (listen_index_[i] < 0) c->set_admin_listener();
-        else if (auto context = server_.tls_context(static_cast<size_t>(listen_index_[i])))
-            c->set_tls(std::move(context));
+        if (listen_index_[i] < 0) {
+            c->set_admin_listener();
+            continue;
+        }
+        auto index = static_cast<size_t>(listen_index_[i]);
+        if (auto context = server_.tls_context(index)) c->set_tls(std::move(context));
+        else if (server_.listener_http2(index)) c->allow_h2c();
     }
     Connection* conn = c.get();
     adopt(std::move(c));

@@ -35,12 +35,8 @@ struct ListenAddress {
     // (h2 and http/1.1 with http2, else http/1.1). Unset: plain TCP.
     std::optional<tls::ContextOptions> tls;
     // HTTP/2 (`http2:`): over TLS by ALPN (default on with tls), else h2c with prior
-    // knowledge. Not served yet: see not_yet_served.h.
+    // knowledge (a connection that opens with the HTTP/2 preface; HTTP/1.1 otherwise).
     bool http2 = false;
-    // `http2: true` written out (not the default that comes with tls). Until HTTP/2 is
-    // served, such a listener is refused at start-up while a tls listener with the
-    // default is served as HTTP/1.1 (not_yet_served.h).
-    bool http2_requested = false;
 };
 
 struct PublishConfig {
@@ -63,6 +59,9 @@ struct Limits {
     uint64_t client_buffer = 256 * 1024;      // per-connection output budget (live events)
     uint64_t max_channels = 1000000;          // channels holding events, per process
     uint64_t max_history_bytes = 256ull << 20;  // history bytes per process (all loops)
+    // Streams one HTTP/2 connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS);
+    // a browser page's EventSources share one connection, so this bounds them per page.
+    uint64_t http2_max_streams = 100;
 };
 
 // What sse routes start from (the `defaults` section); history also applies to channels

@@ -28,7 +28,7 @@ void load_one_listen(const Value& v, Diagnostics& diag, std::vector<ListenAddres
         }
         // HTTP/2 is offered by default over TLS (browsers use it only there).
         addr.http2 = addr.tls.has_value();
-        if (r.get_bool("http2", addr.http2) && r.has("http2")) addr.http2_requested = addr.http2;
+        r.get_bool("http2", addr.http2);
         if (addr.tls) {
             addr.tls->alpn = addr.http2 ? std::vector<std::string>{tls::kAlpnHttp2, tls::kAlpnHttp11}
                                         : std::vector<std::string>{tls::kAlpnHttp11};
@@ -193,6 +193,8 @@ void load_limits(const Value& v, Diagnostics& diag, Limits& out) {
     r.get_size("max_body_size", out.max_body_size);
     r.get_size("client_buffer", out.client_buffer);
     r.get_count("max_channels", out.max_channels, 1, UINT64_MAX);
+    // SETTINGS_MAX_CONCURRENT_STREAMS is a 31-bit value; 1 still lets a client work.
+    r.get_count("http2_max_streams", out.http2_max_streams, 1, 0x7fffffff);
     if (r.get_size("max_history_bytes", out.max_history_bytes) &&
         out.max_history_bytes < out.max_event_size) {
         // The budget must hold at least the largest event a publish may store.

@@ -3,7 +3,7 @@ clients (curl, Python's ssl module, raw sockets): every route kind over TLS, SNI
 resumption, plaintext on the TLS port, handshake timeouts, close_notify both ways, a
 certificate swapped by SIGHUP under an open stream, the slow-client rule for a TLS reader,
 the metrics; and the configuration side: `sluice --check` loads the certificates
-(file:line:col errors) and an explicit `http2: true` is refused until HTTP/2 is served.
+(file:line:col errors) and the ALPN each listener offers (HTTP/2 itself: test_http2*.py).
 Certificates come from a test CA made with the openssl command-line tool."""
 
 import json
@@ -22,8 +22,6 @@ from harness import (TOKEN, Conn, Gateway, SseClient, SseParser, build_request,
                      wait_metric, wait_until)
 from test_cli import run_sluice
 from upstreams import UpstreamServer
-
-HTTP2_REFUSED = "http2 is not yet supported by this build"
 
 
 def openssl(*args):
@@ -185,7 +183,7 @@ class TlsRoutesTest(TlsTestBase):
             extra = f"upstreams:\n  app:\n    servers: [{up.address}]\n"
             gw = self.gateway(tls_config(single(self.leaf), routes=routes, extra=extra))
             port, listening = tls_port(gw)
-            self.assertEqual(listening["alpn"], "http/1.1")
+            self.assertEqual(listening["alpn"], "h2,http/1.1")  # curl here asks for http/1.1
 
             # publish over TLS (curl), read back by poll over TLS (curl)
             rc, out, err = self.curl(port, "/_sluice/publish/c:one", "-X", "POST",
@@ -513,28 +511,24 @@ class TlsConfigTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn(": ok", r.stdout)
 
-    def test_explicit_http2_is_refused_at_start_with_a_clear_message(self):
+    def test_explicit_http2_starts_over_tls_and_as_h2c(self):
         tls = single((self.cert, self.key))
-        for listen, index, tail in (
-                (tls_listen(tls, "    http2: true\n"), 1, " (over TLS it then serves HTTP/1.1)"),
-                ("listen:\n  - {address: 127.0.0.1:0, http2: true}\n", 0, "")):
-            with self.subTest(index=index):
-                path = self.write(self.config_with(listen))
-                self.assertEqual(run_sluice("--check", "-c", path).returncode, 0)
-                r = run_sluice("-c", path)
-                self.assertEqual(r.returncode, 1, r.stderr)
-                self.assertIn(f"{path}: listen[{index}] (127.0.0.1:", r.stderr)
-                self.assertIn(HTTP2_REFUSED, r.stderr)
-                self.assertIn("remove `http2: true` from this listener to run" + tail, r.stderr)
+        text = make_config().replace("listen: 127.0.0.1:@PORT@\n", tls_listen(tls, "    http2: true\n") +
+                                     "  - {address: 127.0.0.1:0, http2: true}\n")
+        with Gateway(text) as gw:
+            _, listening = tls_port(gw)
+            self.assertEqual(listening["alpn"], "h2,http/1.1")
+            gw.wait_log(lambda l: l.get("msg") == "listening" and l.get("h2c") is True,
+                        what="the h2c listening line")
 
-    def test_tls_with_http2_default_or_off_starts(self):
+    def test_tls_alpn_follows_http2_default_or_off(self):
         tls = single((self.cert, self.key))
-        for extra in ("", "    http2: false\n"):
+        for extra, alpn in (("", "h2,http/1.1"), ("    http2: false\n", "http/1.1")):
             with self.subTest(extra=extra):
                 text = make_config().replace("listen: 127.0.0.1:@PORT@\n", tls_listen(tls, extra))
                 with Gateway(text) as gw:
                     _, listening = tls_port(gw)
-                    self.assertEqual(listening["alpn"], "http/1.1")
+                    self.assertEqual(listening["alpn"], alpn)
 
     def test_certificate_errors_at_check_time(self):
         missing = os.path.join(self.dir.name, "missing.pem")

@@ -1,10 +1,9 @@
 // listen: items as maps {address, tls, http2}: what they load to, every error as an exact
 // file:line:col line (the certificates are real files, made by test_pki.h and loaded
-// through tls/ at load time), and the start-up refusal while TLS is not wired.
+// through tls/ at load time), and the ALPN list each listener offers.
 #include <catch2/catch.hpp>
 
 #include "gateway/config/config.h"
-#include "gateway/config/not_yet_served.h"
 #include "tests/unit/tls/test_pki.h"
 
 using namespace sluice::config;
@@ -51,7 +50,6 @@ TEST_CASE("plain listen addresses load as before, with no tls and no http2", "[c
     CHECK_FALSE(r.config->listen[0].tls);
     CHECK_FALSE(r.config->listen[0].http2);
     CHECK(r.config->listen[1].host == "::1");
-    CHECK(listen_features_not_yet_served(*r.config).empty());
     r = load("listen: 127.0.0.1:8080\n");
     REQUIRE(r.config);
     CHECK_FALSE(r.config->listen[0].tls);
@@ -84,7 +82,6 @@ TEST_CASE("a listen map: address, tls (cert/key or certificates) and http2", "[c
     CHECK(l[1].host == "0.0.0.0");
     CHECK(l[1].port == 8443);
     CHECK(l[1].http2);  // on by default with tls
-    CHECK_FALSE(l[1].http2_requested);
     CHECK(l[1].tls->alpn == std::vector<std::string>{"h2", "http/1.1"});
     REQUIRE(l[1].tls->certificates.size() == 1);
     CHECK(l[1].tls->certificates[0].cert_file == c.a.cert_file);
@@ -93,8 +90,6 @@ TEST_CASE("a listen map: address, tls (cert/key or certificates) and http2", "[c
     CHECK(l[2].tls->alpn == std::vector<std::string>{"http/1.1"});
     CHECK_FALSE(l[3].tls);
     CHECK(l[3].http2);  // h2c with prior knowledge
-    CHECK(l[3].http2_requested);
-    CHECK_FALSE(l[2].http2_requested);  // http2: false
     CHECK_FALSE(l[4].tls);
     CHECK_FALSE(l[4].http2);
     REQUIRE(l[5].tls->certificates.size() == 2);
@@ -190,30 +185,20 @@ TEST_CASE("an expired certificate is accepted with a warning at its cert value",
                                            "' has expired; it is served anyway, but clients will refuse it");
 }
 
-TEST_CASE("until HTTP/2 is served, only an explicit http2: true is refused at start-up", "[config][tls]") {
+TEST_CASE("ALPN offers h2 then http/1.1 with http2 (the default with tls), http/1.1 without", "[config][tls]") {
     Certs c;
-    // tls with http2 left at its default: served (as HTTP/1.1 only).
     LoadResult r = load("listen:\n  - 127.0.0.1:8080\n  - address: '[::1]:8443'\n    tls: {cert: " +
                         c.a.cert_file + ", key: " + c.a.key_file + "}\n");
     REQUIRE(r.config);
-    CHECK(listen_features_not_yet_served(*r.config).empty());
+    CHECK(r.config->listen[1].tls->alpn == std::vector<std::string>{"h2", "http/1.1"});
     r = load("listen:\n  - address: '[::1]:8443'\n    tls: {cert: " + c.a.cert_file + ", key: " +
              c.a.key_file + "}\n    http2: false\n");
     REQUIRE(r.config);
-    CHECK(listen_features_not_yet_served(*r.config).empty());
-    r = load("listen:\n  - 127.0.0.1:8080\n  - address: '[::1]:8443'\n    tls: {cert: " + c.a.cert_file +
-             ", key: " + c.a.key_file + "}\n    http2: true\n");
-    REQUIRE(r.config);
-    CHECK(listen_features_not_yet_served(*r.config) ==
-          "listen[1] ([::1]:8443): http2 is not yet supported by this build (the configuration is "
-          "valid, but connections are not served over HTTP/2 yet); remove `http2: true` from this "
-          "listener to run (over TLS it then serves HTTP/1.1)");
+    CHECK(r.config->listen[0].tls->alpn == std::vector<std::string>{"http/1.1"});
     r = load("listen:\n  - {address: 127.0.0.1:8081, http2: true}\n");
     REQUIRE(r.config);
-    CHECK(listen_features_not_yet_served(*r.config) ==
-          "listen[0] (127.0.0.1:8081): http2 is not yet supported by this build (the configuration is "
-          "valid, but connections are not served over HTTP/2 yet); remove `http2: true` from this "
-          "listener to run");
+    CHECK(r.config->listen[0].http2);  // h2c with prior knowledge
+    CHECK_FALSE(r.config->listen[0].tls);
 }
 
 TEST_CASE("relative cert and key paths are taken from the config file's folder", "[config][tls]") {
