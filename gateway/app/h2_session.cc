@@ -4,6 +4,7 @@
 
 #include "gateway/app/h2_stream.h"
 #include "gateway/app/worker.h"
+#include "gateway/core/jitter.h"
 #include "gateway/core/log.h"
 
 namespace sluice::app {
@@ -220,8 +221,11 @@ void H2Session::drain(uint64_t stream_delay_ms) {
                           NGHTTP2_NO_ERROR, nullptr, 0);
     std::vector<int32_t> ids;
     for (const auto& entry : streams_) ids.push_back(entry.first);
+    // With drain_pace, each stream gets its own place in the window (the connection's
+    // delay would end a page's streams all at once).
+    auto pace = static_cast<uint64_t>(worker_.runtime()->config->drain_pace.count());
     for (int32_t id : ids)
-        if (H2Stream* s = find(id)) s->drain(stream_delay_ms);
+        if (H2Stream* s = find(id)) s->drain(stream_delay_ms > 0 ? random_below(pace) : 0);
     want_send();  // with no stream open, the session ends once the GOAWAY is out
 }
 

@@ -36,7 +36,7 @@ std::string_view reset_label(sse::CloseReason why) {
 
 }  // namespace
 
-H2Stream::H2Stream(H2Session& session, int32_t id) : session_(session), id_(id) {
+H2Stream::H2Stream(H2Session& session, int32_t id) : session_(session), worker_(session.worker()), id_(id) {
     wait_timer_.owner = this;
     wait_timer_.fn = &H2Stream::wait_cb;
     deadline_timer_.owner = this;
@@ -45,16 +45,16 @@ H2Stream::H2Stream(H2Session& session, int32_t id) : session_(session), id_(id) 
 }
 
 H2Stream::~H2Stream() {
-    session_.worker().wheel().cancel(wait_timer_);
-    session_.worker().wheel().cancel(deadline_timer_);
+    worker_.wheel().cancel(wait_timer_);
+    worker_.wheel().cancel(deadline_timer_);
 }
 
 const std::string& H2Stream::remote() const { return session_.remote(); }
 
-uint64_t H2Stream::now_ms() const { return session_.worker().now_ms(); }
+uint64_t H2Stream::now_ms() const { return worker_.now_ms(); }
 
 uint64_t H2Stream::high_water() const {
-    const RuntimePtr& rt = runtime_ ? runtime_ : session_.worker().runtime();
+    const RuntimePtr& rt = runtime_ ? runtime_ : worker_.runtime();
     return rt->config->limits.client_buffer;
 }
 
@@ -64,7 +64,7 @@ void H2Stream::on_header(std::string_view name, std::string_view value) {
     if (header_too_large_) return;
     // RFC 9113 section 6.5.2: each field counts its name, value and 32 bytes.
     header_bytes_ += name.size() + value.size() + 32;
-    if (header_bytes_ > session_.worker().runtime()->config->limits.max_header_size) {
+    if (header_bytes_ > worker_.runtime()->config->limits.max_header_size) {
         header_too_large_ = true;
         return;
     }
@@ -99,7 +99,7 @@ void H2Stream::on_headers_end(bool end_stream) {
     head_.version_major = 2;
     head_.version_minor = 0;
     head_.keep_alive = true;
-    runtime_ = session_.worker().runtime();
+    runtime_ = worker_.runtime();
     request_start_ = std::chrono::steady_clock::now();
     has_body_ = !end_stream;
     body_complete_ = end_stream;
@@ -184,12 +184,12 @@ void H2Stream::resume_reading() {
 void H2Stream::dispatch() {
     dispatched_ = true;
     request_id_.clear();
-    handle_request(*this, Context{session_.worker(), runtime_, session_.admin_listener()});
+    handle_request(*this, Context{worker_, runtime_, session_.admin_listener()});
 }
 
 const std::string& H2Stream::request_id() {
     if (request_id_.empty()) request_id_ = proxy::usable_request_id(head_);
-    if (request_id_.empty()) request_id_ = session_.worker().proxy().ids().next();
+    if (request_id_.empty()) request_id_ = worker_.proxy().ids().next();
     return request_id_;
 }
 
@@ -237,8 +237,8 @@ void H2Stream::submit_head(int status, const pipeline::Headers& headers, bool no
 
 void H2Stream::respond(int status, std::string_view body, std::string_view content_type,
                        pipeline::Headers headers) {
-    if (closed_ || finished_ || head_sent_) return;
-    session_.worker().wheel().cancel(wait_timer_);
+    if (closed_ || finished_ || head_sent_ || reset_sent_) return;
+    worker_.wheel().cancel(wait_timer_);
     if (filters_ && filters_->edits_response_heads()) {
         pipeline::ResponseHead edited;
         edited.status = status;
@@ -267,8 +267,8 @@ void H2Stream::respond(int status, std::string_view body, std::string_view conte
 }
 
 void H2Stream::start_response(pipeline::ResponseHead rh) {
-    if (closed_ || finished_ || head_sent_) return;
-    session_.worker().wheel().cancel(wait_timer_);  // the wait is over
+    if (closed_ || finished_ || head_sent_ || reset_sent_) return;
+    worker_.wheel().cancel(wait_timer_);  // the wait is over
     if (filters_ && filters_->edits_response_heads()) filters_->on_response_head(*this, rh);
     bool no_body = rh.body == pipeline::BodyEnd::None || head_.method == "HEAD";
     streamed_ = rh.body == pipeline::BodyEnd::Connection;
@@ -386,8 +386,8 @@ void H2Stream::on_closed(uint32_t error_code) {
     if (closed_) return;
     closed_ = true;
     life_.end();
-    session_.worker().wheel().cancel(wait_timer_);
-    session_.worker().wheel().cancel(deadline_timer_);
+    worker_.wheel().cancel(wait_timer_);
+    worker_.wheel().cancel(deadline_timer_);
     // Reset by the client (or the connection ended) while the answer was going on.
     sse::CloseReason why = close_reason_;
     if (error_code != NGHTTP2_NO_ERROR && !reset_sent_) why = sse::CloseReason::Client;
@@ -404,8 +404,8 @@ void H2Stream::on_closed(uint32_t error_code) {
 void H2Stream::finish_request(int status) {
     if (finished_) return;
     finished_ = true;
-    session_.worker().wheel().cancel(wait_timer_);
-    session_.worker().wheel().cancel(deadline_timer_);
+    worker_.wheel().cancel(wait_timer_);
+    worker_.wheel().cancel(deadline_timer_);
     deadline_at_ = 0;
     record_request(status);
     retire_responder();
@@ -414,7 +414,7 @@ void H2Stream::finish_request(int status) {
 }
 
 void H2Stream::retire_responder() {
-    if (responder_) session_.worker().dispatcher().defer_delete(std::move(responder_));
+    if (responder_) worker_.dispatcher().defer_delete(std::move(responder_));
 }
 
 void H2Stream::end_filters() {
@@ -430,14 +430,14 @@ void H2Stream::hand_over(std::unique_ptr<pipeline::Responder> r) {
     if (!streams_body_) return;
     // The handler starts its responder after this returns (the proxy exchange): the body
     // held so far follows then.
-    session_.worker().dispatcher().defer([this, alive = life_.token()] {
+    worker_.dispatcher().defer([this, alive = life_.token()] {
         if (alive) feed_held();
     });
 }
 
 void H2Stream::wait(uint64_t timeout_ms) {
     if (closed_ || finished_) return;
-    session_.worker().wheel().schedule(wait_timer_, timeout_ms);
+    worker_.wheel().schedule(wait_timer_, timeout_ms);
 }
 
 void H2Stream::wait_cb(void* self) noexcept { static_cast<H2Stream*>(self)->on_wait_expired(); }
@@ -452,7 +452,7 @@ void H2Stream::close_at(uint64_t deadline_ms, sse::CloseReason why) {
     deadline_at_ = deadline_ms;
     deadline_reason_ = why;
     uint64_t now = now_ms();
-    session_.worker().wheel().schedule(deadline_timer_, deadline_ms > now ? deadline_ms - now : 0);
+    worker_.wheel().schedule(deadline_timer_, deadline_ms > now ? deadline_ms - now : 0);
 }
 
 void H2Stream::deadline_cb(void* self) noexcept { static_cast<H2Stream*>(self)->on_deadline(); }
@@ -481,7 +481,7 @@ void H2Stream::drain(uint64_t delay_ms) {
 
 void H2Stream::record_request(int status) {
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - request_start_).count();
-    session_.worker().metrics().routes.record(route_label_, status, secs);
+    worker_.metrics().routes.record(route_label_, status, secs);
     if (!access_log::enabled()) return;
     RequestLogRecord r;
     r.request_id = request_id();

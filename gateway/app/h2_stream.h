@@ -33,6 +33,7 @@
 namespace sluice::app {
 
 class H2Session;
+class Worker;
 
 class H2Stream final : public pipeline::Request {
   public:
@@ -123,6 +124,7 @@ class H2Stream final : public pipeline::Request {
     void on_deadline();
 
     H2Session& session_;
+    Worker& worker_;  // the stream may be destroyed (deferred) after its session
     int32_t id_;
     Lifetime life_;
     http::RequestHead head_;

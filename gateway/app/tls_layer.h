@@ -13,7 +13,7 @@
 //
 // A plain connection has no TlsLayer at all: its writes go straight to the stream (no
 // copy, no allocation, one branch). The Upper picks its HTTP session by the ALPN the
-// handshake settled on; until HTTP/2 is served the listener offers http/1.1 only.
+// handshake settled on (h2: app/h2_session.h).
 #pragma once
 
 #include <string_view>

@@ -1,5 +1,5 @@
 // What a handler sees of one request and its answer, whatever carries them: an HTTP/1.1
-// connection today (app::Connection), an HTTP/2 stream next. Nothing here is HTTP/1.1:
+// connection (app::Connection) or an HTTP/2 stream (app::H2Stream). Nothing here is HTTP/1.1:
 // the carrier chooses the wire framing (Content-Length, chunked, until close) from the
 // ResponseHead, adds Connection/Transfer-Encoding itself, and writes the access log.
 //

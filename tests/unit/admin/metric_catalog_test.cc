@@ -296,3 +296,28 @@ TEST_CASE("the TLS failure labels are tls::FailureReason's, then timeout", "[adm
               sluice::tls::reason_name(r));
     CHECK(TlsStats::kFailureReasons.back() == "timeout");
 }
+
+TEST_CASE("HTTP/2 connections, streams, resets and GOAWAYs by reason, summed over workers", "[admin][metrics][h2]") {
+    Fixture f;
+    f.w0.h2.connections_open.add(2);
+    f.w1.h2.connections_open.add(1);
+    f.w0.h2.connections_total.add(5);
+    f.w1.h2.streams_open.add(7);
+    f.w1.h2.streams_total.add(9);
+    f.w0.h2.resets[H2Stats::reset_index("slow")].add(1);
+    f.w1.h2.resets[H2Stats::reset_index("slow")].add(2);
+    f.w1.h2.resets[H2Stats::reset_index("no such reason")].add(1);  // counted as error
+    f.w0.h2.goaways[H2Stats::goaway_index("rapid_reset")].add(1);
+    f.w0.h2.goaways[H2Stats::goaway_index("unknown")].add(1);  // counted as protocol
+    Scrape s = parse(f.render());
+    CHECK(value_of(s, "sluice_http2_connections_open") == 3);
+    CHECK(value_of(s, "sluice_http2_connections_total") == 5);
+    CHECK(value_of(s, "sluice_http2_streams_open") == 7);
+    CHECK(value_of(s, "sluice_http2_streams_total") == 9);
+    CHECK(value_of(s, "sluice_http2_stream_resets_total", {{"reason", "slow"}}) == 3);
+    CHECK(value_of(s, "sluice_http2_stream_resets_total", {{"reason", "error"}}) == 1);
+    CHECK(value_of(s, "sluice_http2_stream_resets_total", {{"reason", "client"}}) == 0);
+    CHECK(value_of(s, "sluice_http2_goaways_total", {{"reason", "rapid_reset"}}) == 1);
+    CHECK(value_of(s, "sluice_http2_goaways_total", {{"reason", "protocol"}}) == 1);
+    CHECK(value_of(s, "sluice_http2_goaways_total", {{"reason", "drain"}}) == 0);
+}
