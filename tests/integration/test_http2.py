@@ -37,12 +37,12 @@ ROUTES = """
 """
 
 
-def h2_config(tls_files, limits=None, upstream=None, extra_listen=""):
+def h2_config(tls_files, limits=None, upstream=None, extra_listen="", defaults=""):
     """A plain HTTP/1.1 listener (the harness's port), a TLS listener (h2 by default) and
     an h2c listener (`http2: true`)."""
     extra = f"upstreams:\n  app:\n    servers: [{upstream}]\n" if upstream else ""
     routes = ROUTES if upstream else ROUTES.split("- prefix: /api/")[0] + ROUTES.split("upstream: app\n")[1]
-    text = make_config(routes=routes, limits=limits, extra=extra)
+    text = make_config(routes=routes, limits=limits, extra=extra, defaults=defaults)
     listen = ("listen:\n  - 127.0.0.1:@PORT@\n"
               f"  - address: 127.0.0.1:0\n    tls: {single(tls_files)}\n"
               "  - {address: 127.0.0.1:0, http2: true}\n" + extra_listen)
@@ -70,12 +70,12 @@ def have_tool(name):
 
 
 class Http2Base(TlsTestBase):
-    def start(self, limits=None, upstream=None):
+    def start(self, limits=None, upstream=None, defaults=""):
         site = os.path.join(self.dir.name, "site")
         os.makedirs(site, exist_ok=True)
         with open(os.path.join(site, "hello.txt"), "w") as f:
             f.write("hello over h2\n")
-        cfg = h2_config(self.leaf, limits, upstream).replace("@DIR@/site", site)
+        cfg = h2_config(self.leaf, limits, upstream, defaults=defaults).replace("@DIR@/site", site)
         gw = self.gateway(cfg)
         self.tls_port, self.h2c_port = listener_ports(gw)
         return gw
@@ -246,6 +246,17 @@ class Http2StreamsTest(Http2Base):
         for name, sid in sids.items():
             others = [n for n in sids if n != name]
             self.assertFalse(any(f"for-{o}\n".encode() in c.streams[sid].data for o in others), name)
+
+    def test_each_stream_gets_its_own_heartbeats(self):
+        self.start(defaults="heartbeat: 300ms")
+        c = self.h2()
+        sids = [c.request(f"/s/beat{i}") for i in range(3)]
+        # Two heartbeat comments on every stream, each sent by the stream itself.
+        c.read_until(lambda c: all(c.streams[s].data.count(b": heartbeat\n") >= 2 for s in sids), 10,
+                     "heartbeats on every stream")
+        for s in sids:
+            self.assertIsNone(c.streams[s].reset)
+            self.assertFalse(c.streams[s].ended)
 
     def test_a_stalled_stream_is_reset_while_another_keeps_receiving(self):
         # The client opens no stream window but B's: A's bytes can never be sent.
