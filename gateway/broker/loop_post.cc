@@ -30,7 +30,7 @@ struct LoopPostCallbacks {
 };
 
 std::shared_ptr<LoopPost> LoopPost::create(uv_loop_t* loop) {
-    std::shared_ptr<LoopPost> self(new LoopPost(loop));
+    std::shared_ptr<LoopPost> self(new LoopPost());
     self->async_ = new uv_async_t;
     uv_async_init(loop, self->async_, LoopPostCallbacks::uv_async_cb);
     self->async_->data = new std::shared_ptr<LoopPost>(self);

@@ -22,11 +22,10 @@ class LoopPost : public std::enable_shared_from_this<LoopPost> {
     void close(std::function<void()> done);
 
   private:
-    explicit LoopPost(uv_loop_t* loop) : loop_(loop) {}
+    LoopPost() = default;
     void run();
     friend struct LoopPostCallbacks;
 
-    uv_loop_t* loop_;
     uv_async_t* async_ = nullptr;  // heap-owned; freed in its close callback
     std::mutex mutex_;
     std::vector<std::function<void()>> queue_;
