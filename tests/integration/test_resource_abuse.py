@@ -14,7 +14,9 @@ memory rather than sluice's, so the memory bounds are checked in the normal buil
 the behaviour (reading stops, 429s, the slow cut, every answer delivered) is checked in both."""
 
 import json
+import os
 import socket
+import subprocess
 import time
 import unittest
 
@@ -34,9 +36,14 @@ def rss_bytes(pid):
 
 
 def sanitized(pid):
-    """True when the gateway runs under AddressSanitizer (libasan is mapped)."""
+    """True when the gateway runs under AddressSanitizer: gcc maps libasan; clang links
+    its runtime into the binary, whose --version names the build (+asan+ubsan)."""
     with open(f"/proc/{pid}/maps") as f:
-        return "libasan" in f.read()
+        if "libasan" in f.read():
+            return True
+    version = subprocess.run([os.readlink(f"/proc/{pid}/exe"), "--version"],
+                             capture_output=True, text=True, timeout=10).stdout
+    return "+asan" in version
 
 
 def assert_memory_bound(test, pid, value, bound, what):
