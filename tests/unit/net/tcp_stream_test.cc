@@ -89,14 +89,12 @@ struct Recorder final : TcpStream::Handler {
     void on_stream_closed() override { closed = true; }
 };
 
-struct Fixture {
+// A loop and its dispatcher, flushing through io_uring's batch sender when asked.
+struct LoopWithDispatcher {
     uv_loop_t loop{};
     std::unique_ptr<loop::Dispatcher> d;
-    SocketPair pair;
-    Recorder rec;
-    std::unique_ptr<TcpStream> stream;
 
-    explicit Fixture(bool io_uring = false) {
+    explicit LoopWithDispatcher(bool io_uring) {
         uv_loop_init(&loop);
         d = std::make_unique<loop::Dispatcher>(&loop, 10);
         if (io_uring) {
@@ -106,11 +104,31 @@ struct Fixture {
             REQUIRE(sender);
             d->set_batch_sender(std::move(sender));
         }
+    }
+    void turn() { uv_run(&loop, UV_RUN_NOWAIT); }
+    // Aborts the streams and lets the loop finish; destroy them after this.
+    void shut_down(const std::vector<TcpStream*>& streams) {
+        for (TcpStream* s : streams) s->close(CloseType::Abort);
+        d->close();
+        uv_run(&loop, UV_RUN_DEFAULT);
+        d->run_remaining();
+    }
+    ~LoopWithDispatcher() {
+        d.reset();
+        CHECK(uv_loop_close(&loop) == 0);
+    }
+};
+
+struct Fixture : LoopWithDispatcher {
+    SocketPair pair;
+    Recorder rec;
+    std::unique_ptr<TcpStream> stream;
+
+    explicit Fixture(bool io_uring = false) : LoopWithDispatcher(io_uring) {
         stream = std::make_unique<TcpStream>(*d, rec);
         rec.stream = stream.get();
         REQUIRE(stream->open_fd(pair.ours));
     }
-    void turn() { uv_run(&loop, UV_RUN_NOWAIT); }
     // Turns the loop while the peer reads, until done() or the peer sees the close.
     template <class F> bool pump_reading(std::string& got, F done) {
         for (int i = 0; i < 200000 && !done(); ++i) {
@@ -120,13 +138,8 @@ struct Fixture {
         return done();
     }
     ~Fixture() {
-        stream->close(CloseType::Abort);
-        d->close();
-        uv_run(&loop, UV_RUN_DEFAULT);
-        d->run_remaining();
+        shut_down({stream.get()});
         stream.reset();
-        d.reset();
-        CHECK(uv_loop_close(&loop) == 0);
     }
 };
 
@@ -170,14 +183,8 @@ TEST_CASE("bytes are written at the end of the turn, and partial writes keep the
 
 TEST_CASE("an io_uring batch sends many streams' bytes in one turn, each stream exact",
           "[net][stream]") {
-    uv_loop_t loop{};
-    uv_loop_init(&loop);
-    auto d = std::make_unique<loop::Dispatcher>(&loop, 10);
-    std::string error;
-    auto sender = loop::make_uring_sender(&error);
-    INFO(error);
-    REQUIRE(sender);
-    d->set_batch_sender(std::move(sender));
+    LoopWithDispatcher l(/*io_uring=*/true);
+    auto& d = l.d;
     constexpr int kStreams = 40;
     std::vector<std::unique_ptr<SocketPair>> pairs;
     std::vector<std::unique_ptr<Recorder>> recs;
@@ -198,7 +205,7 @@ TEST_CASE("an io_uring batch sends many streams' bytes in one turn, each stream 
             expected[i] += ev;
             streams[i]->write(ev);
         }
-        uv_run(&loop, UV_RUN_NOWAIT);
+        l.turn();
         for (int i = 0; i < kStreams; ++i) REQUIRE(pairs[i]->read_some(got[i]));
     }
     CHECK(d->batched_sends() == 5u * kStreams);
@@ -206,25 +213,16 @@ TEST_CASE("an io_uring batch sends many streams' bytes in one turn, each stream 
         CHECK(got[i] == expected[i]);
         CHECK(streams[i]->unsent_bytes() == 0);
     }
-    for (auto& s : streams) s->close(CloseType::Abort);
-    d->close();
-    uv_run(&loop, UV_RUN_DEFAULT);
-    d->run_remaining();
+    std::vector<TcpStream*> open;
+    for (auto& s : streams) open.push_back(s.get());
+    l.shut_down(open);
     streams.clear();
-    d.reset();
-    CHECK(uv_loop_close(&loop) == 0);
 }
 
 TEST_CASE("a flush_now() from a callback while the batch is out does not send those bytes again",
           "[net][stream]") {
-    uv_loop_t loop{};
-    uv_loop_init(&loop);
-    auto d = std::make_unique<loop::Dispatcher>(&loop, 10);
-    std::string error;
-    auto sender = loop::make_uring_sender(&error);
-    INFO(error);
-    REQUIRE(sender);
-    d->set_batch_sender(std::move(sender));
+    LoopWithDispatcher l(/*io_uring=*/true);
+    auto& d = l.d;
     SocketPair pa, pb;
     // A's progress callback flushes B, whose bytes went out in the same batch but whose
     // result has not been applied yet (A is first on the flush list).
@@ -237,7 +235,7 @@ TEST_CASE("a flush_now() from a callback while the batch is out does not send th
     REQUIRE(b.open_fd(pb.ours));
     a.write(std::string("to a\n"));
     b.write(std::string("to b, once\n"));
-    uv_run(&loop, UV_RUN_NOWAIT);
+    l.turn();
     std::string got_a, got_b;
     REQUIRE(pa.read_some(got_a));
     REQUIRE(pb.read_some(got_b));
@@ -245,13 +243,7 @@ TEST_CASE("a flush_now() from a callback while the batch is out does not send th
     CHECK(got_a == "to a\n");
     CHECK(got_b == "to b, once\n");
     CHECK(b.unsent_bytes() == 0);
-    a.close(CloseType::Abort);
-    b.close(CloseType::Abort);
-    d->close();
-    uv_run(&loop, UV_RUN_DEFAULT);
-    d->run_remaining();
-    d.reset();
-    CHECK(uv_loop_close(&loop) == 0);
+    l.shut_down({&a, &b});
 }
 
 TEST_CASE("refused_bytes counts what the kernel refused, not what was queued this turn",
