@@ -62,8 +62,10 @@ TEST_CASE("a cancelled timer never fires and rescheduling moves it", "[core][tim
 }
 
 TEST_CASE("a callback may re-arm its own timer", "[core][timer]") {
-    TimerWheel wheel(10, 0, 32);
+    // p is still armed at the end: it must outlive the wheel, whose destructor unlinks it
+    // (in the gateway the owners cancel their entries before the wheel goes).
     Probe p;
+    TimerWheel wheel(10, 0, 32);
     p.wheel = &wheel;
     p.reschedule_ms = 30;
     wheel.schedule(p.entry, 30);
