@@ -99,7 +99,12 @@ void RedisFeed::on_sub_ready() {
 void RedisFeed::on_down(const std::string& why) {
     if (hub_.ready()) log::warn("redis subscription lost; streams are held", {{"error", why}});
     catch_up_begun_ = false;
+    // The catch-up under way is abandoned: its reads still in flight must not act (a tip
+    // check would rewind the channel a second time beside the next catch-up's, a repair
+    // would flush that one's buffer early). The next catch-up reads again from the head.
+    ++catch_up_epoch_;
     repairing_.clear();
+    checking_tip_.clear();
     hub_.set_ready(false);
 }
 
@@ -230,12 +235,42 @@ void RedisFeed::take_sequenced(const std::string& channel, Envelope env) {
 }
 
 void RedisFeed::check_tip(const std::string& channel, std::function<void()> done) {
+    // One check per channel at a time. A subscription that moves twice while a failover
+    // settles starts a second catch-up before the first has rewound the channel; its
+    // check would still see the old tip and rewind the channel a second time (readers
+    // would get the same events again behind a second reset). It waits, and runs on the
+    // tip the first one left.
+    auto [it, first] = checking_tip_.try_emplace(channel);
+    if (!first) {
+        it->second.push_back(std::move(done));
+        return;
+    }
+    compare_tip(channel, [this, channel, done = std::move(done)] {
+        if (done) done();
+        end_tip_check(channel);
+    });
+}
+
+void RedisFeed::end_tip_check(const std::string& channel) {
+    auto it = checking_tip_.find(channel);
+    if (it == checking_tip_.end()) return;
+    std::vector<std::function<void()>> waiting = std::move(it->second);
+    checking_tip_.erase(it);
+    if (waiting.empty()) return;
+    check_tip(channel, [waiting = std::move(waiting)] {
+        for (const auto& done : waiting)
+            if (done) done();
+    });
+}
+
+void RedisFeed::compare_tip(const std::string& channel, std::function<void()> done) {
     auto tip = hub_.sequenced_tip(channel);  // (no structured binding: clang 14 captures none)
     uint64_t pos = tip.first, digest = tip.second;
     if (pos == 0 || digest == 0) return repair(channel, std::move(done));
     const std::string key = seq_key(cfg_.key_prefix, channel);
     cmd_->send(key, xrange_argv(cfg_.key_prefix, channel, pos, pos, 1),
-               [this, channel, pos, digest, done, key](const RedisValue& reply) {
+               [this, channel, pos, digest, done, key, epoch = catch_up_epoch_](const RedisValue& reply) {
+        if (epoch != catch_up_epoch_) return;
         // An error: the repair's own read meets it and handles it.
         if (reply.is_error()) return repair(channel, done);
         auto entries = parse_xrange_reply(reply);
@@ -245,7 +280,8 @@ void RedisFeed::check_tip(const std::string& channel, std::function<void()> done
         }
         // Not in the log: trimmed or expired while the counter still counts past it, or
         // lost with the counter.
-        cmd_->send(key, {"GET", key}, [this, channel, pos, done](const RedisValue& seq) {
+        cmd_->send(key, {"GET", key}, [this, channel, pos, done, epoch](const RedisValue& seq) {
+            if (epoch != catch_up_epoch_) return;
             if (seq.is_error()) return repair(channel, done);
             auto counter = parse_seq_reply(seq);
             repair(channel, done, counter && *counter < pos);
@@ -279,10 +315,14 @@ void RedisFeed::repair(const std::string& channel, std::function<void()> done, b
     auto fetched = std::make_shared<std::vector<LogEntry>>();
     // Reads batch after batch until Redis has nothing newer, then delivers in order.
     auto step = std::make_shared<std::function<void(uint64_t)>>();
-    *step = [this, channel, fetched, step, done, rewind](uint64_t from) {
+    *step = [this, channel, fetched, step, done, rewind, epoch = catch_up_epoch_](uint64_t from) {
         cmd_->send(log_key(cfg_.key_prefix, channel),
                    xrange_argv(cfg_.key_prefix, channel, from, UINT64_MAX, kCatchUpBatch),
-                      [this, channel, fetched, step, done, rewind](const RedisValue& reply) {
+                      [this, channel, fetched, step, done, rewind, epoch](const RedisValue& reply) {
+                          if (epoch != catch_up_epoch_) {  // abandoned: see on_down
+                              *step = nullptr;
+                              return;
+                          }
                           if (reply.is_error()) {
                               // What Redis holds is unknown, not gone: the command link
                               // dropped, or Redis refused the read (LOADING after a
@@ -292,6 +332,7 @@ void RedisFeed::repair(const std::string& channel, std::function<void()> done, b
                               // link on purpose, so its backoff paces the retries.
                               *step = nullptr;
                               catch_up_begun_ = false;
+                              checking_tip_.erase(channel);  // done never runs
                               hub_.set_ready(false);
                               if (reply.str != kLinkDownError) {
                                   log::error("redis history read failed; streams are held until it succeeds",

@@ -76,6 +76,9 @@ class RedisFeed {
     // replica behind, and its count goes on from an earlier position: the channel is
     // then rewound (its readers get a reset gap) instead of taking new events for copies.
     void check_tip(const std::string& channel, std::function<void()> done);
+    void compare_tip(const std::string& channel, std::function<void()> done);
+    // A tip check ended: the checks that waited for it run now, as one.
+    void end_tip_check(const std::string& channel);
     void finish_rewind(const std::string& channel, std::vector<LogEntry> fetched);
     // Position 1 arrived while the hub's head is past 1: a restart of the count, or a
     // late copy of the current count's first event. Redis's counter decides.
@@ -92,9 +95,12 @@ class RedisFeed {
     ChannelInterest* interest_ = nullptr;  // sub_, in a cluster
     bool functions_loaded_ = false;
     bool catch_up_begun_ = false;  // a catch-up has started since the last (re)connect
+    uint64_t catch_up_epoch_ = 0;  // counts on_down: replies from before it are stale
     bool connected_once_ = false;
     // Channels being repaired: live messages wait here until history is read.
     std::unordered_map<std::string, std::vector<Buffered>> repairing_;
+    // Channels with a tip check in flight, and the catch-ups' dones waiting to check again.
+    std::unordered_map<std::string, std::vector<std::function<void()>>> checking_tip_;
     uint64_t dropped_logged_ = 0;
     uint64_t bad_envelopes_logged_ = 0;
 };

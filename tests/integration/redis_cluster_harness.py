@@ -212,7 +212,10 @@ class RedisCluster:
     def failover(self, master_port, timeout=20.0):
         """CLUSTER FAILOVER on a replica of the master (coordinated: the replica catches
         up first, no write is lost); returns the new master's port once all agree."""
-        replica = self.replica_ports(master_port)[0]
+        # Right after the cluster is created a node may not have heard of the replicas
+        # yet (gossip): wait for one rather than take an empty list for "none".
+        replica = wait_until(lambda: self.replica_ports(master_port), timeout, 0.05,
+                             f"a replica of {master_port} to be known")[0]
         self.node(replica).cmd("CLUSTER", "FAILOVER")
         wait_until(lambda: self._serves(replica, master_port), timeout, 0.05,
                    f"replica {replica} to take over from {master_port}")

@@ -272,9 +272,6 @@ class ClusterFailover(ClusterCase):
             self.assertEqual(client.queued(), [])
         self.assertNotEqual(self.cluster.master_port(channel), master)
 
-    @unittest.skip("known defect (issue 12 note): while the failover settles a second "
-                   "catch-up can rewind the channel again, a spurious reset after the right "
-                   "one; seen 2 in 7 runs on a loaded machine and under clang ASan")
     def test_events_lost_with_their_master_make_a_reset_never_a_silent_hole(self):
         # What a master that dies before its replica has its newest events leaves behind,
         # made on purpose: Redis forgets positions 4 and 5 after sluice delivered them,
