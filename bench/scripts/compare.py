@@ -38,6 +38,7 @@ PROFILES = {
         "s4_subs": 1000, "s4_rate": 100,
         "s5_subs": 10000, "s5_rate": 50,
         "s6_subs": 1000, "s6_rate": 250, "s6_size": 16384, "s6_window_s": 20,
+        "tls_subs": 10000, "tls_s2_rates": [5, 20], "tls_handshakes": 3000,
     },
     "quick": {
         "floor_counts": [1000, 2000], "floor_s": 2, "floor_paced_s": 2,
@@ -49,6 +50,7 @@ PROFILES = {
         "s4_subs": 500, "s4_rate": 100,
         "s5_subs": 2000, "s5_rate": 50,
         "s6_subs": 500, "s6_rate": 250, "s6_size": 16384, "s6_window_s": 12,
+        "tls_subs": 2000, "tls_s2_rates": [10], "tls_handshakes": 1000,
     },
 }
 
@@ -66,7 +68,8 @@ class Run:
         self.commands = []      # (server, argv) in order
         self.results = {"mode": args.mode, "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
                         "floor": [], "s1": [], "s1_machine": None, "s2": [], "s3": [],
-                        "s4": [], "s5": [], "s6": [], "problems": []}
+                        "s4": [], "s5": [], "s6": [], "tls": [], "handshakes": [],
+                        "problems": []}
         self.redis = None
         os.makedirs(self.workdir, exist_ok=True)
         self.raw = open(os.path.join(self.workdir, "raw.jsonl"), "a")
@@ -82,6 +85,16 @@ class Run:
 
     def make_server(self, name):
         w = self.workdir
+        base, _, transport = name.partition("+")  # "nchan+h2": Nchan over TLS and HTTP/2
+        if transport:
+            if base == "sluice-w1":
+                return servers.Sluice(w, self.sluice, PORTS[base], workers=1, transport=transport,
+                                      name=name)
+            if base == "nchan":
+                srv = servers.Nchan(w, PORTS[base], workers=1, transport=transport)
+                srv.name = name
+                return srv
+            raise ValueError(name)
         if name == "sluice-w1":
             return servers.Sluice(w, self.sluice, PORTS[name], workers=1)
         if name == "sluice-w2":
@@ -112,8 +125,8 @@ class Run:
 
     def bench_run(self, srv, scenario, extra, duration, publish=True, sample_before_s=0.0,
                   ramp=None):
-        argv = [self.bench, "--json-only", "--url", srv.sub_url(), "--ramp", str(ramp or srv.ramp),
-                "--duration", f"{duration:g}"]
+        argv = [self.bench, "--json-only", "--url", srv.sub_url(), *srv.sub_args(),
+                "--ramp", str(ramp or srv.ramp), "--duration", f"{duration:g}"]
         argv += srv.pub_args() if publish else ["--publish", "none"]
         argv += [str(a) for a in extra]
         self.commands.append((srv.name, scenario, argv))
@@ -335,6 +348,42 @@ class Run:
             pair[frac] = res
         self.results["s6"].append({"server": name, "base": pair[0], "slow": pair[0.1]})
 
+    def tls(self):
+        """S2 and S3 with the subscribers over TLS (HTTP/1.1, and HTTP/2 with 100 streams per
+        connection) against the same servers in plain HTTP, sluice and Nchan (nginx's own
+        TLS) side by side; then the CPU a TLS connection costs each server."""
+        n = self.p["tls_subs"]
+        for transport in ("plain", "tls", "h2"):
+            for base in ("sluice-w1", "nchan"):
+                name = base if transport == "plain" else f"{base}+{transport}"
+                for rate in self.p["tls_s2_rates"]:
+                    res = self.load_run(name, "S2", n, 1, rate, self.p["window_s"])
+                    res["transport"] = transport
+                    self.results["tls"].append(res)
+                res = self.load_run(name, "S3", n, n, n, self.p["window_s"])
+                res["transport"] = transport
+                self.results["tls"].append(res)
+        # Connections opened and held, nothing published: server CPU per connection, plain
+        # against TLS; the difference is the handshake (and the TLS session's set-up).
+        h = self.p["tls_handshakes"]
+        for base in ("sluice-w1", "nchan"):
+            for transport in ("plain", "tls"):
+                name = base if transport == "plain" else f"{base}+{transport}"
+                srv = self.fresh(name)
+                try:
+                    ramp = 1000
+                    res = self.bench_run(srv, "handshakes", ["--connections", h], h / ramp + 2,
+                                         publish=False, ramp=ramp)
+                finally:
+                    srv.stop()
+                rep = res["report"]
+                res.update(transport=transport, base=base, connected=rep["connected"],
+                           cpu_per_conn_us=(res["server_cpu_run"] / rep["connected"] * 1e6
+                                            if rep["connected"] else None))
+                self.log(f"handshakes {name}: {rep['connected']} connected, server cpu "
+                         f"{res['server_cpu_run']:.2f}s")
+                self.results["handshakes"].append(res)
+
     # --- the whole run -------------------------------------------------------------------
 
     def run(self):
@@ -369,6 +418,8 @@ class Run:
             for name in names:
                 if want(scen):
                     steps.append((f"{scen} {name}", lambda n=name, f=fn: f(n)))
+        if want("TLS") and (not self.args.servers or "tls" in self.args.servers):
+            steps.append(("TLS and HTTP/2", self.tls))
         try:
             for label, fn in steps:
                 try:
@@ -442,9 +493,10 @@ def main():
     ap.add_argument("--build-dir", required=True)
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--only", default="", help="comma list of floor,S1..S6")
+    ap.add_argument("--only", default="", help="comma list of floor,S1..S6,TLS")
     ap.add_argument("--servers", default="", help="comma list of sluice-w1, sluice-w2, nchan, "
-                    "pushpin, sluice-w1-redis, h3, sluice-multi (S1's many-process run)")
+                    "pushpin, sluice-w1-redis, h3, sluice-multi (S1's many-process run), "
+                    "tls (the TLS and HTTP/2 rows)")
     ap.add_argument("--command-line", default="", help="how compare.sh was invoked")
     args = ap.parse_args()
     Run(args).run()

@@ -245,6 +245,9 @@ def render(results, args):
                     "slow closes", "healthy lost / dup", "server CPU without / with (s)"],
                    rows))
 
+    if r.get("tls") or r.get("handshakes"):
+        o.append(tls_section(r))
+
     # ---- problems, quirks, commands ------------------------------------------------------
     if r["problems"]:
         o.append("## Problems during this run\n")
@@ -260,6 +263,65 @@ def render(results, args):
     for server, scenario, argv in r["commands"]:
         o.append(f"# {scenario} {server}\n" + " ".join(shlex.quote(str(a)) for a in argv))
     o.append("```\n</details>\n")
+    return "\n".join(o)
+
+
+TRANSPORT_LABELS = {"plain": "HTTP/1.1", "tls": "HTTP/1.1 + TLS", "h2": "HTTP/2 + TLS"}
+
+
+def tls_section(r):
+    """S2 and S3 over TLS and HTTP/2 beside plain HTTP, and the CPU of a TLS connection."""
+    o = ["## TLS and HTTP/2\n"]
+    rows = r.get("tls", [])
+    if rows:
+        n = rows[0]["subs"]
+        o.append(f"{num(n)} subscribers; S2 on one channel at the rates shown, S3 with a channel "
+                 "each at 1 event/s. The same servers and configs as above with one more "
+                 "listener: sluice's `tls:` listener (`http2: true`), Nchan behind nginx's own "
+                 "`listen ... ssl http2` (OpenSSL 3 defaults on both: TLS 1.3, the same P-256 "
+                 "certificate). sluice-bench speaks TLS with ALPN `http/1.1`, or `h2` with "
+                 f"{100} streams per connection (`--h2-streams 100`). *vs plain* compares a "
+                 "server's CPU per delivery with its own plain-HTTP row; *vs Nchan* compares "
+                 "with Nchan on the same transport.\n")
+        table_rows = []
+        for x in rows:
+            rep, lat = x["report"], x["report"]["latency_us"]
+            base = x["server"].partition("+")[0]
+            match = {"scenario": x["scenario"], "rate": x["rate"]}
+            plain = next((y for y in rows if y["server"] == base and y["transport"] == "plain"
+                          and all(y.get(k) == v for k, v in match.items())), None)
+            ref = next((y for y in rows if y["server"].startswith("nchan") and
+                        y["transport"] == x["transport"] and
+                        all(y.get(k) == v for k, v in match.items())), None)
+            table_rows.append([
+                x["scenario"], label(base), TRANSPORT_LABELS[x["transport"]], num(x["rate"]),
+                num(rep["received"]), f"{100 * rep['received'] / max(1, x['expected']):.1f}%",
+                f"{rep['lost']} / {rep['duplicated']}", f"**{num(x['cpu_per_1m'], 2)}**",
+                ratio(x["cpu_per_1m"], plain["cpu_per_1m"]) if plain and x is not plain else "–",
+                (ratio(x["cpu_per_1m"], ref["cpu_per_1m"]) if ref and ref is not x else "–"),
+                ms(lat["p50"]), ms(lat["p99"]), rep["failed"]])
+        o.append(table(["scenario", "server", "transport", "rate /s", "deliveries", "delivered",
+                        "lost / dup", "CPU-s per 1M", "vs plain", "vs Nchan", "p50", "p99",
+                        "failed"], table_rows))
+    hs = r.get("handshakes", [])
+    if hs:
+        h = hs[0]["report"]["connections"]
+        o.append(f"**CPU per connection.** {num(h)} streams opened at 1,000/s and held, "
+                 "nothing published; server CPU over the whole run divided by the streams "
+                 "connected. The TLS figure minus the plain one is what a full TLS handshake "
+                 "(no resumption: the bench offers no ticket) and the TLS session cost the "
+                 "server.\n")
+        rows2 = []
+        for base in ("sluice-w1", "nchan"):
+            p = next((x for x in hs if x["base"] == base and x["transport"] == "plain"), None)
+            t = next((x for x in hs if x["base"] == base and x["transport"] == "tls"), None)
+            if not p or not t or p["cpu_per_conn_us"] is None or t["cpu_per_conn_us"] is None:
+                continue
+            rows2.append([label(base), f"{p['connected']} / {t['connected']}",
+                          num(p["cpu_per_conn_us"], 1), num(t["cpu_per_conn_us"], 1),
+                          f"**{num(t['cpu_per_conn_us'] - p['cpu_per_conn_us'], 1)}**"])
+        o.append(table(["server", "connected plain / TLS", "µs CPU per plain connection",
+                        "µs CPU per TLS connection", "µs per handshake (difference)"], rows2))
     return "\n".join(o)
 
 

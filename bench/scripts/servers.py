@@ -97,6 +97,25 @@ class Proc:
         self.log.close()
 
 
+# The TLS rows: subscribers connect to PORT + TLS_PORT_OFFSET over TLS, with HTTP/1.1 or
+# HTTP/2 (ALPN); publishers and probes stay on the plain port.
+TLS_PORT_OFFSET = 1000
+TRANSPORTS = ("plain", "tls", "h2")
+H2_STREAMS = 100  # streams per HTTP/2 connection (sluice's and nginx's default limit is >= 100)
+
+
+def test_certificate(workdir):
+    """A throwaway P-256 certificate for 127.0.0.1, made once per work directory."""
+    cert, key = os.path.join(workdir, "bench-cert.pem"), os.path.join(workdir, "bench-key.pem")
+    if not os.path.exists(cert):
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+                        "-days", "7", "-subj", "/CN=localhost",
+                        "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                       check=True, capture_output=True)
+    return cert, key
+
+
 class Server:
     """Base: subclasses set name, ports and start the processes in _start()."""
 
@@ -140,25 +159,41 @@ class Server:
     def pub_args(self):
         raise NotImplementedError
 
+    def sub_args(self):
+        """Subscriber options beyond --url (HTTP/2's streams per connection)."""
+        return ["--h2-streams", str(H2_STREAMS)] if getattr(self, "transport", "plain") == "h2" else []
+
+    def secure_url(self, path):
+        return f"https://127.0.0.1:{self.port + TLS_PORT_OFFSET}{path}"
+
 
 class Sluice(Server):
     """sluice with the memory broker (HTTP publish) or Redis (PUBLISH); `processes` > 1
     runs that many single-worker processes on one port with share_listen_port."""
 
     def __init__(self, workdir, binary, port, workers=1, redis_port=None, processes=1,
-                 name=None):
-        self.name = name or (f"sluice-w{workers}" + ("-redis" if redis_port else ""))
+                 name=None, transport="plain"):
+        self.name = name or (f"sluice-w{workers}" + ("-redis" if redis_port else "") +
+                             ("" if transport == "plain" else f"-{transport}"))
         super().__init__(workdir)
         self.binary, self.port, self.workers = binary, port, workers
-        self.redis_port, self.processes = redis_port, processes
+        self.redis_port, self.processes, self.transport = redis_port, processes, transport
+        self.workdir = workdir
+        if transport != "plain":
+            self.ramp = 2000  # handshakes: both ends pay for each
 
     def _start(self):
         broker = (f"{{type: redis, url: \"redis://127.0.0.1:{self.redis_port}/0\"}}"
                   if self.redis_port else "{type: memory}")
         conf = os.path.join(self.dir, "sluice.yaml")
+        tls = ""
+        if self.transport != "plain":
+            cert, key = test_certificate(self.workdir)
+            tls = (f"  - {{address: 127.0.0.1:{self.port + TLS_PORT_OFFSET}, http2: true, "
+                   f"tls: {{certificates: [{{cert: {cert}, key: {key}}}]}}}}")
         fill(os.path.join(PEERS, "sluice", "bench.yaml.template"), conf, {
             "PORT": self.port, "WORKERS": self.workers, "BROKER": broker,
-            "SHARE": "true" if self.processes > 1 else "false"})
+            "SHARE": "true" if self.processes > 1 else "false", "TLS_LISTENER": tls})
         for i in range(self.processes):
             self.spawn([self.binary, "-c", conf], f"sluice-{i}.log")
             if self.processes > 1:
@@ -178,6 +213,8 @@ class Sluice(Server):
             return False
 
     def sub_url(self):
+        if self.transport != "plain":
+            return self.secure_url("/bench/{c}/stream")
         return f"http://127.0.0.1:{self.port}/bench/{{c}}/stream"
 
     def pub_args(self):
@@ -208,20 +245,32 @@ class Sluice(Server):
 class Nchan(Server):
     name = "nchan"
 
-    def __init__(self, workdir, port, workers=1):
+    def __init__(self, workdir, port, workers=1, transport="plain"):
+        if transport != "plain":
+            self.name = f"nchan-{transport}"
+            self.ramp = 2000
         super().__init__(workdir)
-        self.port, self.workers = port, workers
+        self.port, self.workers, self.transport, self.workdir = port, workers, transport, workdir
 
     def _start(self):
         conf = os.path.join(self.dir, "nginx.conf")
+        tls = ""
+        if self.transport != "plain":
+            cert, key = test_certificate(self.workdir)
+            # nginx's defaults otherwise (protocols TLSv1.2 and 1.3, OpenSSL's cipher order),
+            # as sluice's; HTTP/2 offered by ALPN beside http/1.1 on the same port.
+            tls = (f"        listen 127.0.0.1:{self.port + TLS_PORT_OFFSET} ssl http2 backlog=4096;\n"
+                   f"        ssl_certificate {cert};\n        ssl_certificate_key {key};")
         fill(os.path.join(PEERS, "nchan", "nginx.conf.template"), conf, {
             "RUNDIR": self.dir, "PORT": self.port, "WORKERS": self.workers,
-            "NOFILE": 20000, "CONNS": 19500})
+            "NOFILE": 20000, "CONNS": 19500, "TLS_LISTEN": tls})
         self.spawn(["nginx", "-p", self.dir, "-c", conf, "-e", os.path.join(self.dir, "error.log")],
                    "nginx.out")
         wait_until(lambda: self.check_alive() or port_open(self.port), 10, "nginx")
 
     def sub_url(self):
+        if self.transport != "plain":
+            return self.secure_url("/bench/{c}/stream")
         return f"http://127.0.0.1:{self.port}/bench/{{c}}/stream"
 
     def pub_args(self):

@@ -15,7 +15,8 @@ events as one JSON line on stdout and a readable summary on stderr.
 Usage: sluice-bench [options]
 
 Subscribers:
-  --url TEMPLATE          SSE URL; {i} = connection index, {c} = channel index
+  --url TEMPLATE          SSE URL; {i} = connection index, {c} = channel index;
+                          https:// for TLS (certificate not verified: loopback only)
                           (default http://127.0.0.1:8080/bench/{c}/stream)
   --connections N         concurrent SSE connections (default 100)
   --channels K            channels; connection i uses channel i % K (default 1)
@@ -26,6 +27,9 @@ Subscribers:
   --header 'Name: value'  extra request header for subscribers (repeatable)
   --reconnect-storm-at S  at S seconds, every open stream drops and reconnects at once
                           with Last-Event-ID
+  --h2-streams S          speak HTTP/2 (ALPN h2 on https://, prior knowledge on http://)
+                          with S streams per connection; --connections counts streams
+                          (default 0: HTTP/1.1, one stream per connection)
   --stalled-fraction F    this share (0..1) of the connections, spread evenly over the
                           channels, stop reading once their stream is live (4 KiB receive
                           buffer): slow clients. They are left out of latency and losses
@@ -147,6 +151,10 @@ public:
             if (!parse_double(value, f) || f < 0 || f > 1) return bad(name, value);
             o_.stalled_fraction = f;
         }
+        else if (name == "h2-streams") {
+            if (!count32(o_.h2_streams, 10'000)) return false;
+            if (o_.h2_streams == 0) return bad(name, value);
+        }
         else if (name == "publish-connections") {
             if (!count32(o_.publish_connections, 1024)) return false;
             if (o_.publish_connections == 0) return bad(name, value);
@@ -186,9 +194,13 @@ public:
         auto target = parse_url(o_.url, &why);
         if (!target) return fail("--url: " + why);
         o_.target = *target;
+        if (o_.h2_streams && o_.stalled_fraction > 0)
+            return fail("--stalled-fraction is for HTTP/1.1 (a stalled HTTP/2 stream needs its own "
+                        "flow control window, which the bench does not manage)");
         if (o_.publish == PublishMode::Http) {
             auto pub = parse_url(o_.publish_url, &why);
             if (!pub) return fail("--publish-url: " + why);
+            if (pub->tls) return fail("--publish-url: the publisher speaks plain HTTP only");
             o_.publish_target = *pub;
         }
         if (redis_) {

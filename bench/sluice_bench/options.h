@@ -34,6 +34,7 @@ struct Options {
     std::vector<std::string> headers;     // extra "Name: value" lines for subscriber requests
     std::optional<double> storm_at_s;     // --reconnect-storm-at
     double stalled_fraction = 0;          // share of connections that stop reading once live
+    uint32_t h2_streams = 0;              // >0: HTTP/2, this many streams per connection
 
     PublishMode publish = PublishMode::Http;
     std::string publish_url = "http://127.0.0.1:8080/_sluice/publish/bench:{c}";

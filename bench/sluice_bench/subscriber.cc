@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "bench/sluice_bench/clock.h"
+#include "bench/sluice_bench/h2_client.h"
 #include "bench/sluice_bench/http_response.h"
 #include "bench/sluice_bench/payload.h"
 #include "bench/sluice_bench/seq_tracker.h"
@@ -25,6 +26,12 @@ bool is_stalled(uint32_t index, double fraction) {
     return static_cast<double>(h) < fraction * 4294967296.0;
 }
 
+// SNI carries a host name, never an address literal.
+std::string sni_name(const UrlTemplate& t) {
+    std::string host = t.host_header.substr(0, t.host_header.rfind(':'));
+    return host == "localhost" ? host : "";
+}
+
 }  // namespace
 
 // One SSE client. The object lives for the whole run; its TCP handle comes and goes.
@@ -34,9 +41,9 @@ public:
 
     Conn(SubscriberPool& pool, uint32_t index)
         : pool_(pool), index_(index), channel_(index % pool.opt_.channels),
-          client_(pool.loop_, *this), stalled_(is_stalled(index, pool.opt_.stalled_fraction)) {
+          client_(pool.make_client(index, *this)),
+          stalled_(is_stalled(index, pool.opt_.stalled_fraction)) {
         sink_ = [this](std::string_view body) { on_body(body); };
-        if (stalled_) client_.set_recv_buffer(kStalledRecvBuffer);
     }
 
     void connect(Attempt attempt) {
@@ -51,21 +58,21 @@ public:
         const auto& ips = pool_.opt_.source_ips;
         std::optional<uint32_t> src;
         if (!ips.empty()) src = ips[index_ % ips.size()];
-        client_.open(pool_.dest_, src);
+        client_->open(pool_.dest_, src);
     }
 
     void drop_for_storm() {
         ++pool_.dropping_;
         phase_ = Phase::Idle;
         next_ = Next::ReconnectNow;
-        client_.close();
+        client_->close();
     }
 
     void close_for_good() {
         open_at_end_ = phase_ == Phase::Streaming;
         next_ = Next::Nothing;
         phase_ = Phase::Idle;
-        client_.close();
+        client_->close();
     }
 
     bool streaming() const { return phase_ == Phase::Streaming; }
@@ -114,7 +121,7 @@ public:
         if (!sse_.last_event_id().empty())
             req += "Last-Event-ID: " + std::string(sse_.last_event_id()) + "\r\n";
         req += "\r\n";
-        client_.write(req);
+        client_->write(req);
     }
 
     void on_data(std::string_view bytes) override {
@@ -218,14 +225,14 @@ private:
             --pool_.in_progress_;
             ++s.ended;
             phase_ = Phase::Done;
-            client_.close();
+            client_->close();
             return;
         }
         auto ctype = http_.header("content-type");
         if (status != 200 || !ctype || ctype->substr(0, 17) != "text/event-stream") {
             attempt_failed(status != 200 ? "HTTP " + std::to_string(status)
                                          : std::string("Content-Type is not text/event-stream"));
-            client_.close();
+            client_->close();
             return;
         }
         --pool_.in_progress_;
@@ -238,7 +245,7 @@ private:
         }
         if (stalled_) {
             ++s.stalled;
-            client_.stop_reading();
+            client_->stop_reading();
         }
         if (attempt_ == Attempt::Initial) ++s.connected;
         else if (attempt_ == Attempt::Reconnect) ++s.reconnects;
@@ -261,13 +268,13 @@ private:
         pool_.note_error(index_, why);
         phase_ = stalled_ ? Phase::Done : Phase::Idle;  // a stalled client does not come back
         next_ = stalled_ ? Next::Nothing : Next::ReconnectLater;
-        client_.close();
+        client_->close();
     }
 
     void fail_attempt_or_stream(const std::string& why) {
         if (phase_ == Phase::Connecting) {
             attempt_failed(why);
-            client_.close();
+            client_->close();
         } else if (phase_ == Phase::Streaming) {
             stream_closed(why);
         }
@@ -276,7 +283,7 @@ private:
     SubscriberPool& pool_;
     uint32_t index_;
     uint32_t channel_;  // the channel its URL names (index % channels)
-    TcpClient client_;
+    std::unique_ptr<StreamClient> client_;
     HttpResponseParser http_;
     HttpResponseParser::BodySink sink_;
     SseParser sse_;
@@ -299,6 +306,13 @@ SubscriberPool::SubscriberPool(uv_loop_t* loop, const Options& opt, const Publis
     : loop_(loop), opt_(opt), ledger_(ledger), run_id_(std::move(run_id)) {
     const auto& ep = opt.target.endpoint;
     dest_ = *make_sockaddr(ep.ip, ep.port, ep.ipv6);
+    if (opt.target.tls) tls_ = std::make_unique<TlsClientContext>(opt.h2_streams ? "h2" : "http/1.1");
+    if (opt.h2_streams) {
+        uint32_t n = (opt.connections + opt.h2_streams - 1) / opt.h2_streams;
+        for (uint32_t i = 0; i < n; ++i)
+            h2_.push_back(std::make_unique<H2Connection>(loop_, tls_.get(), sni_name(opt.target),
+                                                         opt.target.tls ? "https" : "http"));
+    }
     conns_.reserve(opt.connections);
     for (uint32_t i = 0; i < opt.connections; ++i)
         conns_.push_back(std::make_unique<Conn>(*this, i));
@@ -306,6 +320,14 @@ SubscriberPool::SubscriberPool(uv_loop_t* loop, const Options& opt, const Publis
 }
 
 SubscriberPool::~SubscriberPool() = default;
+
+std::unique_ptr<StreamClient> SubscriberPool::make_client(uint32_t index, ClientListener& listener) {
+    if (!h2_.empty()) return std::make_unique<H2StreamClient>(*h2_[index / opt_.h2_streams], listener);
+    auto tcp = std::make_unique<TcpClient>(loop_, listener);
+    if (is_stalled(index, opt_.stalled_fraction)) tcp->set_recv_buffer(kStalledRecvBuffer);
+    if (tls_) tcp->set_tls(tls_.get(), sni_name(opt_.target));
+    return tcp;
+}
 
 void SubscriberPool::start() {
     uv_update_time(loop_);
@@ -370,6 +392,7 @@ void SubscriberPool::close() {
     if (closing_) return;
     closing_ = true;
     for (auto& c : conns_) c->close_for_good();
+    for (auto& h2 : h2_) h2->shutdown();
     if (timer_open_) {
         timer_open_ = false;
         uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);

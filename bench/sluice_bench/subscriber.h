@@ -18,6 +18,9 @@
 #include "bench/sluice_bench/options.h"
 #include "bench/sluice_bench/publisher.h"
 #include "bench/sluice_bench/report.h"
+#include "bench/sluice_bench/h2_client.h"
+#include "bench/sluice_bench/stream_client.h"
+#include "bench/sluice_bench/tls_client.h"
 
 namespace sluice::bench {
 
@@ -51,6 +54,9 @@ private:
     class Conn;
     friend class Conn;
 
+    // Connection `index`'s own TCP (and TLS) client, or its stream on a shared HTTP/2
+    // connection.
+    std::unique_ptr<StreamClient> make_client(uint32_t index, ClientListener& listener);
     static void tick_cb(uv_timer_t* t) noexcept;
     void tick();
     void schedule_reconnect(uint32_t index, uint64_t delay_ms);
@@ -61,6 +67,8 @@ private:
     const PublishLedger& ledger_;
     std::string run_id_;
     sockaddr_storage dest_{};
+    std::unique_ptr<TlsClientContext> tls_;  // https:// targets
+    std::vector<std::unique_ptr<H2Connection>> h2_;  // --h2-streams: the shared connections
     uv_timer_t timer_{};
     bool timer_open_ = false;
     std::vector<std::unique_ptr<Conn>> conns_;

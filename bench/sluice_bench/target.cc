@@ -98,12 +98,13 @@ std::optional<Endpoint> parse_host_port(std::string_view text, uint16_t default_
 }
 
 std::optional<UrlTemplate> parse_url(std::string_view url, std::string* error) {
-    constexpr std::string_view kScheme = "http://";
-    if (url.substr(0, kScheme.size()) != kScheme) {
-        set_error(error, "URL \"" + std::string(url) + "\" must start with http://");
+    constexpr std::string_view kHttp = "http://", kHttps = "https://";
+    bool tls = url.substr(0, kHttps.size()) == kHttps;
+    if (!tls && url.substr(0, kHttp.size()) != kHttp) {
+        set_error(error, "URL \"" + std::string(url) + "\" must start with http:// or https://");
         return std::nullopt;
     }
-    std::string_view rest = url.substr(kScheme.size());
+    std::string_view rest = url.substr(tls ? kHttps.size() : kHttp.size());
     std::size_t slash = rest.find_first_of("/?");
     std::string_view authority = rest.substr(0, slash);
     std::string_view path = slash == std::string_view::npos ? "/" : rest.substr(slash);
@@ -113,13 +114,14 @@ std::optional<UrlTemplate> parse_url(std::string_view url, std::string* error) {
         return std::nullopt;
     }
     std::string why;
-    auto ep = parse_host_port(authority, 80, &why);
+    auto ep = parse_host_port(authority, tls ? 443 : 80, &why);
     if (!ep) {
         set_error(error, "URL \"" + std::string(url) + "\": " + why);
         return std::nullopt;
     }
     UrlTemplate t;
     t.endpoint = *ep;
+    t.tls = tls;
     t.host_header = std::string(authority);
     t.path_template = path[0] == '?' ? "/" + std::string(path) : std::string(path);
     return t;

@@ -1,4 +1,4 @@
-// Where the bench connects: http:// URL templates ({i} = connection index, {c} = channel
+// Where the bench connects: http:// and https:// URL templates ({i} = connection index, {c} = channel
 // index), host:port pairs and source-address ranges. Every address must be loopback
 // (127.0.0.0/8, ::1 or "localhost"): the bench is a local tool and refuses to load anything
 // else. Pure; parsing uses inet_pton only.
@@ -20,14 +20,15 @@ struct Endpoint {
 
 struct UrlTemplate {
     Endpoint endpoint;
+    bool tls = false;           // https://
     std::string host_header;    // as written in the URL, e.g. "localhost:8080"
     std::string path_template;  // path and query, may contain {i} and {c}
 };
 
 bool is_loopback_ip(std::string_view ip);
 
-// "http://HOST[:PORT][/path]". Sets *error and returns nullopt for other schemes, templates
-// in the authority, or hosts that are not loopback.
+// "http://HOST[:PORT][/path]" or "https://...". Sets *error and returns nullopt for other
+// schemes, templates in the authority, or hosts that are not loopback.
 std::optional<UrlTemplate> parse_url(std::string_view url, std::string* error);
 
 // "HOST:PORT" or "[::1]:PORT" (PORT may be omitted when default_port is non-zero).

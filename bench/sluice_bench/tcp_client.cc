@@ -67,8 +67,46 @@ void TcpClient::open(const sockaddr_storage& dest, std::optional<uint32_t> sourc
 
 void TcpClient::write(std::string_view bytes) {
     if (state_ != State::Connecting && state_ != State::Connected) return;
+    if (!tls_ctx_) return send_raw(bytes);
+    plain_pending_.append(bytes);
+    if (tls_ && tls_->established()) flush_tls();
+}
+
+void TcpClient::send_raw(std::string_view bytes) {
     pending_.append(bytes);
     if (state_ == State::Connected && writing_.empty()) start_write();
+}
+
+void TcpClient::flush_tls() {
+    if (!plain_pending_.empty()) {
+        bool ok = tls_->write(plain_pending_);
+        plain_pending_.clear();
+        if (!ok) return fail(UV_EPROTO);
+    }
+    std::string out = tls_->take_output();
+    if (!out.empty()) send_raw(out);
+}
+
+void TcpClient::on_cipher(std::string_view bytes) {
+    bool was_established = tls_->established();
+    plain_in_.clear();
+    if (!tls_->feed(bytes, &plain_in_)) return fail(UV_EPROTO);
+    flush_tls();  // handshake replies, or what waited for the handshake
+    if (state_ != State::Connected) return;
+    if (!was_established && tls_->established()) {
+        listener_.on_connected();
+        if (state_ != State::Connected) return;
+        flush_tls();
+    }
+    if (!plain_in_.empty()) listener_.on_data(plain_in_);
+}
+
+std::string TcpClient::alpn() const {
+    if (!tls_) return "";
+    const unsigned char* p = nullptr;
+    unsigned len = 0;
+    SSL_get0_alpn_selected(tls_->ssl(), &p, &len);
+    return std::string(reinterpret_cast<const char*>(p), len);
 }
 
 void TcpClient::start_write() {
@@ -114,6 +152,13 @@ void TcpClient::connect_cb(uv_connect_t* req, int status) noexcept {
         self->fail(rc);
         return;
     }
+    if (self->tls_ctx_) {
+        // on_connected waits for the handshake (on_cipher).
+        self->tls_ = std::make_unique<TlsClientSession>(*self->tls_ctx_, self->server_name_);
+        if (self->tls_->handshake() == TlsClientSession::Step::Failed) return self->fail(UV_EPROTO);
+        self->flush_tls();
+        return;
+    }
     self->listener_.on_connected();
     if (self->state_ == State::Connected && self->writing_.empty()) self->start_write();
 }
@@ -136,7 +181,9 @@ void TcpClient::alloc_cb(uv_handle_t*, size_t, uv_buf_t* buf) noexcept {
 void TcpClient::read_cb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) noexcept {
     auto* self = static_cast<TcpClient*>(s->data);
     if (nread > 0) {
-        self->listener_.on_data(std::string_view(buf->base, static_cast<std::size_t>(nread)));
+        std::string_view bytes(buf->base, static_cast<std::size_t>(nread));
+        if (self->tls_) self->on_cipher(bytes);
+        else self->listener_.on_data(bytes);
     } else if (nread < 0) {
         self->fail(static_cast<int>(nread));
     }
@@ -148,6 +195,8 @@ void TcpClient::close_cb(uv_handle_t* h) noexcept {
     self->state_ = State::Idle;
     self->writing_.clear();
     self->pending_.clear();
+    self->plain_pending_.clear();
+    self->tls_.reset();
     self->listener_.on_closed();
 }
 

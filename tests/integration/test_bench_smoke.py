@@ -1,13 +1,18 @@
 """A short run of bench/sluice-bench against the real gateway: a few hundred SSE
 connections over several channels, events published over HTTP, one reconnect storm; every
-event must arrive exactly once (0 lost, 0 duplicated, 0 reordered). Not a timing test."""
+event must arrive exactly once (0 lost, 0 duplicated, 0 reordered); the same over TLS and
+over HTTP/2 (the bench's own TLS and HTTP/2 clients, used by compare.sh's TLS rows). Not a
+timing test."""
 
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 import unittest
 
-from harness import TOKEN, Gateway, make_config
+from harness import TOKEN, Gateway, make_config, metric_sum, metrics
+from test_tls_listen import make_self_signed, single, tls_config, tls_port
 
 ROUTES = """
 - path: /bench/{c}/stream
@@ -26,9 +31,9 @@ def bench_bin():
 
 
 class BenchSmokeTest(unittest.TestCase):
-    def run_bench(self, port, *extra):
+    def run_bench(self, port, *extra, url=None):
         args = [bench_bin(), "--json-only",
-                "--url", f"http://127.0.0.1:{port}/bench/{{c}}/stream",
+                "--url", url or f"http://127.0.0.1:{port}/bench/{{c}}/stream",
                 "--publish", "http",
                 "--publish-url", f"http://127.0.0.1:{port}/_sluice/publish/bench:{{c}}",
                 "--token", TOKEN, "--connections", "300", "--channels", "6",
@@ -57,6 +62,41 @@ class BenchSmokeTest(unittest.TestCase):
             self.check_exact(report)
             self.assertIsNotNone(report["storm"], report)
 
+
+class BenchOverTlsTest(BenchSmokeTest):
+    @classmethod
+    def setUpClass(cls):
+        cls.certs = tempfile.mkdtemp(prefix="sluice-bench-tls-")
+        cls.cert = make_self_signed(cls.certs, "server")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.certs, ignore_errors=True)
+
+    def secure_run(self, *extra):
+        """The bench over the TLS listener: its report and the gateway's metrics after."""
+        with Gateway(tls_config(single(self.cert), routes=ROUTES,
+                                listen_extra="    http2: true\n")) as gw:
+            port, _ = tls_port(gw)
+            report = self.run_bench(gw.port, *extra,
+                                    url=f"https://127.0.0.1:{port}/bench/{{c}}/stream")
+            return report, metrics(gw.port)
+
+    def test_every_event_exactly_once(self):
+        report, m = self.secure_run("--reconnect-storm-at", "2")
+        self.check_exact(report)
+        # 300 streams and 300 more after the storm, each with a handshake of its own.
+        self.assertGreaterEqual(metric_sum(m, "sluice_tls_handshakes_total"), 600)
+        self.assertEqual(metric_sum(m, "sluice_http2_connections_total"), 0)
+
+    def test_reconnect_storm_resumes_exactly(self):
+        # 300 streams on 3 HTTP/2 connections; the storm resets every stream and reopens
+        # it on the same connection.
+        report, m = self.secure_run("--h2-streams", "100", "--reconnect-storm-at", "2")
+        self.check_exact(report)
+        self.assertIsNotNone(report["storm"], report)
+        self.assertEqual(metric_sum(m, "sluice_http2_connections_total"), 3)
+        self.assertGreaterEqual(metric_sum(m, "sluice_http2_streams_total"), 600)
 
 if __name__ == "__main__":
     unittest.main()

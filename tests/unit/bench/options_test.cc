@@ -62,7 +62,7 @@ TEST_CASE("options: bad combinations and values are explained", "[bench][options
     CHECK(args({"--bogus", "1"}).error == "unknown option --bogus");
     CHECK(args({"--connections"}).error == "option --connections needs a value");
     CHECK_FALSE(args({"--connections", "-1"}).options);
-    CHECK_FALSE(args({"--url", "https://127.0.0.1/x"}).options);
+    CHECK_FALSE(args({"--url", "ftp://127.0.0.1/x"}).options);
     CHECK_FALSE(args({"--duration", "5", "--reconnect-storm-at", "6"}).options);
     CHECK_FALSE(args({"--duration", "2", "--drain", "2"}).options);
     CHECK_FALSE(args({"--connections", "0", "--publish", "none"}).options);
@@ -89,4 +89,21 @@ TEST_CASE("options: slow clients and peer publish formats", "[bench][options]") 
     CHECK_FALSE(args({"--stalled-fraction", "1.5"}).options);
     CHECK_FALSE(args({"--stalled-fraction", "-0.1"}).options);
     CHECK_FALSE(args({"--publish-format", "xml"}).options);
+}
+
+TEST_CASE("options: TLS and HTTP/2 subscribers", "[bench][options]") {
+    auto p = args({"--url", "https://127.0.0.1/s/{c}", "--h2-streams", "100"});
+    REQUIRE(p.options);
+    CHECK(p.options->target.tls);
+    CHECK(p.options->target.endpoint.port == 443);
+    CHECK(p.options->h2_streams == 100);
+    auto plain = args({"--url", "http://127.0.0.1:9000/s"});
+    REQUIRE(plain.options);
+    CHECK_FALSE(plain.options->target.tls);
+    CHECK(plain.options->h2_streams == 0);
+    CHECK_FALSE(args({"--h2-streams", "0"}).options);
+    CHECK(args({"--h2-streams", "10", "--stalled-fraction", "0.1"}).error.find("HTTP/1.1") !=
+          std::string::npos);
+    CHECK(args({"--publish-url", "https://127.0.0.1/p/{c}"}).error.find("plain HTTP") !=
+          std::string::npos);
 }
