@@ -24,7 +24,8 @@ import results_md  # noqa: E402
 import servers  # noqa: E402
 
 PORTS = {"sluice-w1": 28101, "sluice-w2": 28102, "nchan": 28103, "pushpin": 28110,
-         "sluice-w1-redis": 28104, "h3": 28105, "redis": 28106, "sluice-multi": 28107}
+         "sluice-w1-redis": 28104, "h3": 28105, "redis": 28106, "sluice-multi": 28107,
+         "sluice-w1-cluster": 28108, "redis-cluster": 28120}
 
 # Counts and times per mode. Scenario meanings are in bench/README.md.
 PROFILES = {
@@ -71,6 +72,7 @@ class Run:
                         "s4": [], "s5": [], "s6": [], "tls": [], "handshakes": [],
                         "problems": []}
         self.redis = None
+        self.cluster = None
         os.makedirs(self.workdir, exist_ok=True)
         self.raw = open(os.path.join(self.workdir, "raw.jsonl"), "a")
 
@@ -108,15 +110,23 @@ class Run:
                                   redis_port=PORTS["redis"])
         if name == "h3":
             return servers.H3(w, PORTS[name], PORTS["redis"])
+        if name == "sluice-w1-cluster":
+            return servers.Sluice(w, self.sluice, PORTS[name], workers=1, cluster=self.cluster)
         raise ValueError(name)
 
     def ensure_redis(self):
         if self.redis is None:
             self.redis = servers.Redis(self.workdir, PORTS["redis"]).start()
 
+    def ensure_cluster(self):
+        if self.cluster is None:
+            self.cluster = servers.RedisCluster(self.workdir, PORTS["redis-cluster"]).start()
+
     def fresh(self, name):
         if name in ("sluice-w1-redis", "h3"):
             self.ensure_redis()
+        if name == "sluice-w1-cluster":
+            self.ensure_cluster()
         srv = self.make_server(name).start()
         time.sleep(0.3)
         return srv
@@ -393,7 +403,7 @@ class Run:
         only = set(self.args.only.split(",")) if self.args.only else None
         want = lambda s: only is None or s in only  # noqa: E731
         memory_track = ["sluice-w1", "sluice-w2", "nchan", "pushpin"]
-        redis_track = ["sluice-w1-redis", "h3"]
+        redis_track = ["sluice-w1-redis", "h3", "sluice-w1-cluster"]
         if self.args.servers:
             keep = set(self.args.servers.split(","))
             memory_track = [s for s in memory_track if s in keep]
@@ -401,7 +411,10 @@ class Run:
         steps = []
         if want("floor"):
             steps.append(("floor", self.floor_runs))
-        for name in memory_track + redis_track:
+        # The Redis Cluster rows are S2's and S3's (issue 12): the other scenarios measure
+        # nothing the cluster changes.
+        no_cluster = [n for n in redis_track if n != "sluice-w1-cluster"]
+        for name in memory_track + no_cluster:
             if want("S1"):
                 steps.append((f"S1 {name}", lambda n=name: self.s1(n)))
         if want("S1") and (not self.args.servers or "sluice-multi" in self.args.servers):
@@ -414,7 +427,7 @@ class Run:
                 steps.append((f"S2 {name}",
                               lambda n=name: self.s2(n, self.p["s2_redis_rates"])))
         for scen, fn in (("S3", self.s3), ("S4", self.s4), ("S5", self.s5), ("S6", self.s6)):
-            names = memory_track + (redis_track if scen in ("S3", "S4") else [])
+            names = memory_track + {"S3": redis_track, "S4": no_cluster}.get(scen, [])
             for name in names:
                 if want(scen):
                     steps.append((f"{scen} {name}", lambda n=name, f=fn: f(n)))
@@ -429,6 +442,8 @@ class Run:
         finally:
             if self.redis:
                 self.redis.stop()
+            if self.cluster:
+                self.cluster.stop()
         self.results["elapsed_s"] = time.time() - t_start
         self.results["commands"] = self.commands
         with open(os.path.join(self.workdir, "results.json"), "w") as f:
@@ -495,7 +510,8 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--only", default="", help="comma list of floor,S1..S6,TLS")
     ap.add_argument("--servers", default="", help="comma list of sluice-w1, sluice-w2, nchan, "
-                    "pushpin, sluice-w1-redis, h3, sluice-multi (S1's many-process run), "
+                    "pushpin, sluice-w1-redis, h3, sluice-w1-cluster, sluice-multi (S1's "
+                    "many-process run), "
                     "tls (the TLS and HTTP/2 rows)")
     ap.add_argument("--command-line", default="", help="how compare.sh was invoked")
     args = ap.parse_args()

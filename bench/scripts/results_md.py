@@ -8,6 +8,7 @@ LABELS = {
     "sluice-w1": "sluice (1 worker)", "sluice-w2": "sluice (2 workers)",
     "nchan": "Nchan (1 worker)", "pushpin": "Pushpin", "sluice-w1-redis":
     "sluice (1 worker, Redis PUBLISH)", "h3": "h3 / Nuxt (Redis PUBLISH)",
+    "sluice-w1-cluster": "sluice (1 worker, Redis Cluster of 3 masters, sequenced, HTTP publish)",
 }
 
 
@@ -367,7 +368,7 @@ def load_table(rows_in, all_rows, floor, by_rate, paced=None):
 
 def of(x, floor):
     """A memory-broker row's deliveries per CPU-second as a share of a floor."""
-    if not floor or "redis" in x["server"] or x["server"] == "h3":
+    if not floor or "redis" in x["server"] or x["server"] in ("h3", "sluice-w1-cluster"):
         return "–"
     return f"{100 * x['deliveries_per_cpu_s'] / floor:.0f}%"
 

@@ -172,12 +172,14 @@ class Sluice(Server):
     runs that many single-worker processes on one port with share_listen_port."""
 
     def __init__(self, workdir, binary, port, workers=1, redis_port=None, processes=1,
-                 name=None, transport="plain"):
+                 name=None, transport="plain", cluster=None):
         self.name = name or (f"sluice-w{workers}" + ("-redis" if redis_port else "") +
+                             ("-cluster" if cluster else "") +
                              ("" if transport == "plain" else f"-{transport}"))
         super().__init__(workdir)
         self.binary, self.port, self.workers = binary, port, workers
         self.redis_port, self.processes, self.transport = redis_port, processes, transport
+        self.cluster = cluster  # a RedisCluster: sequenced, published over HTTP
         self.workdir = workdir
         if transport != "plain":
             self.ramp = 2000  # handshakes: both ends pay for each
@@ -185,6 +187,8 @@ class Sluice(Server):
     def _start(self):
         broker = (f"{{type: redis, url: \"redis://127.0.0.1:{self.redis_port}/0\"}}"
                   if self.redis_port else "{type: memory}")
+        if self.cluster:
+            broker = f"{{type: redis-cluster, nodes: {self.cluster.nodes()}}}"
         conf = os.path.join(self.dir, "sluice.yaml")
         tls = ""
         if self.transport != "plain":
@@ -341,6 +345,41 @@ class Redis(Server):
                     "--save", "", "--appendonly", "no", "--dir", self.dir,
                     "--maxclients", "1000"], "redis.log")
         wait_until(lambda: self.check_alive() or port_open(self.port), 10, "redis")
+
+
+class RedisCluster(Server):
+    """Three masters, no replicas (the bench measures the data path, not failover), made
+    with redis-cli --cluster create; stopped like any server."""
+    name = "redis-cluster"
+
+    def __init__(self, workdir, base_port, masters=3):
+        super().__init__(workdir)
+        self.ports = [base_port + i for i in range(masters)]
+
+    def _start(self):
+        for port in self.ports:
+            self.spawn(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                        "--save", "", "--appendonly", "no", "--dir", self.dir,
+                        "--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{port}.conf",
+                        "--cluster-node-timeout", "5000", "--maxclients", "1000"],
+                       f"redis-{port}.log")
+        for port in self.ports:
+            wait_until(lambda p=port: self.check_alive() or port_open(p), 10, "redis cluster node")
+        subprocess.run(["redis-cli", "--cluster", "create",
+                        *[f"127.0.0.1:{p}" for p in self.ports], "--cluster-yes"],
+                       check=True, capture_output=True, timeout=60)
+
+        def settled():
+            for port in self.ports:
+                out = subprocess.run(["redis-cli", "-p", str(port), "cluster", "info"],
+                                     capture_output=True, text=True, timeout=5).stdout
+                if "cluster_state:ok" not in out:
+                    return False
+            return True
+        wait_until(settled, 30, "the redis cluster")
+
+    def nodes(self):
+        return "[" + ", ".join(f"redis://127.0.0.1:{p}" for p in self.ports) + "]"
 
 
 class H3(Server):
