@@ -23,6 +23,8 @@ import procstat  # noqa: E402
 import results_md  # noqa: E402
 import servers  # noqa: E402
 
+BENCH_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 PORTS = {"sluice-w1": 28101, "sluice-w2": 28102, "nchan": 28103, "pushpin": 28110,
          "sluice-w1-redis": 28104, "h3": 28105, "redis": 28106, "sluice-multi": 28107,
          "sluice-w1-cluster": 28108, "redis-cluster": 28120}
@@ -70,7 +72,7 @@ class Run:
         self.results = {"mode": args.mode, "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
                         "floor": [], "s1": [], "s1_machine": None, "s2": [], "s3": [],
                         "s4": [], "s5": [], "s6": [], "tls": [], "handshakes": [],
-                        "problems": []}
+                        "rolling": [], "problems": []}
         self.redis = None
         self.cluster = None
         os.makedirs(self.workdir, exist_ok=True)
@@ -394,6 +396,24 @@ class Run:
                          f"{res['server_cpu_run']:.2f}s")
                 self.results["handshakes"].append(res)
 
+    def rolling(self):
+        """bench/rolling: three instances behind haproxy restarted one by one, unpaced and
+        with a 5 s drain_pace (quick: the CI-sized run)."""
+        out = os.path.join(self.workdir, "rolling.json")
+        argv = [sys.executable, os.path.join(BENCH_DIR, "rolling", "rolling_restart.py"),
+                "--sluice", self.sluice, "--json", out]
+        if self.args.mode == "quick":
+            argv.append("--quick")
+        self.commands.append(("sluice x3 + haproxy", "rolling restart", argv))
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=1800)
+        if not os.path.exists(out):
+            raise RuntimeError(f"rolling_restart.py wrote nothing: {done.stderr[-500:]}")
+        with open(out) as f:
+            self.results["rolling"] = json.load(f)
+        for r in self.results["rolling"]:
+            self.log(f"rolling drain_pace {r['drain_pace']}: exact {r['exact']}, reconnects "
+                     f"{r['reconnects']}, peak/s (1 s) {r['peak_reconnects_per_s_1s']}")
+
     # --- the whole run -------------------------------------------------------------------
 
     def run(self):
@@ -433,6 +453,8 @@ class Run:
                     steps.append((f"{scen} {name}", lambda n=name, f=fn: f(n)))
         if want("TLS") and (not self.args.servers or "tls" in self.args.servers):
             steps.append(("TLS and HTTP/2", self.tls))
+        if want("rolling") and not self.args.servers:
+            steps.append(("rolling restart", self.rolling))
         try:
             for label, fn in steps:
                 try:
@@ -508,7 +530,7 @@ def main():
     ap.add_argument("--build-dir", required=True)
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--only", default="", help="comma list of floor,S1..S6,TLS")
+    ap.add_argument("--only", default="", help="comma list of floor,S1..S6,TLS,rolling")
     ap.add_argument("--servers", default="", help="comma list of sluice-w1, sluice-w2, nchan, "
                     "pushpin, sluice-w1-redis, h3, sluice-w1-cluster, sluice-multi (S1's "
                     "many-process run), "

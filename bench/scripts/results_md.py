@@ -248,6 +248,8 @@ def render(results, args):
 
     if r.get("tls") or r.get("handshakes"):
         o.append(tls_section(r))
+    if r.get("rolling"):
+        o.append(rolling_section(r["rolling"]))
 
     # ---- problems, quirks, commands ------------------------------------------------------
     if r["problems"]:
@@ -323,6 +325,23 @@ def tls_section(r):
                           f"**{num(t['cpu_per_conn_us'] - p['cpu_per_conn_us'], 1)}**"])
         o.append(table(["server", "connected plain / TLS", "µs CPU per plain connection",
                         "µs CPU per TLS connection", "µs per handshake (difference)"], rows2))
+    return "\n".join(o)
+
+
+def rolling_section(runs):
+    """This run's bench/rolling figures (the hand-written "Rolling restart" section keeps
+    the comparison with a binary from before drain_pace)."""
+    o = ["## Rolling restart: this run\n"]
+    x = runs[0]
+    o.append(f"`bench/rolling/rolling_restart.py`: {x['clients']:,} EventSource-like clients "
+             "through haproxy on three sluice instances (one Redis, sequenced events), each "
+             "instance stopped with SIGTERM and started again in turn.\n")
+    rows = [[f"`drain_pace: {r['drain_pace']}`", "yes" if r["exact"] else "**no**",
+             "yes" if r["clean_exits"] else "**no**", num(r["reconnects"]),
+             f"**{num(r['peak_reconnects_per_s_1s'])}**", num(r["peak_reconnects_per_s_100ms"]),
+             ", ".join(f"{w:g}" for w in r["reconnect_wave_s"])] for r in runs]
+    o.append(table(["drain", "exact", "exits 0", "reconnects", "peak reconnects/s (any 1 s)",
+                    "peak/s (any 100 ms)", "wave per restart (s)"], rows))
     return "\n".join(o)
 
 
