@@ -27,7 +27,7 @@ BENCH_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 PORTS = {"sluice-w1": 28101, "sluice-w2": 28102, "nchan": 28103, "pushpin": 28110,
          "sluice-w1-redis": 28104, "h3": 28105, "redis": 28106, "sluice-multi": 28107,
-         "sluice-w1-cluster": 28108, "redis-cluster": 28120}
+         "sluice-w1-cluster": 28108, "sluice-w1-uring": 28109, "redis-cluster": 28120}
 
 # Counts and times per mode. Scenario meanings are in bench/README.md.
 PROFILES = {
@@ -114,6 +114,9 @@ class Run:
             return servers.H3(w, PORTS[name], PORTS["redis"])
         if name == "sluice-w1-cluster":
             return servers.Sluice(w, self.sluice, PORTS[name], workers=1, cluster=self.cluster)
+        if name == "sluice-w1-uring":
+            return servers.Sluice(w, self.sluice, PORTS[name], workers=1, io_uring=True,
+                                  name=name)
         raise ValueError(name)
 
     def ensure_redis(self):
@@ -423,10 +426,13 @@ class Run:
         only = set(self.args.only.split(",")) if self.args.only else None
         want = lambda s: only is None or s in only  # noqa: E731
         memory_track = ["sluice-w1", "sluice-w2", "nchan", "pushpin"]
+        # io_uring: true (issue 12's batched writes) where it matters: the fan-out of S2, S3.
+        uring_track = ["sluice-w1-uring"]
         redis_track = ["sluice-w1-redis", "h3", "sluice-w1-cluster"]
         if self.args.servers:
             keep = set(self.args.servers.split(","))
             memory_track = [s for s in memory_track if s in keep]
+            uring_track = [s for s in uring_track if s in keep]
             redis_track = [s for s in redis_track if s in keep]
         steps = []
         if want("floor"):
@@ -439,7 +445,7 @@ class Run:
                 steps.append((f"S1 {name}", lambda n=name: self.s1(n)))
         if want("S1") and (not self.args.servers or "sluice-multi" in self.args.servers):
             steps.append(("S1 machine", self.s1_machine))
-        for name in memory_track:
+        for name in memory_track + uring_track:
             if want("S2"):
                 steps.append((f"S2 {name}", lambda n=name: self.s2(n, self.p["s2_rates"])))
         for name in redis_track:
@@ -447,7 +453,8 @@ class Run:
                 steps.append((f"S2 {name}",
                               lambda n=name: self.s2(n, self.p["s2_redis_rates"])))
         for scen, fn in (("S3", self.s3), ("S4", self.s4), ("S5", self.s5), ("S6", self.s6)):
-            names = memory_track + {"S3": redis_track, "S4": no_cluster}.get(scen, [])
+            names = memory_track + {"S3": uring_track + redis_track,
+                                    "S4": no_cluster}.get(scen, [])
             for name in names:
                 if want(scen):
                     steps.append((f"{scen} {name}", lambda n=name, f=fn: f(n)))

@@ -9,6 +9,7 @@ LABELS = {
     "nchan": "Nchan (1 worker)", "pushpin": "Pushpin", "sluice-w1-redis":
     "sluice (1 worker, Redis PUBLISH)", "h3": "h3 / Nuxt (Redis PUBLISH)",
     "sluice-w1-cluster": "sluice (1 worker, Redis Cluster of 3 masters, sequenced, HTTP publish)",
+    "sluice-w1-uring": "sluice (1 worker, io_uring: true)",
 }
 
 
@@ -98,7 +99,7 @@ def render(results, args):
              "limits the rate.\n")
 
     # ---- targets -------------------------------------------------------------------------
-    o.append("## Targets (issue 5, item 6)\n")
+    o.append("## Targets (issue 5, item 6; issue 12)\n")
     o.append(targets(r, quick))
 
     # ---- floor ---------------------------------------------------------------------------
@@ -402,14 +403,20 @@ def targets(r, quick):
     # S2 and S3 CPU per delivery vs Nchan; S2 vs the floor.
     for scen in ("s2", "s3"):
         for x in r[scen]:
-            if x["server"] != "sluice-w1":
+            if x["server"] not in ("sluice-w1", "sluice-w1-uring"):
                 continue
+            who = "sluice" if x["server"] == "sluice-w1" else "sluice with io_uring"
             ref = find(r[scen], "nchan", rate=x["rate"]) if scen == "s2" else \
                 find(r[scen], "nchan")
             if ref and x["cpu_per_1m"] and ref["cpu_per_1m"]:
                 q = x["cpu_per_1m"] / ref["cpu_per_1m"]
-                check(q <= 0.5, f"{scen.upper()} at {x['rate']}/s: sluice CPU per delivery "
+                check(q <= 0.5, f"{scen.upper()} at {x['rate']}/s: {who} CPU per delivery "
                       f"{q:.2f}× Nchan's (target ≤ 0.5×)")
+            if scen == "s3" and ref and x["server"] == "sluice-w1":
+                q = x["report"]["latency_us"]["p99"] / max(1, ref["report"]["latency_us"]["p99"])
+                check(q <= 0.5, f"S3: sluice p99 {q:.2f}× Nchan's (issue 12 target ≤ 0.5×)")
+            if x["server"] != "sluice-w1":
+                continue
             if scen == "s2":
                 fl = floor_rate(r, "broadcast", x["subs"])
                 if fl and x["deliveries_per_cpu_s"]:
@@ -453,6 +460,28 @@ def targets(r, quick):
             q = pair["slow"]["report"]["latency_us"]["p99"] / max(
                 1, pair["base"]["report"]["latency_us"]["p99"])
             check(q <= 2.0, f"S6: healthy p99 with 10% stalled {q:.2f}× without (target ≤ 2×)")
+    # Issue 12: a second worker costs no more than 10% per delivery and in memory, and does
+    # not worsen latency.
+    w1, w2 = find(r["s3"], "sluice-w1"), find(r["s3"], "sluice-w2")
+    if w1 and w2 and w1["cpu_per_1m"] and w2["cpu_per_1m"]:
+        q = w2["cpu_per_1m"] / w1["cpu_per_1m"]
+        check(q <= 1.1, f"S3: CPU per delivery with 2 workers {q:.2f}× 1 worker's "
+              f"(issue 12 target ≤ 1.1×)")
+    p1 = next((x for x in r["s6"] if x["server"] == "sluice-w1"), None)
+    p2 = next((x for x in r["s6"] if x["server"] == "sluice-w2"), None)
+    if p1 and p2:
+        q = p2["base"]["pss_peak"] / max(1, p1["base"]["pss_peak"])
+        check(q <= 1.1, f"S6: Pss peak with 2 workers {q:.2f}× 1 worker's "
+              f"(issue 12 target ≤ 1.1×)")
+    for scen in ("s2", "s4"):
+        for x in r[scen]:
+            if x["server"] != "sluice-w1":
+                continue
+            y = find(r[scen], "sluice-w2", rate=x["rate"])
+            if y:
+                a, b = x["report"]["latency_us"]["p99"], y["report"]["latency_us"]["p99"]
+                check(b <= a, f"{scen.upper()} at {x['rate']}/s: p99 with 2 workers "
+                      f"{ms(b)} ms, with 1 {ms(a)} ms (issue 12 target: no worse)")
     head = "| target | result |\n|---|---|\n"
     note = ("\n*–* = not judged: the quick run's counts are below the target's.\n" if quick
             else "")

@@ -172,7 +172,7 @@ class Sluice(Server):
     runs that many single-worker processes on one port with share_listen_port."""
 
     def __init__(self, workdir, binary, port, workers=1, redis_port=None, processes=1,
-                 name=None, transport="plain", cluster=None):
+                 name=None, transport="plain", cluster=None, io_uring=False):
         self.name = name or (f"sluice-w{workers}" + ("-redis" if redis_port else "") +
                              ("-cluster" if cluster else "") +
                              ("" if transport == "plain" else f"-{transport}"))
@@ -180,6 +180,7 @@ class Sluice(Server):
         self.binary, self.port, self.workers = binary, port, workers
         self.redis_port, self.processes, self.transport = redis_port, processes, transport
         self.cluster = cluster  # a RedisCluster: sequenced, published over HTTP
+        self.io_uring = io_uring
         self.workdir = workdir
         if transport != "plain":
             self.ramp = 2000  # handshakes: both ends pay for each
@@ -197,7 +198,8 @@ class Sluice(Server):
                    f"tls: {{certificates: [{{cert: {cert}, key: {key}}}]}}}}")
         fill(os.path.join(PEERS, "sluice", "bench.yaml.template"), conf, {
             "PORT": self.port, "WORKERS": self.workers, "BROKER": broker,
-            "SHARE": "true" if self.processes > 1 else "false", "TLS_LISTENER": tls})
+            "SHARE": "true" if self.processes > 1 else "false", "TLS_LISTENER": tls,
+            "IO_URING": "true" if self.io_uring else "false"})
         for i in range(self.processes):
             self.spawn([self.binary, "-c", conf], f"sluice-{i}.log")
             if self.processes > 1:
