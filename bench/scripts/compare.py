@@ -378,11 +378,12 @@ class Run:
                 res = self.load_run(name, "S3", n, n, n, self.p["window_s"])
                 res["transport"] = transport
                 self.results["tls"].append(res)
-        # Connections opened and held, nothing published: server CPU per connection, plain
-        # against TLS; the difference is the handshake (and the TLS session's set-up).
+        # Streams opened and held, nothing published: server CPU and memory per stream,
+        # plain, TLS (the difference is the handshake and the TLS session) and HTTP/2 (100
+        # streams share a connection, its handshake and its HTTP/2 session).
         h = self.p["tls_handshakes"]
         for base in ("sluice-w1", "nchan"):
-            for transport in ("plain", "tls"):
+            for transport in ("plain", "tls", "h2"):
                 name = base if transport == "plain" else f"{base}+{transport}"
                 srv = self.fresh(name)
                 try:
@@ -394,7 +395,10 @@ class Run:
                 rep = res["report"]
                 res.update(transport=transport, base=base, connected=rep["connected"],
                            cpu_per_conn_us=(res["server_cpu_run"] / rep["connected"] * 1e6
-                                            if rep["connected"] else None))
+                                            if rep["connected"] else None),
+                           pss_per_conn_kib=((res["pss_end"] - res["pss_before"]) /
+                                             rep["connected"] if rep["connected"] and
+                                             res["pss_end"] and res["pss_before"] else None))
                 self.log(f"handshakes {name}: {rep['connected']} connected, server cpu "
                          f"{res['server_cpu_run']:.2f}s")
                 self.results["handshakes"].append(res)

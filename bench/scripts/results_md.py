@@ -310,22 +310,31 @@ def tls_section(r):
     hs = r.get("handshakes", [])
     if hs:
         h = hs[0]["report"]["connections"]
-        o.append(f"**CPU per connection.** {num(h)} streams opened at 1,000/s and held, "
-                 "nothing published; server CPU over the whole run divided by the streams "
-                 "connected. The TLS figure minus the plain one is what a full TLS handshake "
-                 "(no resumption: the bench offers no ticket) and the TLS session cost the "
-                 "server.\n")
+        o.append(f"**Per stream.** {num(h)} streams opened at 1,000/s and held, nothing "
+                 "published: server CPU over the whole run and Pss growth (at the end against "
+                 "before), divided by the streams connected. TLS minus plain is what a full "
+                 "TLS handshake (no resumption: the bench offers no ticket) and a TLS session "
+                 "cost; over HTTP/2, 100 streams share a connection, its handshake and its "
+                 "HTTP/2 session (nghttp2's for sluice).\n")
         rows2 = []
         for base in ("sluice-w1", "nchan"):
-            p = next((x for x in hs if x["base"] == base and x["transport"] == "plain"), None)
-            t = next((x for x in hs if x["base"] == base and x["transport"] == "tls"), None)
-            if not p or not t or p["cpu_per_conn_us"] is None or t["cpu_per_conn_us"] is None:
+            by = {x["transport"]: x for x in hs if x["base"] == base}
+            p = by.get("plain")
+            if not p or p["cpu_per_conn_us"] is None:
                 continue
-            rows2.append([label(base), f"{p['connected']} / {t['connected']}",
-                          num(p["cpu_per_conn_us"], 1), num(t["cpu_per_conn_us"], 1),
-                          f"**{num(t['cpu_per_conn_us'] - p['cpu_per_conn_us'], 1)}**"])
-        o.append(table(["server", "connected plain / TLS", "µs CPU per plain connection",
-                        "µs CPU per TLS connection", "µs per handshake (difference)"], rows2))
+            row = [label(base)]
+            for t in ("plain", "tls", "h2"):
+                x = by.get(t)
+                row.append("–" if not x or x["cpu_per_conn_us"] is None else
+                           f"{num(x['cpu_per_conn_us'], 1)} / "
+                           f"{'–' if x.get('pss_per_conn_kib') is None else num(x['pss_per_conn_kib'], 2)}")
+            t = by.get("tls")
+            row.append("–" if not t or t["cpu_per_conn_us"] is None else
+                       f"**{num(t['cpu_per_conn_us'] - p['cpu_per_conn_us'], 1)}**")
+            rows2.append(row)
+        o.append(table(["server", "plain: µs CPU / KiB Pss per stream", "TLS: µs / KiB",
+                        "HTTP/2 + TLS: µs / KiB", "µs per TLS handshake (TLS − plain)"],
+                       rows2))
     return "\n".join(o)
 
 
