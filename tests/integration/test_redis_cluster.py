@@ -4,7 +4,9 @@ sequenced ones (sluice's publish endpoint, a worker's FCALL) reach two sluice in
 with the same positions; a client resumes on the other instance by Last-Event-ID; the
 function is loaded on every master; a CLUSTER FAILOVER in the middle of a sequenced
 stream loses and duplicates nothing, for an open stream and for a resuming one; a killed
-master never makes a silent hole (a gap, if any, is reported as `event: gap`)."""
+master never makes a silent hole (a gap, if any, is reported as `event: gap`); a slot moved
+to another master while a stream is open (a publish in the middle meets ASK) loses and
+repeats nothing."""
 
 import json
 import threading
@@ -347,6 +349,52 @@ class ClusterMasterKilled(ClusterCase):
         self.assertEqual(last, done_position)
         wait_ready(self.a.port, timeout=20.0)
         wait_ready(self.b.port, timeout=20.0)
+
+
+class ClusterReshard(ClusterCase):
+    def migrate_slot_keys(self, channel):
+        """Starts moving the channel's slot to another master the way redis-cli --cluster
+        reshard does, and moves its keys: the slot is still the old master's (MIGRATING), the
+        keys are the new one's (IMPORTING), so the old master answers ASK. Returns
+        (slot, old master's port, new master's port, new master's id)."""
+        slot = key_slot(channel)
+        src = self.cluster.master_port(channel)
+        dst = next(p for p in self.cluster.slot_table(self.cluster.node(src)).values() if p != src)
+        src_node, dst_node = self.cluster.node(src), self.cluster.node(dst)
+        src_id = src_node.cmd("CLUSTER", "MYID").decode()
+        dst_id = dst_node.cmd("CLUSTER", "MYID").decode()
+        dst_node.cmd("CLUSTER", "SETSLOT", slot, "IMPORTING", src_id)
+        src_node.cmd("CLUSTER", "SETSLOT", slot, "MIGRATING", dst_id)
+        keys = src_node.cmd("CLUSTER", "GETKEYSINSLOT", slot, 100)
+        self.assertTrue(keys, "the channel's keys are in its slot")
+        src_node.cmd("MIGRATE", "127.0.0.1", dst, "", 0, 5000, "KEYS", *keys)
+        return slot, src, dst, dst_id
+
+    def finish_migration(self, slot, dst_id):
+        for port in {p for p in self.cluster.slot_table(self.cluster.live_nodes()[0]).values()}:
+            self.cluster.node(port).cmd("CLUSTER", "SETSLOT", slot, "NODE", dst_id)
+        self.cluster.wait_settled(20.0)
+
+    def test_a_publish_during_a_reshard_follows_ask_and_streams_stay_exact(self):
+        channel = "c:mv1"
+        client = self.subscribed_stream(self.a, "/s/mv1")
+        for n in range(1, 4):
+            self.assertEqual(publish_position(self.a.port, channel, f"e{n}"), n)
+        self.assert_exact(client.read_events(3, timeout=10.0), 1, 3, ["e1", "e2", "e3"])
+        slot, _, dst, dst_id = self.migrate_slot_keys(channel)
+        # The old master no longer has the keys: sluice's FCALL meets ASK and must run it on
+        # the importing master (after ASKING), not fail or count from 1 again.
+        self.assertEqual(publish_position(self.b.port, channel, "e4"), 4)
+        self.finish_migration(slot, dst_id)
+        self.assertEqual(self.cluster.master_port(channel), dst)
+        # After the move (MOVED from the old master), publishing and the subscription follow
+        # the slot; the event published while the slot moved reaches the open stream too
+        # (live, or read back from history once the subscription moved).
+        self.assertEqual(publish_position(self.a.port, channel, "e5"), 5)
+        self.assert_exact(client.read_events(2, timeout=20.0), 4, 5, ["e4", "e5"])
+        # A client resuming on the other instance reads everything from the new master.
+        resumed = self.stream(self.b, "/s/mv1", {"Last-Event-ID": "2"})
+        self.assert_exact(resumed.read_events(3, timeout=10.0), 3, 5, ["e3", "e4", "e5"])
 
 
 if __name__ == "__main__":
