@@ -3,7 +3,8 @@
 publish, proxy to an HTTP/1.1 upstream, static, admin); h2load for many streams on few
 connections; several SSE streams on one connection each receiving its own events (a
 frame-level client, h2raw.py); a stream whose window stays shut is reset while another on
-the same connection keeps receiving; drain sends GOAWAY and ends the streams; the
+the same connection keeps receiving; an upstream's event stream passes through a proxy
+route as it comes; drain sends GOAWAY and ends the streams; the
 HTTP/1.1 fallbacks (ALPN http/1.1, no preface on an h2c listener) and the metrics.
 The attack cases are in test_http2_limits.py."""
 
@@ -327,6 +328,33 @@ class Http2StreamsTest(Http2Base):
 
 
 @unittest.skipUnless(have_tool("h2load"), "h2load (Debian nghttp2-client) is not installed")
+class Http2ProxyStreamTest(Http2Base):
+    """An event stream from an HTTP/1.1 upstream passes through a proxy route to an HTTP/2
+    client as it comes, byte for byte, beside other streams on the same connection."""
+
+    @staticmethod
+    def events(n):
+        return "".join(f"id: {i}\ndata: {{\"n\":{i}}}\n\n" for i in range(1, n + 1)).encode()
+
+    def test_proxied_event_streams_pass_through_as_they_come(self):
+        with UpstreamServer() as up:
+            self.start(upstream=up.address)
+            c = self.h2()
+            held = c.request("/api/sse?n=1&hold=3", headers=[("accept", "text/event-stream")])
+            quick = c.request("/api/sse?n=5&interval=0.02", headers=[("accept", "text/event-stream")])
+            # The held stream's first event arrives while the upstream still holds the
+            # response open: nothing waits for the end of the body.
+            c.read_until(lambda c: c.streams[held].data == self.events(1), 5, "the first event")
+            self.assertFalse(c.streams[held].ended)
+            self.assertEqual(c.streams[held].status, 200)
+            c.read_until(lambda c: c.streams[quick].ended, 5, "the quick stream's end")
+            self.assertEqual(bytes(c.streams[quick].data), self.events(5))
+            self.assertFalse(c.streams[held].ended, "one stream's end leaves the other open")
+            c.read_until(lambda c: c.streams[held].ended, 10, "the held stream's end")
+            self.assertEqual(bytes(c.streams[held].data), self.events(1))
+            self.assertIsNone(c.streams[held].reset)
+
+
 class Http2LoadTest(Http2Base):
     """Many streams on few connections (bounded: a few thousand requests)."""
 
