@@ -403,14 +403,7 @@ void Connection::respond(int status, std::string_view body, std::string_view con
     bool head_only = parser_ && parser_->head().method == "HEAD";
     http::ResponseHead head;
     head.status = status;
-    if (filters_ && filters_->edits_response_heads()) {
-        pipeline::ResponseHead edited;
-        edited.status = status;
-        edited.headers = std::move(headers);
-        edited.body = pipeline::BodyEnd::Length;
-        filters_->on_response_head(*this, edited);
-        headers = std::move(edited.headers);
-    }
+    if (filters_) headers = filters_->edit_whole_response(*this, status, std::move(headers));
     head.headers = std::move(headers);
     head.keep_alive = keep_alive_ && !worker_.draining();
     keep_alive_ = head.keep_alive;

@@ -239,14 +239,7 @@ void H2Stream::respond(int status, std::string_view body, std::string_view conte
                        pipeline::Headers headers) {
     if (closed_ || finished_ || head_sent_ || reset_sent_) return;
     worker_.wheel().cancel(wait_timer_);
-    if (filters_ && filters_->edits_response_heads()) {
-        pipeline::ResponseHead edited;
-        edited.status = status;
-        edited.headers = std::move(headers);
-        edited.body = pipeline::BodyEnd::Length;
-        filters_->on_response_head(*this, edited);
-        headers = std::move(edited.headers);
-    }
+    if (filters_) headers = filters_->edit_whole_response(*this, status, std::move(headers));
     // As http::build_response: 204 and 304 carry no body and no length.
     bool no_body_status = status == 204 || status == 304;
     if (!no_body_status) {

@@ -60,6 +60,16 @@ void FilterChain::on_response_head(const Request& req, ResponseHead& head) const
     for (Filter* f : response_) f->on_response_head(req, head);
 }
 
+Headers FilterChain::edit_whole_response(const Request& req, int status, Headers headers) const {
+    if (response_.empty()) return headers;
+    ResponseHead edited;
+    edited.status = status;
+    edited.headers = std::move(headers);
+    edited.body = BodyEnd::Length;
+    on_response_head(req, edited);
+    return std::move(edited.headers);
+}
+
 bool FilterChain::keep_event(const Request& req, const history::StoredEvent& ev,
                              SharedBytes& bytes) const {
     for (Filter* f : event_) {

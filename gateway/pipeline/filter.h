@@ -80,6 +80,10 @@ class FilterChain {
     // filters the handler runs at once and nothing is allocated.
     void run(Request& req, const std::function<void()>& handler) const;
     void on_response_head(const Request& req, ResponseHead& head) const;
+    // The same for a whole response made at once (status, headers, a body of known length):
+    // the headers after every response-head filter has seen them. What each carrier
+    // (HTTP/1.1 connection, HTTP/2 stream) calls from respond().
+    Headers edit_whole_response(const Request& req, int status, Headers headers) const;
     // False: drop `ev` for this subscriber. `bytes` may be replaced by a rewrite.
     bool keep_event(const Request& req, const history::StoredEvent& ev, SharedBytes& bytes) const;
     void on_close(const Request& req) const;
