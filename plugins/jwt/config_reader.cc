@@ -58,6 +58,9 @@ std::shared_ptr<const Verifier> read_jwt_config(config::MapReader& r) {
     }
     ok &= r.get_string("channels_claim", o.channels_claim);
     ok &= r.get_bool("close_on_expiry", o.close_on_expiry);
+    uint64_t cache_size = o.cache_size;
+    ok &= r.get_count("cache_size", cache_size, 0, 10'000'000);
+    o.cache_size = static_cast<size_t>(cache_size);
     if (!ok) return nullptr;
 
     // Files are read and keys checked now, so a bad key fails --check and start-up.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,9 @@ struct Options {
     std::vector<TokenSource> from{TokenSource{TokenSource::Kind::Bearer, {}}};
     std::string channels_claim;  // empty: any channel of the route may be read
     bool close_on_expiry = false;
+    // Tokens whose signature verified, remembered so a returning client skips that check
+    // (VerifiedTokenCache); 0 turns it off.
+    size_t cache_size = 10000;
 };
 
 }  // namespace sluice::plugins::jwt

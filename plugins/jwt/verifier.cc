@@ -163,7 +163,8 @@ std::shared_ptr<const Verifier> Verifier::create(const Options& options, std::st
 }
 
 Verifier::Verifier(Options options, std::optional<Key> single_key, KeySet jwks)
-    : options_(std::move(options)), single_key_(std::move(single_key)), jwks_(std::move(jwks)) {}
+    : options_(std::move(options)), single_key_(std::move(single_key)), jwks_(std::move(jwks)),
+      verified_(std::make_unique<VerifiedTokenCache>(options_.cache_size)) {}
 
 const Key* Verifier::key_for(const nlohmann::json& header) const {
     if (single_key_) return &*single_key_;
@@ -208,15 +209,18 @@ Verdict Verifier::verify(std::string_view token, int64_t now) const {
         return v;
     }
 
-    // libjwt needs a NUL-terminated token.
-    std::string text(token);
-    jwt_t* raw = nullptr;
-    int rc = jwt_decode(&raw, text.c_str(), reinterpret_cast<const unsigned char*>(key->material.data()),
-                        static_cast<int>(key->material.size()));
-    std::unique_ptr<jwt_t, JwtFree> decoded(raw);
-    if (rc != 0 || !decoded || jwt_get_alg(decoded.get()) != jwt_str_alg(alg.c_str())) {
-        v.outcome = Outcome::BadSignature;
-        return v;
+    if (!verified_->contains(token)) {
+        // libjwt needs a NUL-terminated token.
+        std::string text(token);
+        jwt_t* raw = nullptr;
+        int rc = jwt_decode(&raw, text.c_str(), reinterpret_cast<const unsigned char*>(key->material.data()),
+                            static_cast<int>(key->material.size()));
+        std::unique_ptr<jwt_t, JwtFree> decoded(raw);
+        if (rc != 0 || !decoded || jwt_get_alg(decoded.get()) != jwt_str_alg(alg.c_str())) {
+            v.outcome = Outcome::BadSignature;
+            return v;
+        }
+        verified_->insert(token);
     }
 
     bool bad = false;

@@ -5,7 +5,8 @@
 //         --> header alg pinned? ("none" never)        -- before any key is touched
 //         --> key: the single key, or the JWKS key of the header's kid; its kind must fit
 //             the alg (an RSA public key is never used as an HMAC secret)
-//         --> libjwt: signature (and the alg it saw must be the one pinned)
+//         --> libjwt: signature (and the alg it saw must be the one pinned), skipped for
+//             a token whose signature verified before (VerifiedTokenCache)
 //         --> exp / nbf with leeway, iss, aud
 //         --> Ok with the expiry and the claims
 //
@@ -23,6 +24,7 @@
 
 #include "plugins/jwt/keys.h"
 #include "plugins/jwt/options.h"
+#include "plugins/jwt/verified_cache.h"
 
 namespace sluice::plugins::jwt {
 
@@ -69,6 +71,7 @@ class Verifier {
     bool allows_channel(const Verdict& verdict, std::string_view channel) const;
 
     const Options& options() const { return options_; }
+    size_t remembered_tokens() const { return verified_->size(); }
 
   private:
     const Key* key_for(const nlohmann::json& header) const;
@@ -76,6 +79,7 @@ class Verifier {
     Options options_;
     std::optional<Key> single_key_;
     KeySet jwks_;
+    std::unique_ptr<VerifiedTokenCache> verified_;  // thread-safe; verify() stays const
 };
 
 // The algorithms the plugin supports ("HS256", ... "ES384").

@@ -47,7 +47,8 @@ TEST_CASE("jwt options read from YAML build a verifier", "[plugins][jwt]") {
                     "audience: sluice\n"
                     "leeway: 30s\n"
                     "channels_claim: channels\n"
-                    "close_on_expiry: true\n");
+                    "close_on_expiry: true\n"
+                    "cache_size: 50\n");
     INFO((got.errors.empty() ? "" : got.errors[0].to_string()));
     REQUIRE(got.verifier);
     const Options& o = got.verifier->options();
@@ -58,11 +59,13 @@ TEST_CASE("jwt options read from YAML build a verifier", "[plugins][jwt]") {
     CHECK(o.channels_claim == "channels");
     CHECK(o.close_on_expiry);
     CHECK(o.issuer == "https://auth.example.com");
+    CHECK(o.cache_size == 50);
 
     Read hs = read("algorithms: [HS256]\nsecret: s3cret\n");
     REQUIRE(hs.verifier);
     CHECK(hs.verifier->options().from == std::vector<TokenSource>{TokenSource{TokenSource::Kind::Bearer, {}}});
     CHECK_FALSE(hs.verifier->options().close_on_expiry);
+    CHECK(hs.verifier->options().cache_size == 10000);
 }
 
 TEST_CASE("bad jwt options are reported at their line", "[plugins][jwt]") {
@@ -81,6 +84,8 @@ TEST_CASE("bad jwt options are reported at their line", "[plugins][jwt]") {
     refused("algorithms: [RS256]\n" + key + "from: ['cookie:']\n", 3, "needs a name");
     refused("algorithms: [RS256]\n" + key + "leeway: 30\n", 3, "leeway");
     refused("algorithms: [RS256]\n" + key + "close_on_expiry: yes\n", 3, "close_on_expiry");
+    refused("algorithms: [RS256]\n" + key + "cache_size: -1\n", 3, "cache_size");
+    refused("algorithms: [RS256]\n" + key + "cache_size: lots\n", 3, "cache_size");
     // An unknown key is reported by the reader's finish(), like everywhere in the config.
     Read typo = read("algorithms: [RS256]\n" + key + "audiences: x\n");
     REQUIRE(typo.errors.size() == 1);

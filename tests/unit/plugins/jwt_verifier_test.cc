@@ -351,3 +351,52 @@ TEST_CASE("Verifier::create refuses options it cannot honour", "[plugins][jwt]")
     CHECK_FALSE(Verifier::create(hs, error));
     CHECK(error.find("do-not-echo-me") == std::string::npos);
 }
+
+TEST_CASE("a token verified once is remembered, and its claims are still checked on every use",
+          "[plugins][jwt]") {
+    jwt_test::TempFile pem(jwt_test::public_pem(jwt_test::rsa_key().get()));
+    auto v = verifier_for(rs256_options(pem.path()));
+    std::string token = rs256(good_claims());
+    CHECK(v->verify(token, kNow).ok());
+    CHECK(v->remembered_tokens() == 1);
+    Verdict again = v->verify(token, kNow);
+    CHECK(again.ok());
+    CHECK(again.claims.at("sub") == "u1");
+    CHECK(v->remembered_tokens() == 1);
+    // Remembered, but its exp has come: refused like any expired token.
+    CHECK(v->verify(token, kNow + 600).outcome == Outcome::Expired);
+    // A refused token is never remembered: a client sending forgeries cannot fill the cache.
+    CHECK(v->verify(rs256(good_claims(), jwt_test::other_rsa_key()), kNow).outcome ==
+          Outcome::BadSignature);
+    json wrong_iss = good_claims();
+    wrong_iss["iss"] = "https://evil.example.com";
+    CHECK(v->verify(rs256(wrong_iss), kNow).outcome == Outcome::WrongIssuer);
+    CHECK(v->remembered_tokens() == 2);  // its signature verified; its issuer is checked each time
+    CHECK(v->verify(rs256(wrong_iss), kNow).outcome == Outcome::WrongIssuer);
+}
+
+TEST_CASE("a token remembered by one verifier is checked again by another (a reload's keys)",
+          "[plugins][jwt]") {
+    jwt_test::TempFile pem(jwt_test::public_pem(jwt_test::rsa_key().get()));
+    jwt_test::TempFile other(jwt_test::public_pem(jwt_test::other_rsa_key().get()));
+    std::string token = rs256(good_claims());
+    CHECK(verifier_for(rs256_options(pem.path()))->verify(token, kNow).ok());
+    CHECK(verifier_for(rs256_options(other.path()))->verify(token, kNow).outcome == Outcome::BadSignature);
+}
+
+TEST_CASE("the verified-token cache is bounded, least recently used first out; 0 keeps none",
+          "[plugins][jwt]") {
+    VerifiedTokenCache cache(2);
+    cache.insert("a");
+    cache.insert("b");
+    CHECK(cache.contains("a"));  // a is now the most recently used
+    cache.insert("c");           // b goes
+    CHECK(cache.size() == 2);
+    CHECK(cache.contains("a"));
+    CHECK(cache.contains("c"));
+    CHECK_FALSE(cache.contains("b"));
+    VerifiedTokenCache off(0);
+    off.insert("a");
+    CHECK_FALSE(off.contains("a"));
+    CHECK(off.size() == 0);
+}
