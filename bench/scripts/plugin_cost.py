@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """What plugins cost sluice, measured with sluice-bench (issue 11, item 5).
 
-Three sse routes on the same channels in one config: `plain` (no plugins), `jwt` (RS256,
-the token in Authorization) and `full` (cors + jwt + rate_limit with limits no client
-reaches). Every variant's clients send the same headers (Origin and the token), so the
+Four sse routes on the same channels in one config: `plain` (no plugins), `jwt` (RS256,
+the token in Authorization), `jwt-nocache` (the same with `cache_size: 0`: every open
+checks the signature, as a client's first visit does; with the cache, the bench's one token
+is checked once and remembered, as for a client that reconnects) and `full` (cors + jwt +
+rate_limit with limits no client reaches). Every variant's clients send the same headers (Origin and the token), so the
 variants differ only in what the route runs. For each variant, interleaved `--runs` times,
 each run on a fresh sluice:
 
@@ -35,7 +37,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from side_by_side import SluiceRunner  # noqa: E402
 
 ORIGIN = "http://app.test"
-VARIANTS = ("plain", "jwt", "full")
+VARIANTS = ("plain", "jwt", "jwt-nocache", "full")
 
 CONFIG = """\
 listen: 127.0.0.1:{port}
@@ -52,6 +54,10 @@ routes:
     sse: {{channel: "bench:{{c}}"}}
     plugins:
       - jwt: {{algorithms: [RS256], key_file: {key}}}
+  - path: /jwt-nocache/{{c}}/stream
+    sse: {{channel: "bench:{{c}}"}}
+    plugins:
+      - jwt: {{algorithms: [RS256], key_file: {key}, cache_size: 0}}
   - path: /full/{{c}}/stream
     sse: {{channel: "bench:{{c}}"}}
     plugins:
@@ -126,11 +132,11 @@ def main(argv):
                 print(f"run {i + 1} {v}: open {results[v]['open_us'][-1]:.1f} µs/stream, "
                       f"S2 {results[v]['s2_cpu_per_1m'][-1]:.3f} CPU-s/1M", flush=True)
     base = {k: statistics.median(results["plain"][k]) for k in ("open_us", "s2_cpu_per_1m")}
-    print(f"\n{'route':>6} {'open µs/stream':>15} {'ratio':>6} {'S2 CPU-s/1M':>12} {'ratio':>6}")
+    print(f"\n{'route':>11} {'open µs/stream':>15} {'ratio':>6} {'S2 CPU-s/1M':>12} {'ratio':>6}")
     for v in VARIANTS:
         o = statistics.median(results[v]["open_us"])
         d = statistics.median(results[v]["s2_cpu_per_1m"])
-        print(f"{v:>6} {o:>15.1f} {o / base['open_us']:>6.2f} {d:>12.3f} "
+        print(f"{v:>11} {o:>15.1f} {o / base['open_us']:>6.2f} {d:>12.3f} "
               f"{d / base['s2_cpu_per_1m']:>6.3f}")
     if args.json:
         with open(args.json, "w") as f:
