@@ -482,7 +482,7 @@ class Run:
         with open(os.path.join(self.workdir, "results.json"), "w") as f:
             json.dump(self.results, f, indent=1, default=str)
         md = results_md.render(self.results, self.args)
-        md += results_md.kept_sections(self.args.out)
+        md += results_md.kept_sections(self.args.out, md)
         with open(self.args.out, "w") as f:
             f.write(md)
         self.log(f"done in {self.results['elapsed_s']:.0f}s; wrote {self.args.out} "

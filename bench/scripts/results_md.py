@@ -545,11 +545,17 @@ KEPT_SECTIONS = (
     "## Chaos soak",
     "## Rolling restart",
     "## Plugin cost",
+    # Rendered by compare.py when the run measured them (--only TLS, --only rolling, or the
+    # full run); kept from the previous file by a run that did not.
+    "## TLS and HTTP/2",
+    "## Rolling restart: this run",
 )
 
 
-def kept_sections(path):
-    """The kept sections of the existing file at `path`, each up to the next '## '."""
+def kept_sections(path, rendered=""):
+    """The kept sections of the existing file at `path`, each up to the next '## ', less
+    those whose heading `rendered` (the new file's text) has already."""
+    fresh = {line.rstrip() for line in rendered.splitlines() if line.startswith("## ")}
     try:
         with open(path) as f:
             lines = f.read().splitlines(keepends=True)
@@ -558,7 +564,7 @@ def kept_sections(path):
     out, keep = [], False
     for line in lines:
         if line.startswith("## "):
-            keep = line.rstrip() in KEPT_SECTIONS
+            keep = line.rstrip() in KEPT_SECTIONS and line.rstrip() not in fresh
             if keep and out and not out[-1].endswith("\n\n"):
                 out.append("\n")
         if keep:

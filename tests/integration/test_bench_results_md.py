@@ -25,6 +25,17 @@ class KeptSectionsTest(unittest.TestCase):
         self.assertNotIn("old figures", kept)
         self.assertNotIn("old commands", kept)
 
+    def test_a_section_the_new_run_measured_replaces_the_kept_one(self):
+        text = ("# sluice bench\n\n## TLS and HTTP/2\n\nold TLS figures\n\n"
+                "## Chaos soak\n\nsoak figures\n")
+        with tempfile.NamedTemporaryFile("w", suffix=".md", delete=False) as f:
+            f.write(text)
+        self.addCleanup(os.unlink, f.name)
+        self.assertIn("old TLS figures", results_md.kept_sections(f.name))
+        kept = results_md.kept_sections(f.name, "# new\n\n## TLS and HTTP/2\n\nnew figures\n")
+        self.assertNotIn("old TLS figures", kept)
+        self.assertIn("soak figures", kept)
+
     def test_missing_file_keeps_nothing(self):
         self.assertEqual(results_md.kept_sections("/nonexistent/RESULTS.md"), "")
 
