@@ -203,7 +203,7 @@ void Connection::start_http2() {
     state_ = State::Http2;
     parser_.reset();
     H2Session::Transport& transport = *this;  // a private base: converted here
-    h2_ = std::make_unique<H2Session>(worker_, transport, remote_, admin_listener_);
+    h2_ = std::make_unique<H2Session>(worker_, transport, remote_, secure(), admin_listener_);
     if (!h2_->start()) {
         log::error("HTTP/2 session could not start", {{"remote", remote_}});
         close_now(sse::CloseReason::Error);

@@ -74,6 +74,8 @@ class Connection final : public pipeline::Request,
     pipeline::RequestBody body_kind() const override;
     bool body_complete() const override;
     const std::string& remote() const override { return remote_; }
+    // A tls listener's connection: its context until accept, its TlsLayer from then on.
+    bool secure() const override { return tls_ != nullptr || tls_context_ != nullptr; }
     uint64_t now_ms() const override;
     void respond(int status, std::string_view body, std::string_view content_type = "application/json",
                  pipeline::Headers headers = {}) override;

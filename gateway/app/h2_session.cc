@@ -72,10 +72,12 @@ ssize_t h2_read_body_cb(nghttp2_session* session, int32_t stream_id, uint8_t* bu
     return n;
 }
 
-H2Session::H2Session(Worker& worker, Transport& transport, std::string remote, bool admin_listener)
+H2Session::H2Session(Worker& worker, Transport& transport, std::string remote, bool secure,
+                     bool admin_listener)
     : worker_(worker),
       transport_(transport),
       remote_(std::move(remote)),
+      secure_(secure),
       admin_listener_(admin_listener),
       client_resets_(kResetWindowMs, kMaxClientResets),
       control_frames_(kControlWindowMs, kMaxControlFrames) {

@@ -60,7 +60,8 @@ class H2Session final : private loop::Flushable {
         ~Transport() = default;
     };
 
-    H2Session(Worker& worker, Transport& transport, std::string remote, bool admin_listener);
+    // `secure`: the connection is TLS (its streams' X-Forwarded-Proto is https).
+    H2Session(Worker& worker, Transport& transport, std::string remote, bool secure, bool admin_listener);
     ~H2Session();
     H2Session(const H2Session&) = delete;
     H2Session& operator=(const H2Session&) = delete;
@@ -81,6 +82,7 @@ class H2Session final : private loop::Flushable {
     // --- For H2Stream ------------------------------------------------------------------------
     Worker& worker() { return worker_; }
     const std::string& remote() const { return remote_; }
+    bool secure() const { return secure_; }
     bool admin_listener() const { return admin_listener_; }
     nghttp2_session* nghttp2() { return session_; }
     // A stream queued output (or ended): its data source resumes, a send pass follows.
@@ -115,6 +117,7 @@ class H2Session final : private loop::Flushable {
     Worker& worker_;
     Transport& transport_;
     std::string remote_;
+    bool secure_;
     bool admin_listener_;
     nghttp2_session* session_ = nullptr;
     std::unordered_map<int32_t, std::unique_ptr<H2Stream>> streams_;

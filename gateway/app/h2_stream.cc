@@ -51,6 +51,8 @@ H2Stream::~H2Stream() {
 
 const std::string& H2Stream::remote() const { return session_.remote(); }
 
+bool H2Stream::secure() const { return session_.secure(); }
+
 uint64_t H2Stream::now_ms() const { return worker_.now_ms(); }
 
 uint64_t H2Stream::high_water() const {

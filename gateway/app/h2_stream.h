@@ -79,6 +79,7 @@ class H2Stream final : public pipeline::Request {
     pipeline::RequestBody body_kind() const override;
     bool body_complete() const override { return body_complete_; }
     const std::string& remote() const override;
+    bool secure() const override;
     uint64_t now_ms() const override;
     void respond(int status, std::string_view body, std::string_view content_type = "application/json",
                  pipeline::Headers headers = {}) override;

@@ -52,6 +52,7 @@ void handle_proxy(pipeline::Request& conn, const Context& ctx, const router::Mat
     s.pool = std::move(pool);
     s.client_address = conn.remote();
     s.request_id = conn.request_id();
+    s.client_secure = conn.secure();
     s.host_mode = route.host;
     s.host_value = route.host_value;
     s.heartbeat = route.heartbeat;

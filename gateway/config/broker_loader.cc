@@ -23,7 +23,7 @@ void load_url(const Value& v, Diagnostics& diag, std::string& out) {
     // The url only matters for redis; checking it for memory too catches typos early.
     if (s->rfind("rediss://", 0) == 0) {
         diag.error(v.mark, v.path + ": rediss:// (TLS) is not supported by this build's hiredis; "
-                                    "reach a TLS Redis through a local TLS tunnel (see docs/configuration.md, broker)");
+                                    "reach a TLS Redis through a local TLS tunnel (docs/tls.md, Redis over TLS)");
         return;
     }
     if (s->rfind("redis://", 0) != 0 && s->rfind("unix://", 0) != 0) {
@@ -44,7 +44,8 @@ bool load_node(const Value& v, Diagnostics& diag, std::string& out) {
     auto s = read_string(v, diag);
     if (!s) return false;
     if (s->rfind("rediss://", 0) == 0) {
-        diag.error(v.mark, v.path + ": rediss:// (TLS) is not supported by this build's hiredis");
+        diag.error(v.mark, v.path + ": rediss:// (TLS) is not supported by this build's hiredis, "
+                                    "nor Redis Cluster over TLS (docs/tls.md, Redis over TLS)");
         return false;
     }
     if (s->rfind("redis://", 0) != 0) {

@@ -29,6 +29,10 @@ void load_publish(const Value& v, Diagnostics& diag, const PluginCatalog* plugin
                   PublishConfig& out);
 void load_limits(const Value& v, Diagnostics& diag, Limits& out);
 
+// upstream_tls_loader.cc: an upstream's tls, ca_file, server_name, verify, client_cert and
+// client_key keys (read from the upstream's map `r`); builds up.tls, files read and checked.
+void load_upstream_tls(MapReader& r, proxy::UpstreamOptions& up);
+
 // upstreams_loader.cc
 void load_upstreams(const Value& v, Diagnostics& diag,
                     std::map<std::string, proxy::UpstreamOptions>& out);

@@ -1,6 +1,6 @@
 // The `upstreams` section: named server groups for proxy routes, with their timeouts,
 // connection pooling, passive health (max_fails, fail_timeout) and optional active
-// health checks.
+// health checks, and TLS to the servers (upstream_tls_loader.cc).
 #include "gateway/config/address.h"
 #include "gateway/config/loaders.h"
 
@@ -70,6 +70,7 @@ void load_upstream(const Value& v, Diagnostics& diag, proxy::UpstreamOptions& up
         load_health_check(*hc, diag, check);
         up.health_check = std::move(check);
     }
+    load_upstream_tls(r, up);
     r.finish();
 }
 

@@ -91,6 +91,9 @@ class Request {
     virtual RequestBody body_kind() const = 0;
     virtual bool body_complete() const = 0;  // the whole body has been read
     virtual const std::string& remote() const = 0;
+    // The client reached sluice over TLS (a `tls:` listener): what X-Forwarded-Proto says
+    // to upstreams ("https", else "http").
+    virtual bool secure() const { return false; }
     virtual uint64_t now_ms() const = 0;     // the loop clock
 
     // --- A whole answer ----------------------------------------------------------------

@@ -24,6 +24,7 @@ const char* failure_reason(Failure f) {
     case Failure::Closed: return "upstream closed the connection";
     case Failure::Timeout: return "upstream timed out";
     case Failure::Protocol: return "invalid response from upstream";
+    case Failure::Tls: return "upstream TLS handshake failed";
     }
     return "upstream failed";
 }
@@ -66,7 +67,8 @@ void ProxyExchange::attempt() {
         if (attempts_ == 0) {
             fail_downstream(502, "no healthy upstream server", "every server is marked down");
         } else {
-            fail_downstream(last_status_, last_reason_, "no other server to try");
+            // The last failure's own detail (a TLS certificate problem says which).
+            fail_downstream(last_status_, last_reason_, last_detail_ + "; no other server to try");
         }
         return;
     }
@@ -94,6 +96,7 @@ void ProxyExchange::on_upstream_connected() {
     ForwardedFor fwd;
     fwd.client_address = settings_.client_address;
     fwd.request_id = settings_.request_id;
+    fwd.secure = settings_.client_secure;
     const std::string& server = settings_.pool->server_name(static_cast<size_t>(server_));
     switch (settings_.host_mode) {
     case HostMode::Pass: {
@@ -267,7 +270,8 @@ void ProxyExchange::handle_failure(Failure why, std::string_view detail, bool go
         answer_abort();
         return;
     }
-    bool nothing_sent = why == Failure::Refused || why == Failure::ConnectTimeout;
+    // A failed TLS handshake, too: the request was never sent.
+    bool nothing_sent = why == Failure::Refused || why == Failure::ConnectTimeout || why == Failure::Tls;
     // A pooled connection the server had already closed: not the server's fault.
     bool stale = reused_ && !stale_retry_done_ && !got_bytes &&
                  (why == Failure::Reset || why == Failure::Closed) &&
@@ -275,6 +279,7 @@ void ProxyExchange::handle_failure(Failure why, std::string_view detail, bool go
     if (!stale) settings_.pool->report_failure(static_cast<size_t>(server_));
     last_status_ = failure_status(why);
     last_reason_ = failure_reason(why);
+    last_detail_ = std::string(detail);
     if (idempotent_ && (nothing_sent || stale)) {
         if (stale) {
             stale_retry_done_ = true;

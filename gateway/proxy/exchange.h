@@ -30,6 +30,7 @@ struct ExchangeSettings {
     PoolPtr pool;
     std::string client_address;
     std::string request_id;  // the client's, or a generated one
+    bool client_secure = false;  // the client came over TLS (X-Forwarded-Proto: https)
     HostMode host_mode = HostMode::Pass;
     std::string host_value;
     std::optional<sse::HeartbeatOptions> heartbeat;  // for text/event-stream responses
@@ -118,6 +119,7 @@ class ProxyExchange final : public UpstreamConn::Listener {
     int attempts_ = 0;
     int last_status_ = 502;
     std::string last_reason_;
+    std::string last_detail_;
 
     bool head_received_ = false;
     int status_ = 0;

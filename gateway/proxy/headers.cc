@@ -99,7 +99,7 @@ std::string build_upstream_head(const http::RequestHead& req, const ForwardedFor
     std::string xff = joined(req.headers, "x-forwarded-for");
     append_field(out, "X-Forwarded-For",
                  xff.empty() ? fwd.client_address : xff + ", " + fwd.client_address);
-    append_field(out, "X-Forwarded-Proto", "http");
+    append_field(out, "X-Forwarded-Proto", fwd.secure ? "https" : "http");
     if (const std::string* host = req.header("host")) append_field(out, "X-Forwarded-Host", *host);
     append_field(out, "X-Request-Id", fwd.request_id);
     if (body == Framing::Length) {

@@ -33,6 +33,7 @@ struct ForwardedFor {
     std::string client_address;  // the peer address of the client connection
     std::string request_id;      // kept from the client or generated
     std::string host;            // Host value to send upstream
+    bool secure = false;         // the client came over TLS: X-Forwarded-Proto https
 };
 
 // Request line (original target, HTTP/1.1) and headers for the upstream. Content-Length

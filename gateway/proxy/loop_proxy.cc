@@ -1,5 +1,7 @@
 #include "gateway/proxy/loop_proxy.h"
 
+#include "gateway/tls/client_context.h"
+
 namespace sluice::proxy {
 
 bool same_upstream(const UpstreamOptions& a, const UpstreamOptions& b) {
@@ -7,7 +9,12 @@ bool same_upstream(const UpstreamOptions& a, const UpstreamOptions& b) {
         if (bool(x) != bool(y)) return false;
         return !x || (x->path == y->path && x->interval == y->interval && x->timeout == y->timeout);
     };
-    return a.servers == b.servers && a.connect_timeout == b.connect_timeout &&
+    auto same_tls = [](const auto& x, const auto& y) {
+        if (bool(x) != bool(y)) return false;
+        return !x || (x->server_name == y->server_name && x->context && y->context &&
+                      x->context->same_as(*y->context));
+    };
+    return a.servers == b.servers && same_tls(a.tls, b.tls) && a.connect_timeout == b.connect_timeout &&
            a.read_timeout == b.read_timeout && a.idle_timeout == b.idle_timeout &&
            a.max_idle == b.max_idle && a.max_fails == b.max_fails &&
            a.fail_timeout == b.fail_timeout && same_check(a.health_check, b.health_check);

@@ -4,11 +4,16 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "gateway/sse/heartbeat.h"
+
+namespace sluice::tls {
+class ClientContext;  // gateway/tls/client_context.h
+}
 
 namespace sluice::proxy {
 
@@ -42,6 +47,14 @@ struct HealthCheckOptions {
     Millis timeout = std::chrono::seconds(2);  // connect + answer
 };
 
+// `tls: true` on an upstream: every connection to its servers speaks TLS.
+struct UpstreamTlsOptions {
+    // CAs, verification on or off, client certificate: built (files read) by config/.
+    std::shared_ptr<const tls::ClientContext> context;
+    // SNI and the name the certificate must carry; "" = each server's own host.
+    std::string server_name;
+};
+
 struct UpstreamOptions {
     std::vector<std::string> servers;  // "host:port"
     Millis connect_timeout = std::chrono::seconds(5);
@@ -53,6 +66,7 @@ struct UpstreamOptions {
     uint64_t max_fails = 1;
     Millis fail_timeout = std::chrono::seconds(10);
     std::optional<HealthCheckOptions> health_check;  // active checks; unset = none
+    std::optional<UpstreamTlsOptions> tls;           // unset = plain TCP
 };
 
 }  // namespace sluice::proxy

@@ -31,6 +31,11 @@ class Pool : public std::enable_shared_from_this<Pool> {
     const UpstreamOptions& config() const { return cfg_; }
     size_t server_count() const { return servers_.size(); }
     const std::string& server_name(size_t i) const { return servers_[i].addr.text; }
+    // With `tls`: the name server i is checked against (and sent as SNI): the upstream's
+    // server_name, else the server's own host.
+    const std::string& tls_name(size_t i) const {
+        return cfg_.tls && !cfg_.tls->server_name.empty() ? cfg_.tls->server_name : servers_[i].addr.host;
+    }
     const LoopContextPtr& context() const { return ctx_; }
 
     // The next server in round-robin order that is healthy and not marked in `tried`

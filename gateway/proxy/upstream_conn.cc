@@ -4,6 +4,8 @@
 // high watermark (pending_bytes()).
 #include "gateway/proxy/upstream_conn.h"
 
+#include <algorithm>
+
 #include "gateway/core/log.h"
 #include "gateway/proxy/pool.h"
 
@@ -11,6 +13,11 @@ namespace sluice::proxy {
 
 namespace {
 constexpr unsigned kKeepAliveDelaySec = 60;  // TCP keepalive: finds dead peers of long streams
+// Plaintext is encrypted in pieces of at most this much, each moved to the stream before
+// the next, so the session's own output budget never refuses a write (the stream's
+// unsent bytes, which the exchange watches, are the one budget).
+constexpr size_t kTlsPiece = 1024 * 1024;
+static_assert(kTlsPiece * 2 <= tls::kDefaultMaxOutput, "a piece and its records fit the budget");
 }  // namespace
 
 const char* failure_name(Failure f) {
@@ -21,6 +28,7 @@ const char* failure_name(Failure f) {
     case Failure::Closed: return "closed";
     case Failure::Timeout: return "timeout";
     case Failure::Protocol: return "bad_response";
+    case Failure::Tls: return "tls";
     }
     return "unknown";
 }
@@ -40,6 +48,10 @@ bool UpstreamConn::connect(const sockaddr* addr, uint64_t timeout_ms) {
         listener_ = nullptr;
         return false;
     }
+    if (const auto& t = pool_->config().tls) {
+        tls::Session::Handler& handler = *this;  // a private base: converted here
+        tls_ = std::make_unique<tls::Session>(t->context, pool_->tls_name(server_), handler);
+    }
     stream_.start_reading();  // from the moment it connects, unless paused meanwhile
     ctx_->wheel().schedule(timer_, timeout_ms);
     return true;
@@ -47,17 +59,48 @@ bool UpstreamConn::connect(const sockaddr* addr, uint64_t timeout_ms) {
 
 void UpstreamConn::on_stream_connected() {
     if (state_ == State::Closing) return;
-    ctx_->wheel().cancel(timer_);
-    state_ = State::Ready;
     stream_.set_nodelay(true);
     stream_.set_keepalive(true, kKeepAliveDelaySec);
+    if (!tls_) {
+        established();
+        return;
+    }
+    // Still Connecting (and under connect_timeout) until the handshake is done.
+    tcp_connected_ = true;
+    bool ok = tls_->start();
+    move_tls_output();
+    if (!ok) fail(Failure::Tls, tls_->failure()->detail);
+}
+
+void UpstreamConn::established() {
+    ctx_->wheel().cancel(timer_);
+    state_ = State::Ready;
     if (listener_) listener_->on_upstream_connected();
+}
+
+void UpstreamConn::on_tls_established(const tls::HandshakeInfo&) {
+    if (state_ == State::Connecting) established();
+}
+
+void UpstreamConn::on_tls_plaintext(const char* data, size_t len) {
+    if (state_ == State::Closing) return;
+    process(data, len);
+}
+
+void UpstreamConn::on_tls_peer_closed() { on_stream_eof(); }
+
+void UpstreamConn::move_tls_output() {
+    if (state_ == State::Closing || tls_->output_bytes() == 0) return;
+    stream_.write(tls_->take_output());
 }
 
 void UpstreamConn::timer_cb(void* self) noexcept { static_cast<UpstreamConn*>(self)->on_timer(); }
 
 void UpstreamConn::on_timer() {
-    if (state_ == State::Connecting) fail(Failure::ConnectTimeout, "connect timed out");
+    if (state_ == State::Connecting) {
+        fail(Failure::ConnectTimeout, tcp_connected_ ? "TLS handshake not done within connect_timeout"
+                                                     : "connect timed out");
+    }
     else close();  // idle in the pool for idle_timeout
 }
 
@@ -81,7 +124,20 @@ void UpstreamConn::park(uint64_t idle_timeout_ms) {
 
 void UpstreamConn::send(std::string bytes) {
     if (state_ == State::Closing) return;
-    stream_.write(std::move(bytes));
+    if (!tls_) {
+        stream_.write(std::move(bytes));
+        return;
+    }
+    std::string_view rest = bytes;
+    while (!rest.empty()) {
+        size_t n = std::min(rest.size(), kTlsPiece);
+        if (!tls_->write(rest.substr(0, n))) {
+            fail(Failure::Tls, tls_->failure() ? tls_->failure()->detail : "TLS write refused");
+            return;
+        }
+        move_tls_output();
+        rest.remove_prefix(n);
+    }
 }
 
 void UpstreamConn::on_write_progress() {
@@ -90,6 +146,10 @@ void UpstreamConn::on_write_progress() {
 
 void UpstreamConn::on_stream_eof() {
     if (state_ == State::Closing) return;
+    if (state_ == State::Connecting) {  // only with tls: the handshake was under way
+        fail(Failure::Tls, "the upstream closed the connection during the TLS handshake");
+        return;
+    }
     if (!listener_) {  // idle in the pool: the server closed it, as it may
         close();
         return;
@@ -114,7 +174,15 @@ void UpstreamConn::on_stream_error(const net::StreamError& e) {
 
 void UpstreamConn::on_stream_data(const char* data, size_t len) {
     if (state_ == State::Closing) return;
-    process(data, len);
+    if (!tls_) {
+        process(data, len);
+        return;
+    }
+    // Plaintext reaches process() through on_tls_plaintext, which may close us.
+    bool ok = tls_->feed(data, len);
+    if (state_ == State::Closing) return;
+    move_tls_output();  // handshake flights, alerts
+    if (!ok) fail(Failure::Tls, tls_->failure()->detail);
 }
 
 void UpstreamConn::process(const char* data, size_t len) {

@@ -1,6 +1,10 @@
 // One TCP connection to an upstream server: connect (with a timeout), write a request
 // through its net::TcpStream, and parse the response, handing each part to the Listener
-// that is using the connection. Between requests it waits in its Pool (idle timeout,
+// that is using the connection. On an upstream with `tls`, a tls::Session (client side)
+// sits between the stream and the parser both ways: the connection counts as connected
+// (on_upstream_connected) once the TLS handshake is done, and connect_timeout covers the
+// TCP connect and the handshake together; a failed handshake or certificate check is
+// Failure::Tls. Between requests it waits in its Pool (idle timeout,
 // closed when the server closes it). Owned by its Pool, which destroys it through the
 // loop's dispatcher once the socket has closed; close() is idempotent and silences the
 // listener.
@@ -19,6 +23,7 @@
 #include "gateway/http/response_parser.h"
 #include "gateway/net/tcp_stream.h"
 #include "gateway/proxy/loop_context.h"
+#include "gateway/tls/session.h"
 
 namespace sluice::proxy {
 
@@ -31,10 +36,11 @@ enum class Failure {
     Closed,          // the server closed the connection inside a response
     Timeout,         // no progress for read_timeout (decided by the user of the connection)
     Protocol,        // the response could not be parsed
+    Tls,             // TLS handshake failed (certificate not trusted, wrong name, not TLS, ...)
 };
 const char* failure_name(Failure f);
 
-class UpstreamConn final : private net::TcpStream::Handler {
+class UpstreamConn final : private net::TcpStream::Handler, private tls::Session::Handler {
   public:
     // Whoever uses the connection for the current request. Every call may close the
     // connection or release it to the pool; the connection checks before going on.
@@ -94,6 +100,12 @@ class UpstreamConn final : private net::TcpStream::Handler {
     void on_stream_error(const net::StreamError& e) override;
     void on_write_progress() override;
     void on_stream_closed() override;
+    // tls::Session::Handler
+    void on_tls_established(const tls::HandshakeInfo& info) override;
+    void on_tls_plaintext(const char* data, size_t len) override;
+    void on_tls_peer_closed() override;
+    void move_tls_output();
+    void established();
 
     void on_timer();
     static void timer_cb(void* self) noexcept;
@@ -104,6 +116,7 @@ class UpstreamConn final : private net::TcpStream::Handler {
     std::shared_ptr<Pool> pool_;
     size_t server_;
     net::TcpStream stream_;
+    std::unique_ptr<tls::Session> tls_;  // null on a plain upstream
     State state_ = State::Connecting;
     Listener* listener_ = nullptr;
     http::ResponseParser parser_;
@@ -111,6 +124,7 @@ class UpstreamConn final : private net::TcpStream::Handler {
     uint64_t low_water_ = 64 * 1024;
     uint64_t requests_ = 0;
     uint64_t response_bytes_ = 0;
+    bool tcp_connected_ = false;  // with tls: the handshake is what is left of connecting
 };
 
 }  // namespace sluice::proxy

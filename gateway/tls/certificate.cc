@@ -35,8 +35,10 @@ std::string openssl_reason() {
 // mistake must not hang or exhaust a --check).
 constexpr uintmax_t kMaxPemFileBytes = 1024 * 1024;
 
+}  // namespace
+
 // Whole file into memory, so that "cannot read" (errno) and "not PEM" are told apart.
-bool read_file(const std::string& path, std::string& out, std::string& error) {
+bool read_pem_file(const std::string& path, std::string& out, std::string& error) {
     std::error_code ec;
     auto status = std::filesystem::status(path, ec);
     if (ec || !std::filesystem::exists(status)) {
@@ -68,9 +70,11 @@ bool read_file(const std::string& path, std::string& out, std::string& error) {
     return true;
 }
 
+namespace {
+
 bool read_chain(const std::string& path, LoadedCertificate& out, std::string& error) {
     std::string pem;
-    if (!read_file(path, pem, error)) return false;
+    if (!read_pem_file(path, pem, error)) return false;
     BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
     ERR_clear_error();
     out.leaf.reset(PEM_read_bio_X509_AUX(bio.get(), nullptr, nullptr, nullptr));
@@ -95,7 +99,7 @@ bool read_chain(const std::string& path, LoadedCertificate& out, std::string& er
 
 bool read_key(const std::string& path, LoadedCertificate& out, std::string& error) {
     std::string pem;
-    if (!read_file(path, pem, error)) return false;
+    if (!read_pem_file(path, pem, error)) return false;
     BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
     ERR_clear_error();
     // An empty passphrase callback: an encrypted key is refused rather than prompting

@@ -30,6 +30,11 @@ struct CertificateError {
 
 using CertificateResult = std::variant<LoadedCertificate, CertificateError>;
 
+// A PEM file read whole (at most 1 MiB: anything bigger is not one, and a FIFO or
+// /dev/zero named by mistake must not hang a --check). False with `error` ("cannot read
+// 'FILE': No such file or directory", ...) otherwise.
+bool read_pem_file(const std::string& path, std::string& out, std::string& error);
+
 // Reads and checks spec's files. Errors: a file that cannot be read, holds no PEM
 // certificate or key, a key that does not match the certificate, a certificate OpenSSL
 // will not serve at the system's security level (weak key or signature), an explicit

@@ -16,19 +16,36 @@ constexpr size_t kWriteChunk = 1024 * 1024;
 Session::Session(ServerContextPtr context, Handler& handler, size_t max_output)
     : context_(std::move(context)), handler_(handler), max_output_(max_output) {
     ssl_.reset(context_->new_ssl());
+    attach_bios();
+    if (ssl_) SSL_set_accept_state(ssl_.get());
+}
+
+Session::Session(ClientContextPtr context, std::string_view server_name, Handler& handler,
+                 size_t max_output)
+    : client_context_(std::move(context)), handler_(handler), max_output_(max_output) {
+    ssl_.reset(client_context_->new_ssl(server_name));  // already in connect state
+    attach_bios();
+}
+
+void Session::attach_bios() {
     in_ = BIO_new(BIO_s_mem());
     out_ = BIO_new(BIO_s_mem());
     if (!ssl_ || !in_ || !out_) {
         BIO_free(in_);
         BIO_free(out_);
         in_ = out_ = nullptr;
+        ssl_.reset();
         fail(Failure{FailureReason::Other, "cannot create a TLS session (out of memory)"});
         return;
     }
     // A drained memory BIO reports "retry" rather than EOF: more may come.
     BIO_set_mem_eof_return(in_, -1);
     SSL_set_bio(ssl_.get(), in_, out_);
-    SSL_set_accept_state(ssl_.get());
+}
+
+bool Session::start() {
+    if (state_ != State::Handshaking) return state_ != State::Failed;
+    return advance_handshake();
 }
 
 Session::~Session() = default;
@@ -41,7 +58,17 @@ bool Session::fail(Failure f) {
     return false;
 }
 
-bool Session::fail_from_openssl() { return fail(classify_openssl_error()); }
+bool Session::fail_from_openssl() {
+    Failure f = classify_openssl_error();
+    if (client() && state_ == State::Handshaking) {
+        long verify = SSL_get_verify_result(ssl_.get());
+        if (verify != X509_V_OK) {
+            f.reason = FailureReason::BadCertificate;
+            f.detail = std::string("certificate verify failed: ") + X509_verify_cert_error_string(verify);
+        }
+    }
+    return fail(std::move(f));
+}
 
 bool Session::feed(const char* data, size_t len) {
     if (state_ == State::Failed) return false;
@@ -51,7 +78,8 @@ bool Session::feed(const char* data, size_t len) {
         // Caught before OpenSSL sees it: an alert would be noise to a plaintext client,
         // and the carrier may want to answer it in plaintext before closing.
         if (looks_like_plaintext_http(static_cast<unsigned char>(data[0])))
-            return fail(Failure{FailureReason::NotTls, "plaintext HTTP on a TLS port"});
+            return fail(Failure{FailureReason::NotTls, client() ? "the server answered in plaintext HTTP, not TLS"
+                                                                : "plaintext HTTP on a TLS port"});
     }
     while (len > 0) {
         int n = static_cast<int>(std::min<size_t>(len, INT_MAX));

@@ -22,6 +22,11 @@
 //
 // Handler calls are made from feed() only, never from inside OpenSSL. A handler may call
 // write() and shutdown() but must not destroy the Session or call feed().
+//
+// The same machine runs the client side of sluice's connections to TLS upstreams (built
+// from a ClientContext and the name to verify): start() puts the ClientHello in
+// take_output(), and a failed certificate check is a BadCertificate failure whose detail
+// says why ("certificate verify failed: hostname mismatch").
 #pragma once
 
 #include <cstddef>
@@ -29,6 +34,7 @@
 #include <string>
 #include <string_view>
 
+#include "gateway/tls/client_context.h"
 #include "gateway/tls/failure.h"
 #include "gateway/tls/openssl_ptr.h"
 #include "gateway/tls/server_context.h"
@@ -64,9 +70,17 @@ class Session {
     enum class State { Handshaking, Established, Failed };
 
     Session(ServerContextPtr context, Handler& handler, size_t max_output = kDefaultMaxOutput);
+    // Client side, to a server called `server_name` (SNI and the verified name; see
+    // ClientContext::new_ssl). Nothing happens until start().
+    Session(ClientContextPtr context, std::string_view server_name, Handler& handler,
+            size_t max_output = kDefaultMaxOutput);
     ~Session();
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
+
+    // Client side: begins the handshake (the ClientHello is in take_output() after).
+    // False when the session has failed.
+    bool start();
 
     // Ciphertext read from the transport. False when the session has failed (now or
     // earlier); failure() says why. Bytes after a failure are ignored.
@@ -91,9 +105,11 @@ class Session {
     const HandshakeInfo& info() const { return info_; }  // set once established
     bool peer_closed() const { return peer_closed_; }
     bool shut_down() const { return sent_close_; }
-    const ServerContext& context() const { return *context_; }
+    const ServerContext& context() const { return *context_; }  // server side only
+    bool client() const { return client_context_ != nullptr; }
 
   private:
+    void attach_bios();
     bool advance_handshake();  // false on failure
     bool read_records();       // false on failure
     bool encrypt(std::string_view plaintext);
@@ -101,6 +117,7 @@ class Session {
     bool fail_from_openssl();
 
     ServerContextPtr context_;  // kept alive for the whole session (reload-safe)
+    ClientContextPtr client_context_;  // instead, on the client side
     Handler& handler_;
     size_t max_output_;
     SslPtr ssl_;

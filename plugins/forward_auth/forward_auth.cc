@@ -107,6 +107,7 @@ void run_check(proxy::LoopProxy& lp, const std::shared_ptr<ForwardAuthFilter::Sh
     s.max_body = kMaxBody + 1;  // one more: a longer body is known to be cut
     s.exchange.client_address = req.remote();
     s.exchange.request_id = req.request_id();
+    s.exchange.client_secure = req.secure();
     s.exchange.host_mode = proxy::HostMode::Rewrite;  // the original Host: X-Forwarded-Host
     s.exchange.connect_timeout_ms =
         std::min(timeout, static_cast<uint64_t>(pool->config().connect_timeout.count()));

@@ -22,6 +22,10 @@ stands ("/api/echo/1" is /echo):
   /status/CODE          an empty answer with that status
   /health               200, or 503 while server.healthy is False
 
+With ssl_context (an ssl.SSLContext for a server), the server speaks TLS: each
+connection's handshake runs in its own thread, and the SNI name each connection sent is
+recorded (server.sni_names); a failed handshake is counted (server.tls_failures).
+
 Every server counts the TCP connections it accepted and records each request it saw
 (server.requests), so tests can check keep-alive reuse and what the proxy forwarded.
 
@@ -272,9 +276,17 @@ class UpstreamServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, label="a", port=0):
+    def __init__(self, label="a", port=0, ssl_context=None):
         # port: a fixed one to start a server again where a stopped one was.
         super().__init__((HOST, port), _Handler)
+        self.ssl_context = ssl_context
+        self.sni_names = []
+        self.tls_failures = 0
+        if ssl_context is not None:
+            def remember_sni(_sock, name, _ctx):
+                with self.lock:
+                    self.sni_names.append(name)
+            ssl_context.sni_callback = remember_sni
         self.label = label
         self.port = self.server_address[1]
         self.address = f"{HOST}:{self.port}"
@@ -294,6 +306,23 @@ class UpstreamServer(ThreadingHTTPServer):
             self.connections += 1
             self._ids[id(request)] = self.connections
         super().process_request(request, client_address)
+
+    def finish_request(self, request, client_address):
+        if self.ssl_context is not None:
+            try:
+                wrapped = self.ssl_context.wrap_socket(request, server_side=True)
+            except (OSError, ValueError):
+                with self.lock:
+                    self.tls_failures += 1
+                return
+            with self.lock:
+                self._ids[id(wrapped)] = self._ids.get(id(request), 0)
+            try:
+                super().finish_request(wrapped, client_address)
+            finally:
+                self.shutdown_request(wrapped)  # the plain socket it came from is detached
+            return
+        super().finish_request(request, client_address)
 
     def connection_id(self, sock):
         with self.lock:

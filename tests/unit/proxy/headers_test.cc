@@ -77,6 +77,12 @@ TEST_CASE("forwarding headers are set, X-Forwarded-For appended", "[proxy][heade
     CHECK(h.find("spoofed") == std::string::npos);
     CHECK(h.find("https") == std::string::npos);
     CHECK(h.find("client-id") == std::string::npos);
+    // A client that came over TLS: https, whatever it claimed.
+    ForwardedFor secure = fwd();
+    secure.secure = true;
+    h = build_upstream_head(request({{"Host", "public"}, {"X-Forwarded-Proto", "http"}}), secure, Framing::None);
+    CHECK(has_line(h, "X-Forwarded-Proto: https"));
+    CHECK(h.find("X-Forwarded-Proto: http\r") == std::string::npos);
 
     auto bare = request({});
     std::string b = build_upstream_head(bare, fwd(), Framing::None);
