@@ -19,7 +19,7 @@ import unittest
 from h2raw import CANCEL, H2Raw, SETTINGS_INITIAL_WINDOW_SIZE
 from harness import (TOKEN, Gateway, make_config, metric_sum, metrics, publish_position,
                      wait_metric, wait_until)
-from test_tls_listen import TlsTestBase, make_ca, make_leaf, single
+from test_tls_listen import TlsTestBase, der_of, make_ca, make_leaf, single, tls_config, tls_port
 from upstreams import UpstreamServer
 
 ROUTES = """
@@ -325,6 +325,63 @@ class Http2StreamsTest(Http2Base):
         self.assertEqual(c.server_settings.get(3), 3)  # SETTINGS_MAX_CONCURRENT_STREAMS
         c.read_until(lambda c: all(c.streams[s].status == 200 for s in sids[:3]), 5, "3 streams served")
         wait_metric(gw.port, "sluice_sse_streams_open", lambda v: v == 3, "3 streams")
+
+
+class Http2ReloadTest(TlsTestBase):
+    """A certificate swapped by SIGHUP while HTTP/2 streams are open (the HTTP/1.1 version:
+    test_tls_listen.TlsReloadTest)."""
+
+    def test_sighup_swaps_the_certificate_under_open_h2_streams(self):
+        served = (os.path.join(self.dir.name, "served.crt"), os.path.join(self.dir.name, "served.key"))
+        old = self.leaf
+        new = make_leaf(self.dir.name, self.ca, "renewed", "localhost")
+        for src, dst in zip(old, served):
+            shutil.copyfile(src, dst)
+        gw = self.gateway(tls_config(single(served)))
+        port, listening = tls_port(gw)
+        self.assertEqual(listening["alpn"], "h2,http/1.1")
+        c = H2Raw(port, tls=self.client_context())
+        self.addCleanup(c.close)
+        self.assertEqual(c.sock.getpeercert(binary_form=True), der_of(old[0]))
+        sids = {name: c.request(f"/s/{name}") for name in ("swap1", "swap2")}
+        c.read_until(lambda c: all(c.streams[s].status == 200 for s in sids.values()), 5, "both heads")
+        wait_metric(gw.port, "sluice_sse_streams_open", lambda v: v == 2, "two streams")
+        for name in sids:
+            publish_position(gw.port, f"c:{name}", f"before-{name}")
+        c.read_until(lambda c: all(f"data: before-{n}\n".encode() in c.streams[s].data for n, s in sids.items()),
+                     5, "the events before the reload")
+
+        for src, dst in zip(new, served):
+            shutil.copyfile(src, dst + ".tmp")
+            os.replace(dst + ".tmp", dst)
+        gw.send_signal(signal.SIGHUP)
+        wait_metric(gw.port, "sluice_config_reloads_total", lambda v: v == 1, "the reload")
+
+        # The open streams keep receiving, on the connection made with the old certificate,
+        # and that connection still takes new streams.
+        for name in sids:
+            publish_position(gw.port, f"c:{name}", f"after-{name}")
+        c.read_until(lambda c: all(f"data: after-{n}\n".encode() in c.streams[s].data for n, s in sids.items()),
+                     5, "the events after the reload")
+        third = c.request("/s/swap3")
+        c.read_until(lambda c: c.streams[third].status == 200, 5, "a new stream on the old connection")
+        for sid in (*sids.values(), third):
+            self.assertIsNone(c.streams[sid].reset)
+            self.assertFalse(c.streams[sid].ended)
+        self.assertIsNone(c.goaway)
+
+        # A new connection gets the new certificate, and streams on it work.
+        fresh = H2Raw(port, tls=self.client_context())
+        self.addCleanup(fresh.close)
+        self.assertEqual(fresh.sock.getpeercert(binary_form=True), der_of(new[0]))
+        sid = fresh.request("/s/swap1")
+        fresh.read_until(lambda c: c.streams[sid].status == 200, 5, "a stream on the new connection")
+        wait_metric(gw.port, "sluice_sse_streams_open", lambda v: v == 4, "four streams")
+        publish_position(gw.port, "c:swap1", "both-connections")
+        fresh.read_until(lambda c: b"data: both-connections\n" in c.streams[sid].data, 5, "the new stream's event")
+        c.read_until(lambda c: b"data: both-connections\n" in c.streams[sids["swap1"]].data, 5,
+                     "the old stream's event")
+        self.assertEqual(metric_sum(metrics(gw.port), "sluice_http2_connections_open"), 2)
 
 
 @unittest.skipUnless(have_tool("h2load"), "h2load (Debian nghttp2-client) is not installed")
