@@ -2,11 +2,15 @@
 // EventSources to the same origin. Over https (ALPN h2, a test certificate made with the
 // openssl tool) all 20 streams open on ONE connection and each receives its own event;
 // the same page over plain HTTP/1.1 gets only the browser's six connections per origin,
-// and the other 14 EventSources wait: the reason HTTP/2 is served.
-import { after, before, test } from 'node:test';
+// and the other 14 EventSources wait: the reason HTTP/2 is served. The browser trusts the
+// test certificate the way one pins a certificate in Chromium, by the SHA-256 of its public
+// key (--ignore-certificate-errors-spki-list), not by ignoring certificate errors: any other
+// certificate on that origin would still be refused.
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { X509Certificate, createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Gateway, freePort, makeConfig, sluiceBin } from './gateway.mjs';
 
@@ -56,6 +60,13 @@ const ROUTES = `
     root: @SITE@
 `;
 
+// base64(SHA-256(SubjectPublicKeyInfo)) of a PEM certificate: what Chromium's
+// --ignore-certificate-errors-spki-list takes.
+function spkiHash(certFile) {
+  const spki = new X509Certificate(readFileSync(certFile)).publicKey.export({ type: 'spki', format: 'der' });
+  return createHash('sha256').update(spki).digest('base64');
+}
+
 // A plain listener (health checks, publishing, the HTTP/1.1 page) and a TLS one.
 class TlsGateway extends Gateway {
   constructor() {
@@ -104,23 +115,29 @@ class TlsGateway extends Gateway {
   }
 }
 
-let browser = null;
-before(async () => {
-  if (skip) return;
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS,
-    headless: true, timeout: 30000 });
-});
-after(async () => {
-  if (browser) await browser.close();
-});
+// A browser that trusts exactly the certificate in `certFile` (and the usual CAs).
+function launchTrusting(certFile) {
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, timeout: 30000,
+    args: [...CHROMIUM_ARGS, `--ignore-certificate-errors-spki-list=${spkiHash(certFile)}`] });
+}
 
 test(`Chromium: ${STREAMS} EventSources over https share one HTTP/2 connection; over ` +
   'HTTP/1.1 only six open', { skip, timeout: 90000 }, async () => {
   const gw = new TlsGateway();
   try {
     await gw.start();
-    // The test certificate is self-signed: the context trusts it (ignoreHTTPSErrors).
-    const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    // Without the pin the self-signed certificate is refused: the pin is what trusts it.
+    const untrusting = await chromium.launch({ executablePath: CHROMIUM, headless: true,
+      timeout: 30000, args: CHROMIUM_ARGS });
+    try {
+      const page = await (await untrusting.newContext()).newPage();
+      await assert.rejects(page.goto(`https://localhost:${gw.tlsPort}/page/index.html`),
+        /ERR_CERT_AUTHORITY_INVALID/);
+    } finally {
+      await untrusting.close();
+    }
+    const browser = await launchTrusting(gw.cert);
+    const context = await browser.newContext();  // certificate errors are not ignored
     try {
       const page = await context.newPage();
       await page.goto(`https://localhost:${gw.tlsPort}/page/index.html`);
@@ -151,6 +168,7 @@ test(`Chromium: ${STREAMS} EventSources over https share one HTTP/2 connection; 
       await page1.close();
     } finally {
       await context.close();
+      await browser.close();
     }
     await gw.stop();
   } finally {
