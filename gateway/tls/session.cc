@@ -60,7 +60,7 @@ bool Session::fail(Failure f) {
 
 bool Session::fail_from_openssl() {
     Failure f = classify_openssl_error();
-    if (client() && state_ == State::Handshaking) {
+    if (client() && client_context_->verifies() && state_ == State::Handshaking) {
         long verify = SSL_get_verify_result(ssl_.get());
         if (verify != X509_V_OK) {
             f.reason = FailureReason::BadCertificate;

@@ -235,6 +235,16 @@ class UpstreamTlsRefusalsTest(UpstreamTlsBase):
             self.check_refused(gw, "the server answered in plaintext HTTP, not TLS")
             self.assertGreaterEqual(plain.connections, 1)
 
+    def test_health_checks_speak_tls_and_fail_an_untrusted_server(self):
+        up = self.tls_upstream(self.named)
+        gw = self.gateway(upstream_config(up.address, {
+            "tls": "true", "ca_file": self.other_ca[0], "server_name": "upstream.test",
+            "health_check": "{path: /health, interval: 200ms, timeout: 1s}"}))
+        gw.wait_log(lambda line: line.get("msg") == "upstream server failed its health check", 10,
+                    "the failed health check")
+        self.assertGreaterEqual(up.tls_failures, 1)  # the probe's handshake, refused by sluice
+        self.assertEqual(up.requests, [])             # no check request was ever sent in clear
+
     def test_verify_false_accepts_any_certificate(self):
         up = self.tls_upstream(self.named)
         gw = self.gateway(upstream_config(up.address, {"tls": "true", "verify": "false"}))
