@@ -100,8 +100,9 @@ void UpstreamConn::on_timer() {
     if (state_ == State::Connecting) {
         fail(Failure::ConnectTimeout, tcp_connected_ ? "TLS handshake not done within connect_timeout"
                                                      : "connect timed out");
+    } else {
+        close();  // idle in the pool for idle_timeout
     }
-    else close();  // idle in the pool for idle_timeout
 }
 
 void UpstreamConn::begin_request(bool head_request) {
