@@ -384,7 +384,6 @@ class Http2ReloadTest(TlsTestBase):
         self.assertEqual(metric_sum(metrics(gw.port), "sluice_http2_connections_open"), 2)
 
 
-@unittest.skipUnless(have_tool("h2load"), "h2load (Debian nghttp2-client) is not installed")
 class Http2ProxyStreamTest(Http2Base):
     """An event stream from an HTTP/1.1 upstream passes through a proxy route to an HTTP/2
     client as it comes, byte for byte, beside other streams on the same connection."""
@@ -412,6 +411,7 @@ class Http2ProxyStreamTest(Http2Base):
             self.assertIsNone(c.streams[held].reset)
 
 
+@unittest.skipUnless(have_tool("h2load"), "h2load (Debian nghttp2-client) is not installed")
 class Http2LoadTest(Http2Base):
     """Many streams on few connections (bounded: a few thousand requests)."""
 
