@@ -279,8 +279,9 @@ def tls_section(r):
     rows = r.get("tls", [])
     if rows:
         n = rows[0]["subs"]
-        o.append(f"{num(n)} subscribers; S2 on one channel at the rates shown, S3 with a channel "
-                 "each at 1 event/s. The same servers and configs as above with one more "
+        o.append(f"{num(n)} subscribers opened at 500/s (one sluice-bench process makes every "
+                 "client handshake; more would measure the load generator), on every transport; "
+                 "S2 on one channel at the rates shown, S3 with a channel each at 1 event/s. The same servers and configs as above with one more "
                  "listener: sluice's `tls:` listener (`http2: true`), Nchan behind nginx's own "
                  "`listen ... ssl http2` (OpenSSL 3 defaults on both: TLS 1.3, the same P-256 "
                  "certificate). sluice-bench speaks TLS with ALPN `http/1.1`, or `h2` with "
@@ -310,7 +311,7 @@ def tls_section(r):
     hs = r.get("handshakes", [])
     if hs:
         h = hs[0]["report"]["connections"]
-        o.append(f"**Per stream.** {num(h)} streams opened at 1,000/s and held, nothing "
+        o.append(f"**Per stream.** {num(h)} streams opened at 250/s and held, nothing "
                  "published: server CPU over the whole run and Pss growth (at the end against "
                  "before), divided by the streams connected. TLS minus plain is what a full "
                  "TLS handshake (no resumption: the bench offers no ticket) and a TLS session "
