@@ -13,6 +13,7 @@
 #include "gateway/broker/redis_broker.h"
 #include "gateway/broker/redis_glob.h"
 #include "gateway/core/log.h"
+#include "gateway/sse/encode.h"
 #include "plugins/registry.h"
 
 namespace sluice::app {
@@ -221,6 +222,10 @@ int Server::run() {
     // Channel heads live for their route's history.positions_ttl after the last event,
     // so positions are never reused (issue 8); the hub also decides limits.max_channels.
     hub_ = std::make_unique<broker::MemoryHub>();
+    // Each event is encoded once for the process; every loop shares the result.
+    hub_->set_encoder([](const broker::Message& m) {
+        return sse::make_stored_event(m.position, m.event, m.payload);
+    });
     hub_->set_positions_ttl(positions_ttl_fn(runtime_));
     hub_->set_max_channels(cfg.limits.max_channels);
     if (broker::uses_redis(cfg.broker.type)) {

@@ -21,13 +21,14 @@ uint64_t history_budget_share(const config::Config& cfg, unsigned loops) {
     return share > 0 ? share : 1;
 }
 
-history::StoredEvent encode_stored(const broker::Message& msg) {
-    history::StoredEvent ev;
-    ev.position = msg.position;
-    ev.encoded = make_shared_bytes(sse::encode_event(msg.position, msg.event, msg.payload));
-    ev.type = sse::payload_type(msg.payload).value_or(std::string());
-    ev.at = std::chrono::steady_clock::now();
-    return ev;
+history::StoredEventPtr encode_stored(const broker::Message& msg) {
+    return sse::make_stored_event(msg.position, msg.event, msg.payload);
+}
+
+// The event as the hub built it for every loop (encoded once per process), or, for a
+// message without one (events read back from Redis), built here.
+history::StoredEventPtr stored_of(const broker::Message& msg) {
+    return msg.stored ? msg.stored : encode_stored(msg);
 }
 
 // Upstream events counted in this worker's metrics.
@@ -257,11 +258,11 @@ void Worker::apply_seed(const std::string& name, broker::ChannelSeed seed) {
     if (!seed.recent.empty() && broker_->may_keep_history(name)) {
         // Older events the broker still holds go in front of what live delivery may
         // already have added while the seed was loading; newer ones are appended.
-        std::vector<history::StoredEvent> older;
+        std::vector<history::StoredEventPtr> older;
         for (const auto& m : seed.recent) {
-            history::StoredEvent ev = encode_stored(m);
-            if (ev.position > ch->history().head()) ch->history().append(std::move(ev));
-            else if (ev.position < ch->history().oldest()) older.push_back(std::move(ev));
+            history::StoredEventPtr ev = encode_stored(m);
+            if (ev->position > ch->history().head()) ch->history().append(std::move(ev));
+            else if (ev->position < ch->history().oldest()) older.push_back(std::move(ev));
         }
         if (!older.empty()) ch->history().prepend_older(std::move(older));
         ch->history().advance_head(seed.head);
@@ -282,7 +283,7 @@ void Worker::fetch(const std::string& channel, uint64_t from, uint64_t to, Fetch
         broker_->fetch_range(channel, from, to, [cb = std::move(cb)](std::vector<broker::Message> msgs) {
             std::vector<history::StoredEvent> events;
             events.reserve(msgs.size());
-            for (const auto& m : msgs) events.push_back(encode_stored(m));
+            for (const auto& m : msgs) events.push_back(*encode_stored(m));
             cb(std::move(events));
         });
     });
@@ -307,7 +308,7 @@ void Worker::on_broker_message(const broker::Message& msg) {
     if (msg.reset || stale) ch.reset();
     if (msg.position > ch.history().head()) {  // else: already have it
         size_t before = ch.history().size();
-        ch.publish(encode_stored(msg));
+        ch.publish(stored_of(msg));
         size_t after = ch.history().size();
         if (after <= before) metrics_.history_evicted.add(static_cast<int64_t>(before + 1 - after));
     }

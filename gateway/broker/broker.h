@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "gateway/core/result.h"
+#include "gateway/history/channel_history.h"
 
 namespace sluice::broker {
 
@@ -24,6 +25,10 @@ struct Message {
     // forgets its copy before taking this event.
     bool reset = false;
     bool readiness_changed = false;
+    // The event as loops keep and send it (SSE bytes, payload type), built once for the
+    // process by the hub's encoder and shared by every loop; nullptr without an encoder
+    // (the loop then builds its own).
+    history::StoredEventPtr stored;
 };
 
 // Implemented by the worker: called on the worker's loop thread only.

@@ -20,7 +20,11 @@ constexpr MemoryHub::Millis kMaxTtl = std::chrono::hours(24 * 365 * 100);
 
 Message make_message(const std::string& channel, uint64_t position, const std::string& event,
                      const std::string& payload, bool reset = false) {
-    Message m{channel, position, event, payload};
+    Message m;
+    m.channel = channel;
+    m.position = position;
+    m.event = event;
+    m.payload = payload;
     // The count started again: loops that still hold positions of the channel's previous
     // life (its head expired after positions_ttl, or Redis lost it) forget them first.
     m.reset = reset;
@@ -31,6 +35,16 @@ Message make_message(const std::string& channel, uint64_t position, const std::s
 
 MemoryHub::MemoryHub(Millis positions_ttl, NowFn now)
     : default_ttl_(positions_ttl), now_(std::move(now)) {}
+
+void MemoryHub::set_encoder(EncodeFn fn) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    encoder_ = std::move(fn);
+}
+
+MemoryHub::MessagePtr MemoryHub::build_locked(Message m) const {
+    if (encoder_) m.stored = encoder_(m);
+    return std::make_shared<const Message>(std::move(m));
+}
 
 void MemoryHub::set_positions_ttl(TtlFn fn) {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -166,7 +180,7 @@ uint64_t MemoryHub::publish(const std::string& channel, const std::string& paylo
         touch_locked(channel, head, t);
         if (admitted) {
             queued_locked(head, position);
-            to_wake = enqueue_locked(std::make_shared<const Message>(make_message(
+            to_wake = enqueue_locked(build_locked(make_message(
                                          channel, position, event, payload, restarted)),
                                      self);
         }
@@ -211,8 +225,7 @@ bool MemoryHub::deliver_locked(const std::string& channel, Head& head, bool rest
     // rewound: a reset.
     bool reset = (restarted && position == 1) || head.reset_next;
     head.reset_next = false;
-    auto woken = enqueue_locked(std::make_shared<const Message>(
-        make_message(channel, position, event, payload, reset)));
+    auto woken = enqueue_locked(build_locked(make_message(channel, position, event, payload, reset)));
     to_wake.insert(to_wake.end(), woken.begin(), woken.end());
     return true;
 }
@@ -297,7 +310,7 @@ void MemoryHub::reset_sequenced(const std::string& channel, const std::string& p
         }
         queued_locked(head, 1);
         to_wake = enqueue_locked(
-            std::make_shared<const Message>(make_message(channel, 1, event, payload, true)));
+            build_locked(make_message(channel, 1, event, payload, true)));
     }
     wake(to_wake);
 }

@@ -47,7 +47,15 @@ class MemoryHub {
         std::function<void()> wake;
     };
 
+    // Builds the stored form of an event (its SSE bytes and payload type) once for the
+    // whole process. Called under the hub lock from any thread: thread-safe, no calls
+    // back into the hub.
+    using EncodeFn = std::function<history::StoredEventPtr(const Message&)>;
+
     explicit MemoryHub(Millis positions_ttl = std::chrono::hours(24), NowFn now = nullptr);
+
+    // Set once before any loop attaches (the hub never encodes without it: tests).
+    void set_encoder(EncodeFn fn);
 
     // Replaces the per-channel positions_ttl (config load and reload). A head takes the
     // new value at its next event.
@@ -181,6 +189,8 @@ class MemoryHub {
                         std::vector<Inbox*>& to_wake, bool* dropped);
     // Queues msg on every inbox; call with mutex_ held. Returns the inboxes to wake.
     std::vector<Inbox*> enqueue_locked(const MessagePtr& msg, Inbox* self = nullptr);
+    // The message every loop receives, its stored form built once here.
+    MessagePtr build_locked(Message m) const;
     static void wake(const std::vector<Inbox*>& inboxes);
 
     std::mutex mutex_;
@@ -191,6 +201,7 @@ class MemoryHub {
     TtlFn ttl_fn_;
     uint32_t ttl_generation_ = 1;
     NowFn now_;
+    EncodeFn encoder_;
     std::atomic<bool> ready_{true};
     uint64_t max_channels_ = UINT64_MAX;
     size_t stored_channels_ = 0;  // heads with stored == true

@@ -1,10 +1,13 @@
 // One channel's history: a bounded ring of encoded events with consecutive-ish
 // positions, bounded by count, bytes and age. Pure (no libuv): time is passed in.
+// The ring holds references: an event (with its SSE bytes) is built once per process
+// and every loop's ring that holds it shares the same immutable object.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -29,6 +32,8 @@ struct StoredEvent {
     std::string type;        // payload's JSON "type" ("" if none), for terminal checks
     Clock::time_point at;    // when it was appended (TTL)
 };
+// Immutable once built: shared by every loop (and every ring) that holds the event.
+using StoredEventPtr = std::shared_ptr<const StoredEvent>;
 
 class ChannelHistory {
   public:
@@ -39,7 +44,8 @@ class ChannelHistory {
     // bytes immediately. Returns the number of events evicted. An event with
     // position <= head() is ignored (returns 0). An event larger than max_bytes is evicted
     // at once: head() still moves to its position.
-    size_t append(StoredEvent ev);
+    size_t append(StoredEventPtr ev);
+    size_t append(StoredEvent ev) { return append(std::make_shared<const StoredEvent>(std::move(ev))); }
 
     // Drops events older than ttl as of `now`. Returns the number evicted.
     size_t expire(Clock::time_point now);
@@ -62,10 +68,13 @@ class ChannelHistory {
     const StoredEvent* first_at_or_after(uint64_t p) const;
     // The newest event (nullptr if empty).
     const StoredEvent* newest() const;
+    // The newest event's shared reference (nullptr if empty).
+    const StoredEventPtr& newest_ref() const;
     // Puts events older than oldest() in front (events sorted by position, all below
     // oldest()). Only the newest of them that fit the count and byte limits are kept.
     // Used when a broker supplies history a loop did not receive live. Returns the
     // number kept.
+    size_t prepend_older(std::vector<StoredEventPtr> events);
     size_t prepend_older(std::vector<StoredEvent> events);
     // Forget everything, head included (the broker restarted the channel's positions).
     void reset();
@@ -87,7 +96,7 @@ class ChannelHistory {
     void add_bytes(uint64_t n);
     void sub_bytes(uint64_t n);
     HistoryLimits limits_;
-    std::deque<StoredEvent> events_;
+    std::deque<StoredEventPtr> events_;
     uint64_t head_ = 0;
     uint64_t bytes_ = 0;
     std::string head_type_;

@@ -13,18 +13,19 @@ Channel::Channel(std::string name, const history::HistoryLimits& limits)
     : name_(std::move(name)), history_(limits), last_activity_(std::chrono::steady_clock::now()),
       ttl_(limits.ttl) {}
 
-void Channel::publish(history::StoredEvent ev) {
-    last_activity_ = ev.at;
+void Channel::publish(history::StoredEventPtr ev) {
+    if (!ev) return;
+    last_activity_ = ev->at;
     history_.append(ev);
-    const history::StoredEvent* stored = history_.newest();
-    if (!stored || stored->position != ev.position) stored = &ev;  // ring too small to hold it
+    // Subscribers see the shared event itself, held here even if the ring was too small.
+    const history::StoredEvent& stored = *ev;
     ++fanning_out_;
     // Index loop: subscribers added during the fan-out are not visited (they replay
     // from history instead); removed ones leave a null hole, compacted afterwards.
     size_t n = subscribers_.size();
     for (size_t i = 0; i < n; ++i) {
         Subscriber* s = subscribers_[i];
-        if (s) s->on_channel_event(*this, *stored);
+        if (s) s->on_channel_event(*this, stored);
     }
     if (--fanning_out_ == 0 && has_holes_) compact();
 }

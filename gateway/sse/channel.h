@@ -52,7 +52,8 @@ class Channel {
     const history::ChannelHistory& history() const { return history_; }
 
     // Appends the event to history and hands it to every subscriber.
-    void publish(history::StoredEvent ev);
+    void publish(history::StoredEventPtr ev);
+    void publish(history::StoredEvent ev) { publish(std::make_shared<const history::StoredEvent>(std::move(ev))); }
 
     // Forgets history and head (positions start again), telling every subscriber.
     void reset();

@@ -140,4 +140,14 @@ std::optional<std::string> payload_type(std::string_view payload) {
     return json_top_level_type(payload);
 }
 
+history::StoredEventPtr make_stored_event(uint64_t position, std::string_view event,
+                                          std::string_view payload) {
+    auto ev = std::make_shared<history::StoredEvent>();
+    ev->position = position;
+    ev->encoded = make_shared_bytes(encode_event(position, event, payload));
+    ev->type = payload_type(payload).value_or(std::string());
+    ev->at = history::Clock::now();
+    return ev;
+}
+
 }  // namespace sluice::sse

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "gateway/history/channel_history.h"
+
 namespace sluice::sse {
 
 // "id: <id>\n" ["event: <name>\n"] one "data: <line>\n" per payload line, then "\n".
@@ -37,5 +39,10 @@ std::string event_name_from_encoded(std::string_view encoded);
 // The top-level JSON "type" string of a payload, if the payload is a JSON object with
 // a string "type" member. Never throws; invalid JSON gives nullopt.
 std::optional<std::string> payload_type(std::string_view payload);
+
+// An event as histories keep it: encoded bytes, payload type, and now (for its TTL).
+// Built once per process for each event (the hub's encoder) and shared by every loop.
+history::StoredEventPtr make_stored_event(uint64_t position, std::string_view event,
+                                          std::string_view payload);
 
 }  // namespace sluice::sse

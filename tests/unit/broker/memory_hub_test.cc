@@ -393,3 +393,36 @@ TEST_CASE("a rewound sequenced channel starts over from what Redis holds, marked
     // Digests never collide with "unknown".
     CHECK(MemoryHub::event_digest("", "") != 0);
 }
+
+TEST_CASE("each event is encoded once for the process and every loop shares it",
+          "[broker][hub]") {
+    MemoryHub hub;
+    int encoded = 0;
+    hub.set_encoder([&encoded](const Message& m) {
+        ++encoded;  // called under the hub lock: no race on the counter
+        auto ev = std::make_shared<sluice::history::StoredEvent>();
+        ev->position = m.position;
+        ev->encoded = sluice::make_shared_bytes("id: " + std::to_string(m.position) + "\n\n");
+        return sluice::history::StoredEventPtr(ev);
+    });
+    TestInbox a, b;
+    hub.attach(&a.inbox);
+    hub.attach(&b.inbox);
+    CHECK(hub.publish("x", "p", "") == 1);
+    CHECK(hub.deliver_sequenced("s", 7, "q", ""));
+    auto got_a = a.take();
+    auto got_b = b.take();
+    REQUIRE(got_a.size() == 2);
+    REQUIRE(got_b.size() == 2);
+    CHECK(encoded == 2);
+    for (size_t i = 0; i < 2; ++i) {
+        REQUIRE(got_a[i]->stored);
+        CHECK(got_a[i]->stored == got_b[i]->stored);  // the same object, not a copy
+        CHECK(got_a[i]->stored->position == got_a[i]->position);
+    }
+    // Readiness changes carry no event.
+    hub.set_ready(false);
+    CHECK_FALSE(a.take()[0]->stored);
+    hub.detach(&a.inbox);
+    hub.detach(&b.inbox);
+}
