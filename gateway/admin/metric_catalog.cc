@@ -45,13 +45,8 @@ void build_info(const ScrapeInput&, SampleWriter& w) {
 }
 
 void history_evictions(const ScrapeInput& in, SampleWriter& w) {
-    int64_t idle = 0, oldest = 0;
-    for (const WorkerMetrics* m : in.workers) {
-        idle += m->history_budget_evicted_idle.get();
-        oldest += m->history_budget_evicted_oldest.get();
-    }
-    w.sample({"idle_channel"}, static_cast<double>(idle));
-    w.sample({"oldest_events"}, static_cast<double>(oldest));
+    w.sample({"idle_channel"}, static_cast<double>(in.global.history_budget_evicted_idle));
+    w.sample({"oldest_events"}, static_cast<double>(in.global.history_budget_evicted_oldest));
 }
 
 void events_dropped(const ScrapeInput& in, SampleWriter& w) {
@@ -298,12 +293,12 @@ const std::vector<MetricDecl>& metric_catalog() {
         {"sluice_sse_gaps_total", C::Counter, "Gap events sent to clients.", {}, summed<&M::gaps>},
         {"sluice_history_evicted_total",
          C::Counter,
-         "Events dropped from history by size, bytes or TTL.",
+         "Events dropped from the process's history by size, bytes or TTL.",
          {},
-         summed<&M::history_evicted>},
+         global_value<&GlobalState::history_evicted>},
         {"sluice_channels",
          C::Gauge,
-         "Channel states held, summed over worker loops (readers' channels included).",
+         "Channels worker loops hold for their readers (streams and waiting polls), summed.",
          {},
          summed<&M::channels>},
         {"sluice_channels_stored",
@@ -313,9 +308,9 @@ const std::vector<MetricDecl>& metric_catalog() {
          global_value<&GlobalState::channels_stored>},
         {"sluice_history_bytes",
          C::Gauge,
-         "History bytes held, summed over worker loops (limits.max_history_bytes).",
+         "History bytes held by the process, once for all loops (limits.max_history_bytes).",
          {},
-         summed<&M::history_bytes>},
+         global_value<&GlobalState::history_bytes>},
         {"sluice_history_evictions_total",
          C::Counter,
          "Events evicted to stay within limits.max_history_bytes, by reason.",

@@ -143,6 +143,11 @@ struct GlobalState {
     uint64_t channels_stored = 0;        // channels holding events (limits.max_channels)
     uint64_t dropped_max_channels = 0;   // Redis events dropped at limits.max_channels
     uint64_t events_received = 0;        // events the hub passed to the loops, each once
+    // The process's shared history (held once, whatever the number of loops).
+    uint64_t history_bytes = 0;
+    uint64_t history_evicted = 0;                // by count, bytes or TTL
+    uint64_t history_budget_evicted_idle = 0;    // events: whole histories of idle channels
+    uint64_t history_budget_evicted_oldest = 0;  // events: oldest events of read channels
     const PluginDecisions* plugin_decisions = nullptr;  // nullptr: no series
 };
 

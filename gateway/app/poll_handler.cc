@@ -209,9 +209,11 @@ void handle_poll(pipeline::Request& conn, const Context& ctx, const router::Matc
     if (!w.broker_ready()) {
         // Broker down: answer from what this loop holds, never wait, and never with a
         // gap: the broker may still hold what this loop lacks (it would be a false gap).
-        sse::Channel* ch = w.find_channel(*channel_name);
-        if (ch) conn.respond(200, build_poll_answer(*ch, route, position, nullptr, false, filter.get()).body);
-        else conn.respond(200, empty_poll_answer(position.value_or(0)).body);
+        sse::Channel& ch = w.reader_channel_now(*channel_name);
+        if (ch.history().head() > 0)
+            conn.respond(200, build_poll_answer(ch, route, position, nullptr, false, filter.get()).body);
+        else
+            conn.respond(200, empty_poll_answer(position.value_or(0)).body);
         return;
     }
     auto alive = conn.alive();

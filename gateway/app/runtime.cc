@@ -94,6 +94,10 @@ std::function<std::chrono::milliseconds(const std::string&)> positions_ttl_fn(Ru
     };
 }
 
+std::function<history::HistoryLimits(const std::string&)> history_limits_fn(RuntimePtr rt) {
+    return [rt = std::move(rt)](const std::string& channel) { return history_limits_for(*rt, channel); };
+}
+
 history::HistoryLimits history_limits_for(const Runtime& rt, const std::string& channel) {
     if (const sse::SseRouteOptions* r = rt.routes.sse_route_for_channel(channel)) {
         return effective(r->history);

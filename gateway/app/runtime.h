@@ -40,5 +40,7 @@ history::HistoryLimits history_limits_for(const Runtime& rt, const std::string& 
 // Each channel's history.positions_ttl under rt, for the process-wide head table.
 // Thread-safe: it only reads the immutable runtime it keeps alive.
 std::function<std::chrono::milliseconds(const std::string&)> positions_ttl_fn(RuntimePtr rt);
+// Each channel's history limits under rt, for the process's shared history (same terms).
+std::function<history::HistoryLimits(const std::string&)> history_limits_fn(RuntimePtr rt);
 
 }  // namespace sluice::app

@@ -227,6 +227,8 @@ int Server::run() {
         return sse::make_stored_event(m.position, m.event, m.payload);
     });
     hub_->set_positions_ttl(positions_ttl_fn(runtime_));
+    hub_->set_history_limits(history_limits_fn(runtime_));
+    hub_->set_history_budget(cfg.limits.max_history_bytes);
     hub_->set_max_channels(cfg.limits.max_channels);
     if (broker::uses_redis(cfg.broker.type)) {
         // Subscribed before any client is served, so events published between a
@@ -301,6 +303,11 @@ std::string Server::render_metrics() const {
         g.channels_stored = hub_->stored_channels();
         g.dropped_max_channels = hub_->dropped_at_cap();
         g.events_received = hub_->events_received();
+        broker::HubHistory::Stats h = hub_->history_stats();
+        g.history_bytes = h.bytes;
+        g.history_evicted = h.evicted_limits;
+        g.history_budget_evicted_idle = h.evicted_idle;
+        g.history_budget_evicted_oldest = h.evicted_oldest;
     }
     g.broker_kind = broker::broker_type_name(started_config_->broker.type);  // fixed at start
     if (feed_) g.broker = &broker_counters_;
@@ -403,6 +410,8 @@ void Server::reload() {
         tls_contexts_ = std::move(contexts);
     }
     hub_->set_positions_ttl(positions_ttl_fn(next));
+    hub_->set_history_limits(history_limits_fn(next));
+    hub_->set_history_budget(new_cfg.limits.max_history_bytes);
     hub_->set_max_channels(new_cfg.limits.max_channels);
     if (feed_) feed_->set_patterns(redis_patterns(*next));
     for (auto& w : workers_) w->post([next](Worker& wk) { wk.set_runtime(next); });

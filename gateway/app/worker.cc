@@ -14,13 +14,6 @@ namespace sluice::app {
 namespace {
 constexpr uint64_t kSweepEveryMs = 1000;   // history TTL and idle channel eviction
 
-// Every loop keeps its own copy of each channel's history, so the process budget is
-// shared out evenly: together the loops stay within limits.max_history_bytes.
-uint64_t history_budget_share(const config::Config& cfg, unsigned loops) {
-    uint64_t share = cfg.limits.max_history_bytes / (loops > 0 ? loops : 1);
-    return share > 0 ? share : 1;
-}
-
 history::StoredEventPtr encode_stored(const broker::Message& msg) {
     return sse::make_stored_event(msg.position, msg.event, msg.payload);
 }
@@ -57,8 +50,7 @@ struct WorkerCallbacks {
 };
 
 Worker::Worker(Server& server, unsigned index, RuntimePtr runtime)
-    : server_(server), index_(index), runtime_(std::move(runtime)),
-      loops_(runtime_->config->workers) {
+    : server_(server), index_(index), runtime_(std::move(runtime)) {
     uv_loop_init(&loop_);
     dispatcher_ = std::make_unique<loop::Dispatcher>(&loop_);
     dispatcher_->set_turn_hook([this] { on_turn_end(); });
@@ -67,11 +59,9 @@ Worker::Worker(Server& server, unsigned index, RuntimePtr runtime)
     sweep_timer_.fn = &Worker::sweep_cb;
     sse::ChannelStore::Hooks hooks;
     hooks.on_drop = [this](const std::string& name) { broker_->channel_closed(name); };
-    hooks.on_emptied = [this](const std::string& name, uint64_t head) {
-        broker_->history_emptied(name, head);
-    };
-    channels_ = std::make_unique<sse::ChannelStore>(std::move(hooks),
-                                                    history_budget_share(*runtime_->config, loops_));
+    // The loop holds channels only for its readers, as references into the process's
+    // shared history: limits.max_history_bytes is kept by the hub, not here.
+    channels_ = std::make_unique<sse::ChannelStore>(std::move(hooks), 0, false);
 }
 
 Worker::~Worker() = default;
@@ -187,8 +177,9 @@ void Worker::on_turn_end() {
 void Worker::sweep_cb(void* self) noexcept { static_cast<Worker*>(self)->on_sweep(); }
 
 void Worker::on_sweep() {
-    size_t expired = channels_->sweep(std::chrono::steady_clock::now());
-    metrics_.history_evicted.add(static_cast<int64_t>(expired));
+    channels_->sweep(std::chrono::steady_clock::now());
+    // The shared history's TTL: one loop is enough (it only looks at what is due).
+    if (index_ == 0) broker_->on_sweep();
     sync_channel_metrics();
     metrics_.io_uring_sends.set(static_cast<int64_t>(dispatcher_->batched_sends()));
     wheel().schedule(sweep_timer_, kSweepEveryMs);
@@ -196,23 +187,28 @@ void Worker::on_sweep() {
 
 void Worker::sync_channel_metrics() {
     metrics_.channels.set(static_cast<int64_t>(channels_->size()));
-    metrics_.history_bytes.set(static_cast<int64_t>(channels_->bytes()));
-    const auto& ev = channels_->budget_evictions();
-    metrics_.history_budget_evicted_idle.set(static_cast<int64_t>(ev.idle_channel));
-    metrics_.history_budget_evicted_oldest.set(static_cast<int64_t>(ev.oldest));
 }
 
 sse::Channel& Worker::open_local(const std::string& name) {
     if (sse::Channel* ch = channels_->find(name)) return *ch;
+    // From here on the channel's events come to this loop; what came before is in the
+    // shared history (events already queued here are handed over first, and are
+    // ignored: this loop does not hold the channel yet).
+    broker::HeldChannel held = broker_->channel_opened(name);
     sse::Channel& ch = channels_->open(name, history_limits_for(*runtime_, name));
-    broker_->channel_opened(name);
+    for (auto& ev : held.events) ch.history().append(std::move(ev));
+    ch.history().advance_head(held.head, held.head_type);
+    sync_channel_metrics();
     return ch;
 }
+
+sse::Channel& Worker::reader_channel_now(const std::string& name) { return open_local(name); }
 
 sse::Channel* Worker::find_channel(const std::string& name) { return channels_->find(name); }
 
 Worker::ChannelLookup Worker::with_channel(const std::string& name, ChannelFn cb) {
-    bool this_turn = broker_->ready() && (channels_->find(name) || broker_->opens_at_once());
+    bool this_turn = broker_->ready() && (channels_->find(name) || broker_->opens_at_once() ||
+                                          (!opening_.count(name) && broker_->follows(name)));
     // Looked up when the deferred call runs, not now: the channel may go (unused, or
     // swept) in between, and cb must not run inside this call.
     dispatcher_->defer([this, name, cb = std::move(cb)]() mutable { open_or_queue(name, std::move(cb)); });
@@ -225,6 +221,12 @@ void Worker::open_or_queue(const std::string& name, ChannelFn cb) {
         if (sse::Channel* ch = channels_->find(name)) {
             channels_->touch(*ch);
             cb(ch);
+            return;
+        }
+        // The process follows the channel: its shared history and head are all a new
+        // reader needs (no load from the broker, so a resume at the end still gets 204).
+        if (!opening_.count(name) && broker_->follows(name)) {
+            cb(&open_local(name));
             return;
         }
     }
@@ -297,21 +299,19 @@ void Worker::publish(const std::string& channel, const std::string& payload, con
 }
 
 void Worker::on_broker_message(const broker::Message& msg) {
-    // The hub let this event through only if the process may hold its channel
-    // (limits.max_channels), so the loop always keeps it.
-    sse::Channel& ch = open_local(msg.channel);
+    // The hub queues a channel's events only to loops that read it; one queued before
+    // this loop let the channel go (or took it up again: the shared history had it) is
+    // not for it.
+    sse::Channel* held = channels_->find(msg.channel);
+    if (!held) return;
+    sse::Channel& ch = *held;
     // A count that started again (issue 8): the broker says so, or position 1 arrives
     // while this loop holds a later head but not position 1 itself (the hub forgot the
     // channel after positions_ttl, when its events here had expired too).
     const history::ChannelHistory& h = ch.history();
     bool stale = msg.position == 1 && h.head() >= 1 && (h.empty() || h.oldest() > 1);
     if (msg.reset || stale) ch.reset();
-    if (msg.position > ch.history().head()) {  // else: already have it
-        size_t before = ch.history().size();
-        ch.publish(stored_of(msg));
-        size_t after = ch.history().size();
-        if (after <= before) metrics_.history_evicted.add(static_cast<int64_t>(before + 1 - after));
-    }
+    if (msg.position > ch.history().head()) ch.publish(stored_of(msg));  // else: already have it
     // Budget, LRU order, and the report of a copy that holds nothing (even when this
     // event was not kept): the process counts the channel until every loop reports.
     // The fan-out above may have unsubscribed readers: nothing is dropped before the
@@ -346,8 +346,6 @@ void Worker::close_listeners() {
 
 void Worker::set_runtime(RuntimePtr rt) {
     runtime_ = std::move(rt);
-    channels_->set_budget(history_budget_share(*runtime_->config, loops_));
-    sync_channel_metrics();
     proxy_->sync(runtime_->config->upstreams, runtime_->generation);
 }
 

@@ -75,6 +75,10 @@ class Worker final : public broker::Listener,
     ChannelLookup with_channel(const std::string& name, ChannelFn cb);
     // The channel if this loop holds it (no broker round trip).
     sse::Channel* find_channel(const std::string& name);
+    // The loop's state for the channel now, from the process's shared history (no broker
+    // round trip, so possibly incomplete while the broker is away); dropped at the end of
+    // the turn unless a reader attaches.
+    sse::Channel& reader_channel_now(const std::string& name);
     // Publishes through the broker; cb never runs inside this call.
     void publish(const std::string& channel, const std::string& payload, const std::string& event,
                  broker::Broker::PublishCallback cb);
@@ -124,7 +128,6 @@ class Worker final : public broker::Listener,
     Server& server_;
     unsigned index_;
     RuntimePtr runtime_;
-    unsigned loops_;  // worker loops in this process (a reload does not change it)
     uv_loop_t loop_;
     std::unique_ptr<loop::Dispatcher> dispatcher_;
     std::thread thread_;

@@ -48,6 +48,14 @@ struct ChannelSeed {
     std::vector<Message> recent;
 };
 
+// What the process holds of a channel when a loop takes it up: its head and its shared
+// recent events, oldest first.
+struct HeldChannel {
+    uint64_t head = 0;
+    std::string head_type;  // payload type of the event at head, when known
+    std::vector<history::StoredEventPtr> events;
+};
+
 class Broker {
   public:
     virtual ~Broker() = default;
@@ -77,6 +85,9 @@ class Broker {
     virtual void open_channel(const std::string& channel, std::function<void(ChannelSeed)> cb) = 0;
     // True when open_channel always calls back synchronously (the channel is at hand).
     virtual bool opens_at_once() const { return false; }
+    // True when the process already follows the channel, so a loop's state for it can be
+    // made from the shared history now (channel_opened), without open_channel.
+    virtual bool follows(const std::string& /*channel*/) { return opens_at_once(); }
 
     // Events from..to (inclusive) that the broker still holds, oldest first, for a
     // client resuming before the loop's local history. Memory holds none.
@@ -84,16 +95,20 @@ class Broker {
     virtual void fetch_range(const std::string& channel, uint64_t from, uint64_t to,
                              std::function<void(std::vector<Message>)> cb) = 0;
 
-    // The loop created / dropped its local state for a channel.
-    virtual void channel_opened(const std::string& channel) = 0;
+    // The loop creates its state for a channel (for its readers): from now on the
+    // channel's events are delivered to this loop, and none before. Events already queued
+    // for the loop are delivered (on_broker_message) before this returns, then the
+    // channel's head and the process's shared history of it are returned (references
+    // to immutable events): the two meet with nothing lost or doubled.
+    virtual HeldChannel channel_opened(const std::string& channel) = 0;
+    // The loop dropped its state for the channel (its last reader left).
     virtual void channel_closed(const std::string& channel) = 0;
 
-    // The loop's copy of the channel holds no events any more (head = the copy's head):
-    // the process may stop counting it against limits.max_channels.
-    virtual void history_emptied(const std::string& /*channel*/, uint64_t /*head*/) {}
     // May the loop keep events of this channel that it read from the broker for a
     // reader (ChannelSeed::recent)? False at the channel limit: it then keeps none.
     virtual bool may_keep_history(const std::string& /*channel*/) { return true; }
+    // Called about once a second by one loop: the shared history's TTL.
+    virtual void on_sweep() {}
 
     virtual const char* kind() const = 0;
 };

@@ -33,11 +33,11 @@ class HubInbox {
                            const std::string& event);
     void drain_local();
 
-    // Channel limit bookkeeping for this loop (see MemoryHub::copy_emptied / adopt).
-    void report_emptied(const std::string& channel, uint64_t head) {
-        hub_.copy_emptied(channel, &inbox_, head);
-    }
-    bool adopt(const std::string& channel) { return hub_.adopt(channel, &inbox_); }
+    // This loop takes up a channel: events queued for it so far are handed to the
+    // listener first, then the channel's head and shared history are returned, and its
+    // later events come through this inbox (MemoryHub::hold).
+    HeldChannel hold(const std::string& channel);
+    void release(const std::string& channel) { hub_.release(channel, &inbox_); }
 
     MemoryHub& hub() { return hub_; }
     const MemoryHub& hub() const { return hub_; }

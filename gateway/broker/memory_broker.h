@@ -34,10 +34,10 @@ class MemoryBroker final : public Broker {
         }
         cb(Result<uint64_t>(position));
     }
-    void open_channel(const std::string& channel, std::function<void(ChannelSeed)> cb) override {
-        ChannelSeed seed;
-        seed.head = inbox_.deliver_pending_and_head(channel);
-        cb(std::move(seed));
+    // The loop's state for the channel is made from the hub's shared history and head
+    // (channel_opened): nothing more to load.
+    void open_channel(const std::string&, std::function<void(ChannelSeed)> cb) override {
+        cb(ChannelSeed{});
     }
     bool opens_at_once() const override { return true; }
     bool keeps_history() const override { return false; }
@@ -45,13 +45,9 @@ class MemoryBroker final : public Broker {
                      std::function<void(std::vector<Message>)> cb) override {
         cb({});
     }
-    // The hub keeps a channel's head for positions_ttl whether or not loops hold it.
-    void channel_opened(const std::string&) override {}
-    void channel_closed(const std::string&) override {}
-    void history_emptied(const std::string& channel, uint64_t head) override {
-        inbox_.report_emptied(channel, head);
-    }
-    bool may_keep_history(const std::string& channel) override { return inbox_.adopt(channel); }
+    HeldChannel channel_opened(const std::string& channel) override { return inbox_.hold(channel); }
+    void channel_closed(const std::string& channel) override { inbox_.release(channel); }
+    void on_sweep() override { inbox_.hub().expire_history(); }
     const char* kind() const override { return "memory"; }
 
   private:

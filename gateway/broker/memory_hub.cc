@@ -42,7 +42,16 @@ void MemoryHub::set_encoder(EncodeFn fn) {
 }
 
 MemoryHub::MessagePtr MemoryHub::build_locked(Message m) const {
-    if (encoder_) m.stored = encoder_(m);
+    if (encoder_) {
+        m.stored = encoder_(m);
+    } else {
+        // No SSE encoder (unit tests of the hub): the payload stands in for the bytes.
+        auto ev = std::make_shared<history::StoredEvent>();
+        ev->position = m.position;
+        ev->encoded = make_shared_bytes(m.payload);
+        ev->at = history::Clock::now();
+        m.stored = std::move(ev);
+    }
     return std::make_shared<const Message>(std::move(m));
 }
 
@@ -60,14 +69,33 @@ void MemoryHub::attach(Inbox* inbox) {
 void MemoryHub::detach(Inbox* inbox) {
     std::lock_guard<std::mutex> lock(mutex_);
     inboxes_.erase(std::remove(inboxes_.begin(), inboxes_.end(), inbox), inboxes_.end());
+    // A loop that stops reads nothing any more (its inbox goes away with it).
+    for (auto& [name, head] : heads_) {
+        auto& in = head.interest;
+        in.erase(std::remove(in.begin(), in.end(), inbox), in.end());
+        if (in.empty()) history_.set_busy(head.history, false);
+    }
 }
 
 std::vector<MemoryHub::Inbox*> MemoryHub::enqueue_locked(const MessagePtr& msg, Inbox* self) {
+    return enqueue_to_locked(inboxes_, msg, self);
+}
+
+std::vector<MemoryHub::Inbox*> MemoryHub::deliver_event_locked(Head& head, const MessagePtr& msg,
+                                                               Inbox* self) {
+    // Stored once for the process; queued only to the loops reading the channel.
+    if (msg->reset) history_.reset(head.history);
+    if (msg->stored) history_.append(head.history, msg->channel, msg->stored);
+    return enqueue_to_locked(head.interest, msg, self);
+}
+
+std::vector<MemoryHub::Inbox*> MemoryHub::enqueue_to_locked(const std::vector<Inbox*>& inboxes,
+                                                            const MessagePtr& msg, Inbox* self) {
     std::vector<Inbox*> to_wake;
     // Each event once for the process, however many loops it is queued to.
     if (!msg->readiness_changed) events_received_.fetch_add(1, std::memory_order_relaxed);
     // Queued under the hub lock: every inbox sees events in position order.
-    for (Inbox* inbox : inboxes_) {
+    for (Inbox* inbox : inboxes) {
         std::lock_guard<std::mutex> inbox_lock(inbox->mutex);
         if (inbox->queue.empty() && inbox != self) to_wake.push_back(inbox);
         inbox->queue.push_back(msg);
@@ -93,9 +121,9 @@ MemoryHub::Head& MemoryHub::get_locked(const std::string& channel, Clock::time_p
     if (it != heads_.end()) {
         if (now >= it->second.expires) {
             // positions_ttl has passed: the count starts again, and loops are told.
-            if (it->second.stored) --stored_channels_;
-            it->second = Head{};
-            if (restarted) *restarted = true;
+            // Only a count that had begun restarts visibly (a reader's entry had none).
+            if (restarted) *restarted = it->second.position > 0;
+            restart_locked(it->second);
             touch_locked(channel, it->second, now);
         }
         return it->second;
@@ -121,7 +149,7 @@ void MemoryHub::sweep_some_locked(Clock::time_point now) {
         size_t b = sweep_cursor_++ % buckets;
         for (;;) {
             auto it = std::find_if(heads_.begin(b), heads_.end(b),
-                                   [now](const auto& kv) { return now >= kv.second.expires; });
+                                   [now](const auto& kv) { return expired_erasable(kv.second, now); });
             if (it == heads_.end(b)) break;
             erase_locked(heads_.find(it->first));  // a map iterator, not the bucket's
         }
@@ -129,24 +157,27 @@ void MemoryHub::sweep_some_locked(Clock::time_point now) {
     sweep_cursor_ %= buckets;
 }
 
+void MemoryHub::restart_locked(Head& head) {
+    // The count starts again; the loops reading the channel stay interested.
+    head.position = 0;
+    head.ttl_generation = 0;
+    head.sequenced = false;
+    head.tip_digest = 0;
+    head.reset_next = false;
+    history_.reset(head.history);
+}
+
 void MemoryHub::erase_locked(Heads::iterator it) {
-    if (it->second.stored) --stored_channels_;
+    history_.forget(it->second.history);
     heads_.erase(it);
 }
 
-bool MemoryHub::admit_locked(Head& head) {
-    if (head.stored) return true;
-    if (stored_channels_ >= max_channels_) return false;
-    head.stored = true;
-    head.emptied.clear();
-    ++stored_channels_;
-    return true;
+bool MemoryHub::expired_erasable(const Head& head, Clock::time_point now) {
+    // A head loops still read stays (expired: the next event restarts it in place).
+    return now >= head.expires && head.interest.empty();
 }
 
-void MemoryHub::queued_locked(Head& head, uint64_t position) {
-    head.last_queued = position;
-    head.emptied.clear();
-}
+bool MemoryHub::admit_locked(Head& head) { return history_.admit(head.history, max_channels_); }
 
 void MemoryHub::note_dropped(const std::string& channel, uint64_t position) {
     uint64_t n = dropped_at_cap_.fetch_add(1, std::memory_order_relaxed);
@@ -165,9 +196,9 @@ uint64_t MemoryHub::publish(const std::string& channel, const std::string& paylo
         std::lock_guard<std::mutex> lock(mutex_);
         Clock::time_point t = now();
         // A refused publish to an unknown channel leaves no trace.
-        if (at_cap == AtCap::Refuse && stored_channels_ >= max_channels_) {
+        if (at_cap == AtCap::Refuse && history_.stored_count() >= max_channels_) {
             Head* known = find_locked(channel, t);
-            if (!known || !known->stored) return 0;
+            if (!known || !known->history.stored) return 0;
         }
         bool restarted = false;
         Head& head = get_locked(channel, t, &restarted);
@@ -179,10 +210,8 @@ uint64_t MemoryHub::publish(const std::string& channel, const std::string& paylo
         position = ++head.position;
         touch_locked(channel, head, t);
         if (admitted) {
-            queued_locked(head, position);
-            to_wake = enqueue_locked(build_locked(make_message(
-                                         channel, position, event, payload, restarted)),
-                                     self);
+            to_wake = deliver_event_locked(
+                head, build_locked(make_message(channel, position, event, payload, restarted)), self);
         }
     }
     if (!admitted) {
@@ -195,9 +224,9 @@ uint64_t MemoryHub::publish(const std::string& channel, const std::string& paylo
 
 bool MemoryHub::admits(const std::string& channel) {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (stored_channels_ < max_channels_) return true;
+    if (history_.stored_count() < max_channels_) return true;
     Head* h = find_locked(channel, now());
-    return h && h->stored;
+    return h && h->history.stored;
 }
 
 uint64_t MemoryHub::event_digest(std::string_view event, std::string_view payload) {
@@ -220,12 +249,11 @@ bool MemoryHub::deliver_locked(const std::string& channel, Head& head, bool rest
         *dropped = true;
         return false;
     }
-    queued_locked(head, position);
     // Redis started the count again too (its counter lives as long), or the channel was
     // rewound: a reset.
     bool reset = (restarted && position == 1) || head.reset_next;
     head.reset_next = false;
-    auto woken = enqueue_locked(build_locked(make_message(channel, position, event, payload, reset)));
+    auto woken = deliver_event_locked(head, build_locked(make_message(channel, position, event, payload, reset)));
     to_wake.insert(to_wake.end(), woken.begin(), woken.end());
     return true;
 }
@@ -258,6 +286,8 @@ void MemoryHub::rewind_sequenced(const std::string& channel, const std::vector<M
         head.position = 0;
         head.tip_digest = 0;
         head.reset_next = true;
+        // Readers taking up the channel from now on see what Redis holds, not the old life.
+        history_.reset(head.history);
         for (const auto& m : events) {
             if (!valid_position(m.position)) continue;
             bool dropped = false;
@@ -304,13 +334,8 @@ void MemoryHub::reset_sequenced(const std::string& channel, const std::string& p
         touch_locked(channel, head, t);
         // A reset is delivered even at the channel limit: loops holding the old
         // positions must forget them. It may exceed max_channels by this channel.
-        if (!head.stored) {
-            head.stored = true;
-            ++stored_channels_;
-        }
-        queued_locked(head, 1);
-        to_wake = enqueue_locked(
-            build_locked(make_message(channel, 1, event, payload, true)));
+        history_.admit(head.history, max_channels_, true);
+        to_wake = deliver_event_locked(head, build_locked(make_message(channel, 1, event, payload, true)));
     }
     wake(to_wake);
 }
@@ -371,8 +396,8 @@ size_t MemoryHub::sweep() {
     Clock::time_point t = now();
     size_t forgotten = 0;
     for (auto it = heads_.begin(); it != heads_.end();) {
-        if (t >= it->second.expires) {
-            if (it->second.stored) --stored_channels_;
+        if (expired_erasable(it->second, t)) {
+            history_.forget(it->second.history);
             it = heads_.erase(it);
             ++forgotten;
         } else {
@@ -382,34 +407,6 @@ size_t MemoryHub::sweep() {
     return forgotten;
 }
 
-void MemoryHub::copy_emptied(const std::string& channel, const Inbox* inbox, uint64_t head) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    Head* h = find_locked(channel, now());
-    if (!h || !h->stored) return;
-    if (head < h->last_queued) return;  // a newer event is still on its way to that loop
-    if (std::find(h->emptied.begin(), h->emptied.end(), inbox) == h->emptied.end())
-        h->emptied.push_back(inbox);
-    if (h->emptied.size() < inboxes_.size()) return;
-    h->stored = false;
-    h->emptied.clear();
-    --stored_channels_;
-}
-
-bool MemoryHub::adopt(const std::string& channel, const Inbox* inbox) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    Head& h = get_locked(channel, now());
-    bool was_stored = h.stored;
-    if (!admit_locked(h)) return false;
-    if (was_stored) {
-        h.emptied.erase(std::remove(h.emptied.begin(), h.emptied.end(), inbox), h.emptied.end());
-    } else {
-        // Only this loop will hold events of it: the others count as empty already.
-        for (const Inbox* other : inboxes_)
-            if (other != inbox) h.emptied.push_back(other);
-    }
-    return true;
-}
-
 void MemoryHub::set_max_channels(uint64_t max_channels) {
     std::lock_guard<std::mutex> lock(mutex_);
     max_channels_ = max_channels;
@@ -417,7 +414,67 @@ void MemoryHub::set_max_channels(uint64_t max_channels) {
 
 size_t MemoryHub::stored_channels() {
     std::lock_guard<std::mutex> lock(mutex_);
-    return stored_channels_;
+    return history_.stored_count();
+}
+
+void MemoryHub::set_history_limits(HubHistory::LimitsFn fn) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    history_.set_limits(std::move(fn));
+}
+
+void MemoryHub::set_history_budget(uint64_t bytes) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    history_.set_budget(bytes);
+}
+
+HubHistory::Stats MemoryHub::history_stats() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return history_.stats();
+}
+
+size_t MemoryHub::expire_history(history::Clock::time_point now) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return history_.expire(now);
+}
+
+MemoryHub::Held MemoryHub::hold(const std::string& channel, Inbox* inbox) {
+    Held held;
+    std::lock_guard<std::mutex> lock(mutex_);
+    {
+        // What was queued for this loop before it reads the channel: the caller hands it
+        // over first, so the snapshot and the live events that follow meet exactly.
+        std::lock_guard<std::mutex> inbox_lock(inbox->mutex);
+        held.pending.swap(inbox->queue);
+    }
+    Clock::time_point t = now();
+    // A reader on an unknown channel makes an entry at position 0, erased again when the
+    // last reader lets go (reading leaves no state).
+    Head& head = heads_[channel];
+    if (std::find(head.interest.begin(), head.interest.end(), inbox) == head.interest.end())
+        head.interest.push_back(inbox);
+    history_.set_busy(head.history, true);
+    if (t < head.expires) {
+        held.head = head.position;
+        held.events = history_.snapshot(head.history, history::Clock::now());
+        // The head's type outlives its event: a channel that ended stays ended.
+        const auto& ring = head.history.ring;
+        if (ring && ring->head() == head.position) held.head_type = ring->head_type();
+    }
+    // An expired head reads as unknown; its next event restarts the count (a reset).
+    return held;
+}
+
+void MemoryHub::release(const std::string& channel, const Inbox* inbox) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = heads_.find(channel);
+    if (it == heads_.end()) return;
+    Head& head = it->second;
+    head.interest.erase(std::remove(head.interest.begin(), head.interest.end(), inbox),
+                        head.interest.end());
+    if (!head.interest.empty()) return;
+    history_.set_busy(head.history, false);
+    // Made only for readers, or expired while read: nothing to keep.
+    if (head.position == 0 || now() >= head.expires) erase_locked(it);
 }
 
 size_t MemoryHub::channel_count() {

@@ -1,18 +1,20 @@
 // The process-wide fan-in of events: assigns channels' positions (memory broker, and
 // plain Redis messages) or takes the positions Redis assigned (sequenced messages) under
-// one mutex, and hands each event, in position order, to the inbox of every worker loop.
-// Loops keep their own history copies; the hub keeps only each channel's head: its last
-// position and when it expires, positions_ttl after the channel's last event, whether or
-// not loops still hold the channel. Until then the count continues, so a position is
-// never reused (issue 8); after it, the count starts again at 1, and that first event is
-// marked as a reset (when the expired head is still in the table) so loops still holding
-// the old positions forget them.
+// one mutex, stores each event once for the process (HubHistory: encoded once, shared,
+// immutable) and hands it, in position order, to the inboxes of the loops that read its
+// channel (hold/release), and to no other.
+//
+// Each channel's head (its last position) lives positions_ttl after the channel's last
+// event, whether or not loops read the channel. Until then the count continues, so a
+// position is never reused (issue 8); after it, the count starts again at 1, and that
+// first event is marked as a reset (when the expired head is still in the table) so
+// loops still holding the old positions forget them.
 //
 // The hub is also where limits.max_channels is decided, because only it sees every event
 // before any loop does: a channel "holds events" from the moment the hub lets an event
-// through until every loop has reported its copy empty; an event for a new channel
-// beyond the cap is refused here (an HTTP publish answers 503) or, when it comes from
-// Redis, dropped, counted and logged with its position skipped (readers see a gap).
+// through until its shared history is empty; an event for a new channel beyond the cap
+// is refused here (an HTTP publish answers 503) or, when it comes from Redis, dropped,
+// counted and logged with its position skipped (readers see a gap).
 #pragma once
 
 #include <atomic>
@@ -27,6 +29,7 @@
 #include <vector>
 
 #include "gateway/broker/broker.h"
+#include "gateway/broker/hub_history.h"
 
 namespace sluice::broker {
 
@@ -133,13 +136,28 @@ class MemoryHub {
 
     size_t channel_count();
 
-    // A loop's copy of the channel holds no events any more; `head` is that copy's head
-    // (a report older than the newest queued event is ignored: that event is on its way).
-    void copy_emptied(const std::string& channel, const Inbox* inbox, uint64_t head);
-    // A loop is about to keep events for the channel that did not come through the hub
-    // (recent history read from Redis for a reader). False when the channel limit does
-    // not allow it: the loop then keeps none (readers fetch them from Redis).
-    bool adopt(const std::string& channel, const Inbox* inbox);
+    // A loop takes up a channel (its first reader): from now on the channel's events are
+    // queued to `inbox`. In the same step, under the hub lock, it gets what was queued
+    // for it so far (`pending`, to hand to its listener first), the channel's head and
+    // the shared history (references, no byte copies): nothing is lost or doubled
+    // between the snapshot and the live events. Holding twice is holding once.
+    struct Held {
+        std::vector<MessagePtr> pending;
+        uint64_t head = 0;
+        std::string head_type;  // payload type of the event at head, if known (terminal)
+        std::vector<history::StoredEventPtr> events;
+    };
+    Held hold(const std::string& channel, Inbox* inbox);
+    // The loop's last reader of the channel left: no more of its events are queued there.
+    void release(const std::string& channel, const Inbox* inbox);
+
+    // Shared history: per-channel limits (called under the hub lock: thread-safe, no
+    // calls into the hub), the process budget (limits.max_history_bytes), the TTL
+    // (incremental: only rings that are due) and figures for the metrics.
+    void set_history_limits(HubHistory::LimitsFn fn);
+    void set_history_budget(uint64_t bytes);
+    size_t expire_history(history::Clock::time_point now = history::Clock::now());
+    HubHistory::Stats history_stats();
 
     void set_max_channels(uint64_t max_channels);
     // Channels holding events now (what max_channels counts).
@@ -159,11 +177,8 @@ class MemoryHub {
         bool sequenced = false;       // positions come from Redis
         uint64_t tip_digest = 0;      // event_digest of the event at `position`, 0: unknown
         bool reset_next = false;      // rewound: the next event delivered is a reset
-        // Channel limit bookkeeping: may some loop hold events of it, the last position
-        // queued to the loops, and the loops that reported their copy empty since.
-        bool stored = false;
-        uint64_t last_queued = 0;
-        std::vector<const Inbox*> emptied;
+        HistorySlot history;          // the channel's shared events (and max_channels)
+        std::vector<Inbox*> interest; // loops reading the channel: its events go there
     };
     using Heads = std::unordered_map<std::string, Head>;
 
@@ -178,10 +193,11 @@ class MemoryHub {
     void sweep_some_locked(Clock::time_point now);
     // Forgets a head (expired), keeping the count of channels that hold events right.
     void erase_locked(Heads::iterator it);
+    // The count starts again at the next event (positions_ttl passed).
+    void restart_locked(Head& head);
+    static bool expired_erasable(const Head& head, Clock::time_point now);
     // Marks the channel as holding events if it does or the cap allows; call with mutex_.
     bool admit_locked(Head& head);
-    // The event at `position` passes to the loops: they hold events of the channel again.
-    void queued_locked(Head& head, uint64_t position);
     void note_dropped(const std::string& channel, uint64_t position);
     // deliver_sequenced under the lock; false if not queued (*dropped: the channel limit).
     bool deliver_locked(const std::string& channel, Head& head, bool restarted, uint64_t position,
@@ -189,6 +205,10 @@ class MemoryHub {
                         std::vector<Inbox*>& to_wake, bool* dropped);
     // Queues msg on every inbox; call with mutex_ held. Returns the inboxes to wake.
     std::vector<Inbox*> enqueue_locked(const MessagePtr& msg, Inbox* self = nullptr);
+    std::vector<Inbox*> enqueue_to_locked(const std::vector<Inbox*>& inboxes, const MessagePtr& msg,
+                                          Inbox* self);
+    // An event of the channel: into its shared history, and to the loops reading it.
+    std::vector<Inbox*> deliver_event_locked(Head& head, const MessagePtr& msg, Inbox* self = nullptr);
     // The message every loop receives, its stored form built once here.
     MessagePtr build_locked(Message m) const;
     static void wake(const std::vector<Inbox*>& inboxes);
@@ -204,7 +224,7 @@ class MemoryHub {
     EncodeFn encoder_;
     std::atomic<bool> ready_{true};
     uint64_t max_channels_ = UINT64_MAX;
-    size_t stored_channels_ = 0;  // heads with stored == true
+    HubHistory history_;
     std::atomic<uint64_t> dropped_at_cap_{0};
     std::atomic<uint64_t> events_received_{0};
 };

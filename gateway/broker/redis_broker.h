@@ -42,16 +42,23 @@ class RedisBroker final : public Broker {
                      std::function<void(std::vector<Message>)> cb) override;
     // The hub keeps a channel's head for positions_ttl whether or not loops hold it; in a
     // cluster the feed subscribes to the channels loops hold.
-    void channel_opened(const std::string& channel) override {
+    HeldChannel channel_opened(const std::string& channel) override {
         if (interest_) interest_->acquire(channel, nullptr);
+        return inbox_.hold(channel);
     }
     void channel_closed(const std::string& channel) override {
+        inbox_.release(channel);
         if (interest_) interest_->release(channel);
     }
-    void history_emptied(const std::string& channel, uint64_t head) override {
-        inbox_.report_emptied(channel, head);
+    // With one Redis, the process's pattern subscription brings every channel's events to
+    // the hub: a channel it has a head for is current (while ready). A cluster feed
+    // subscribes only to channels loops hold, so those are always loaded.
+    bool follows(const std::string& channel) override {
+        return !interest_ && inbox_.hub().head(channel) > 0;
     }
-    bool may_keep_history(const std::string& channel) override { return inbox_.adopt(channel); }
+    // Events read from Redis for a reader are kept by its loop only within the cap.
+    bool may_keep_history(const std::string& channel) override { return inbox_.hub().admits(channel); }
+    void on_sweep() override { inbox_.hub().expire_history(); }
     const char* kind() const override { return interest_ ? "redis-cluster" : "redis"; }
 
   private:

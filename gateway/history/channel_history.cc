@@ -112,6 +112,15 @@ void ChannelHistory::advance_head(uint64_t head) {
     }
 }
 
+void ChannelHistory::advance_head(uint64_t head, const std::string& type) {
+    if (head > head_) {
+        head_ = head;
+        head_type_ = type;
+    } else if (head == head_ && head_type_.empty()) {
+        head_type_ = type;
+    }
+}
+
 uint64_t ChannelHistory::drop_oldest() {
     if (events_.empty()) return 0;
     uint64_t size = size_of(events_.front());

@@ -70,6 +70,9 @@ class ChannelHistory {
     const StoredEvent* newest() const;
     // The newest event's shared reference (nullptr if empty).
     const StoredEventPtr& newest_ref() const;
+    // Every held event's shared reference, oldest first (no byte is copied).
+    std::vector<StoredEventPtr> refs() const { return {events_.begin(), events_.end()}; }
+    const HistoryLimits& limits() const { return limits_; }
     // Puts events older than oldest() in front (events sorted by position, all below
     // oldest()). Only the newest of them that fit the count and byte limits are kept.
     // Used when a broker supplies history a loop did not receive live. Returns the
@@ -82,6 +85,9 @@ class ChannelHistory {
     void clear();
     // Set head without an event (e.g. a broker reported the channel's position).
     void advance_head(uint64_t head);
+    // The same, with the type of the event at `head` when it is known (a loop taking up
+    // a channel whose terminal event has expired from the shared history).
+    void advance_head(uint64_t head, const std::string& type);
     // Drops the oldest held event (head is kept, so its position is never reused).
     // Returns the bytes freed, 0 when nothing is held.
     uint64_t drop_oldest();

@@ -94,8 +94,8 @@ ChannelWindow Channel::window(const std::vector<std::string>& terminal) const {
     return w;
 }
 
-ChannelStore::ChannelStore(Hooks hooks, uint64_t budget_bytes)
-    : hooks_(std::move(hooks)), budget_(budget_bytes) {}
+ChannelStore::ChannelStore(Hooks hooks, uint64_t budget_bytes, bool keeps_idle)
+    : hooks_(std::move(hooks)), budget_(budget_bytes), keeps_idle_(keeps_idle) {}
 
 ChannelStore::~ChannelStore() {
     // Channels detach from the ledger, which goes away with the store.
@@ -187,7 +187,7 @@ void ChannelStore::trim_oldest(Channel& ch, size_t floor) {
 }
 
 void ChannelStore::note_unused(Channel& ch) {
-    if (ch.unused_noted_ || ch.held_events_) return;
+    if (ch.unused_noted_ || (ch.held_events_ && keeps_idle_)) return;
     ch.unused_noted_ = true;
     unused_.push_back(ch.name());
 }
@@ -201,7 +201,8 @@ size_t ChannelStore::drop_unused() {
         if (it == channels_.end()) continue;
         Channel& ch = *it->second;
         ch.unused_noted_ = false;
-        if (ch.held_events_ || ch.subscriber_count() > 0 || !ch.history().empty()) continue;
+        if (ch.subscriber_count() > 0) continue;
+        if (keeps_idle_ && (ch.held_events_ || !ch.history().empty())) continue;
         drop(it);
         ++dropped;
     }
@@ -234,8 +235,9 @@ size_t ChannelStore::sweep(std::chrono::steady_clock::time_point now) {
         }
         // A channel that held events keeps its (empty) state for its TTL after its last
         // activity, as before; one made for readers goes as soon as nobody reads it.
-        bool idle = ch.subscriber_count() == 0 && ch.history().empty() &&
-                    (!ch.held_events_ || now - ch.last_activity() >= ch.history_ttl());
+        bool idle = ch.subscriber_count() == 0 &&
+                    (!keeps_idle_ || (ch.history().empty() &&
+                                      (!ch.held_events_ || now - ch.last_activity() >= ch.history_ttl())));
         auto next = std::next(it);
         if (idle) drop(it);
         it = next;

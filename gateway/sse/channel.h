@@ -127,7 +127,10 @@ class ChannelStore {
     };
 
     // budget_bytes: the most history bytes this store keeps (0 = no budget).
-    ChannelStore(Hooks hooks, uint64_t budget_bytes);
+    // keeps_idle: a channel that held events stays without readers (for its TTL) and
+    // counts in the budget; false: every channel goes at the end of the turn its last
+    // reader leaves (a worker loop, whose events live in the process's shared history).
+    ChannelStore(Hooks hooks, uint64_t budget_bytes, bool keeps_idle = true);
     ~ChannelStore();
     ChannelStore(const ChannelStore&) = delete;
     ChannelStore& operator=(const ChannelStore&) = delete;
@@ -181,6 +184,7 @@ class ChannelStore {
     Hooks hooks_;
     uint64_t budget_;
     uint64_t bytes_ = 0;            // ledger of every channel's history bytes
+    bool keeps_idle_ = true;
     BudgetEvictions evictions_;
 };
 

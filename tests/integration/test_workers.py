@@ -1,10 +1,11 @@
 """workers: 2 runs two event loops, each with its own SO_REUSEPORT listener: 16 streams
-spread over both loops, and one publish reaches every stream on every loop."""
+spread over both loops, and one publish reaches every stream on every loop; the history
+is the process's, so streams on either loop replay and resume exactly."""
 
 import unittest
 
-from harness import (GatewayTestCase, SseClient, ids, make_config, metric_series, metrics,
-                     publish_position, wait_until)
+from harness import (GatewayTestCase, SseClient, ids, make_config, metric_series, metric_sum,
+                     metrics, publish_position, wait_until)
 
 STREAMS = 16
 
@@ -67,6 +68,42 @@ class WorkersTest(GatewayTestCase):
             publish_position(self.port, f"c:{ch}", f"early {i}")
         for client in self.open_streams(ch):
             self.assertEqual(ids(client.read_events(3)), [1, 2, 3])
+
+    def test_streams_on_both_loops_resume_exactly(self):
+        # Issue 12: the history is held once for the process; each loop receives a
+        # channel's events only while it has readers of it. Streams on both loops drop,
+        # miss events, and resume with Last-Event-ID: each gets exactly what it missed.
+        ch = self.channel_id()
+        clients = self.open_streams(ch)
+        per_worker = metric_series(metrics(self.port), "sluice_worker_connections_open")
+        self.assertGreaterEqual(len([v for _, v in per_worker if v > 0]), 2, per_worker)
+        for i in range(1, 3):
+            self.assertEqual(publish_position(self.port, f"c:{ch}", f"e{i}"), i)
+        for client in clients:
+            self.assertEqual(ids(client.read_events(2)), [1, 2])
+            client.close()
+        # Every reader gone: no loop holds the channel, the process still has its events.
+        wait_until(lambda: metric_sum(metrics(self.port), "sluice_channels") == 0, 10,
+                   what="loops to let the channel go")
+        for i in range(3, 7):
+            self.assertEqual(publish_position(self.port, f"c:{ch}", f"e{i}"), i)
+        resumed = []
+        for _ in range(STREAMS):
+            client = SseClient(self.port, f"/s/{ch}", {"Last-Event-ID": "2"})
+            self.addCleanup(client.close)
+            self.assertEqual(client.status, 200)
+            resumed.append(client)
+        per_worker = metric_series(metrics(self.port), "sluice_worker_connections_open")
+        self.assertGreaterEqual(len([v for _, v in per_worker if v > 0]), 2, per_worker)
+        for client in resumed:
+            events = client.read_events(4)
+            self.assertEqual(ids(events), [3, 4, 5, 6])
+            self.assertEqual([e["data"] for e in events], [f"e{i}" for i in range(3, 7)])
+        # And live from there, once each.
+        self.assertEqual(publish_position(self.port, f"c:{ch}", "e7"), 7)
+        for client in resumed:
+            self.assertEqual(ids(client.read_events(1)), [7])
+            self.assertIsNone(client.next_event(0.2), "no event twice")
 
 
 if __name__ == "__main__":
