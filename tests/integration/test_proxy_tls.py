@@ -8,18 +8,17 @@ errors at file:line:col. And X-Forwarded-Proto, which follows the client's liste
 (https on a TLS listener, over HTTP/1.1 and HTTP/2) for proxy routes and forward_auth."""
 
 import os
-import socket
 import ssl
 import subprocess
 import tempfile
-import threading
 import unittest
 
-from harness import (Gateway, SseClient, http_request, make_config, metric_sum, metrics,
+from harness import (SseClient, http_request, make_config, metric_sum, metrics,
                      sluice_bin, wait_until)
 from test_cli import run_sluice
-from test_tls_listen import make_ca, make_leaf, openssl, single, tls_config, tls_port
-from upstreams import HOST, UpstreamServer
+from test_tls_listen import (TlsTestBase, make_ca, make_leaf, openssl, single, tls_config,
+                             tls_port)
+from upstreams import HOST, AcceptLoopServer, UpstreamServer
 
 
 def make_leaf_san(directory, ca, name, san):
@@ -48,44 +47,14 @@ def server_context(leaf, client_ca=None):
     return ctx
 
 
-class PlaintextHttpServer:
+class PlaintextHttpServer(AcceptLoopServer):
     """A plain HTTP server that answers anything (a ClientHello too) with a 400 and closes,
     as an HTTP server does when TLS is spoken to it."""
 
-    def __init__(self):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind((HOST, 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.1)
-        self.address = f"{HOST}:{self.sock.getsockname()[1]}"
-        self.connections = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except (socket.timeout, OSError):
-                continue
-            self.connections += 1
-            try:
-                conn.settimeout(2)
-                conn.recv(65536)
-                conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-            except OSError:
-                pass
-            conn.close()
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(5)
-        self.sock.close()
-        return False
+    def handle(self, conn):
+        conn.settimeout(2)
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
 
 
 ROUTES = """
@@ -100,7 +69,9 @@ def upstream_config(address, keys, routes=ROUTES):
     return make_config(routes=routes, extra=f"upstreams:\n  app:\n    servers: [{address}]\n{lines}")
 
 
-class UpstreamTlsBase(unittest.TestCase):
+class UpstreamTlsBase(TlsTestBase):
+    """Its own CAs and upstream certificates; gateway() from TlsTestBase."""
+
     def setUp(self):
         sluice_bin()
         self.dir = tempfile.TemporaryDirectory(prefix="sluice-utls-")
@@ -112,18 +83,6 @@ class UpstreamTlsBase(unittest.TestCase):
         other_dir = os.path.join(d, "other")
         os.mkdir(other_dir)
         self.other_ca = make_ca(other_dir)
-
-    def gateway(self, config):
-        gw = Gateway(config).start()
-        self.addCleanup(gw.cleanup)
-        self.addCleanup(gw.stop)
-        self.addCleanup(lambda: self._dump_if_failed(gw))
-        return gw
-
-    def _dump_if_failed(self, gw):
-        outcome = getattr(self, "_outcome", None)
-        if outcome is not None and not getattr(outcome, "success", True):
-            gw.dump_logs()
 
     def tls_upstream(self, leaf, client_ca=None):
         up = UpstreamServer("tls", ssl_context=server_context(leaf, client_ca)).start()

@@ -363,11 +363,11 @@ class UpstreamServer(ThreadingHTTPServer):
         return False
 
 
-class ResettingServer:
-    """Accepts connections and resets each one as soon as a request byte arrives (or at
-    once with immediate=True). Context manager; counts connections."""
+class AcceptLoopServer:
+    """A bare listening socket whose thread accepts connections, counts them and hands each
+    to handle(conn), then closes it. Context manager. For servers that misbehave on purpose."""
 
-    def __init__(self, immediate=False):
+    def __init__(self):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((HOST, 0))
@@ -375,10 +375,12 @@ class ResettingServer:
         self.sock.settimeout(0.1)
         self.port = self.sock.getsockname()[1]
         self.address = f"{HOST}:{self.port}"
-        self.immediate = immediate
         self.connections = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def handle(self, conn):
+        raise NotImplementedError
 
     def _run(self):
         while not self._stop.is_set():
@@ -388,10 +390,7 @@ class ResettingServer:
                 continue
             self.connections += 1
             try:
-                if not self.immediate:
-                    conn.settimeout(2)
-                    conn.recv(65536)
-                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.handle(conn)
             except OSError:
                 pass
             conn.close()
@@ -405,6 +404,21 @@ class ResettingServer:
         self._thread.join(5)
         self.sock.close()
         return False
+
+
+class ResettingServer(AcceptLoopServer):
+    """Accepts connections and resets each one as soon as a request byte arrives (or at
+    once with immediate=True). Context manager; counts connections."""
+
+    def __init__(self, immediate=False):
+        super().__init__()
+        self.immediate = immediate
+
+    def handle(self, conn):
+        if not self.immediate:
+            conn.settimeout(2)
+            conn.recv(65536)
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
 CLOSE = "close"  # ScriptedServer step: close the connection
