@@ -13,7 +13,7 @@ import unittest
 from h2raw import (CONTINUATION, END_STREAM, ENHANCE_YOUR_CALM, END_HEADERS, HEADERS, NO_ERROR, PING,
                    PREFACE, SETTINGS, SETTINGS_INITIAL_WINDOW_SIZE, H2Raw, Stream, frame, hpack_literal,
                    request_block, settings_frame)
-from harness import Gateway, make_config, metric_sum, metrics, publish_position, wait_metric, wait_until
+from harness import GatewayTestCase, make_config, metric_sum, metrics, publish_position, wait_metric, wait_until
 
 
 def h2c_config(limits=None):
@@ -31,27 +31,13 @@ def h2c_port(gw):
     return wait_until(find, 5, what="the h2c listening line")
 
 
-class Http2LimitsTest(unittest.TestCase):
-    LIMITS = {"idle_timeout": "2s"}
+class Http2LimitsTest(GatewayTestCase):
+    CONFIG = h2c_config({"idle_timeout": "2s"})
 
     @classmethod
     def setUpClass(cls):
-        cls.gw = Gateway(h2c_config(cls.LIMITS)).start()
-        cls.port = h2c_port(cls.gw)
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.gw.stop()
-        finally:
-            cls.gw.cleanup()
-
-    def run(self, result=None):
-        before = len(result.failures) + len(result.errors) if result else 0
-        out = super().run(result)
-        if result and len(result.failures) + len(result.errors) > before:
-            self.gw.dump_logs()
-        return out
+        super().setUpClass()
+        cls.port = h2c_port(cls.gw)  # the h2c listener's, not the plain one
 
     def client(self, **kw):
         c = H2Raw(self.port, **kw)
