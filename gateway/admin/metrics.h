@@ -120,11 +120,7 @@ struct WorkerMetrics {
     Cell sent_bytes;         // SSE event bytes written to clients
     Cell slow_disconnects;
     Cell gaps;
-    Cell history_evicted;
-    Cell channels;                        // channel objects this loop holds (readers included)
-    Cell history_bytes;                   // this loop's history bytes (its budget share)
-    Cell history_budget_evicted_idle;     // events: whole histories of idle channels
-    Cell history_budget_evicted_oldest;   // events: oldest events of busy (or the written) channels
+    Cell channels;  // channel objects this loop holds (one per channel it has readers of)
     Cell rejected_connections;
     Cell io_uring_sends;  // socket writes sent in io_uring batches (the io_uring switch)
     RouteStats routes;

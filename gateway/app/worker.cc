@@ -61,7 +61,7 @@ Worker::Worker(Server& server, unsigned index, RuntimePtr runtime)
     hooks.on_drop = [this](const std::string& name) { broker_->channel_closed(name); };
     // The loop holds channels only for its readers, as references into the process's
     // shared history: limits.max_history_bytes is kept by the hub, not here.
-    channels_ = std::make_unique<sse::ChannelStore>(std::move(hooks), 0, false);
+    channels_ = std::make_unique<sse::ChannelStore>(std::move(hooks));
 }
 
 Worker::~Worker() = default;
@@ -219,7 +219,6 @@ void Worker::open_or_queue(const std::string& name, ChannelFn cb) {
     bool ready = broker_->ready();
     if (ready) {
         if (sse::Channel* ch = channels_->find(name)) {
-            channels_->touch(*ch);
             cb(ch);
             return;
         }
@@ -268,7 +267,6 @@ void Worker::apply_seed(const std::string& name, broker::ChannelSeed seed) {
         }
         if (!older.empty()) ch->history().prepend_older(std::move(older));
         ch->history().advance_head(seed.head);
-        channels_->after_event(*ch);  // budget, and the process hears if it stays empty
     } else {
         // At the channel limit the recent events stay in the broker (readers fetch them
         // from there); the head is still exact.
@@ -311,13 +309,9 @@ void Worker::on_broker_message(const broker::Message& msg) {
     const history::ChannelHistory& h = ch.history();
     bool stale = msg.position == 1 && h.head() >= 1 && (h.empty() || h.oldest() > 1);
     if (msg.reset || stale) ch.reset();
+    // The fan-out may unsubscribe readers: the channel is dropped at the end of the
+    // turn, never during it.
     if (msg.position > ch.history().head()) ch.publish(stored_of(msg));  // else: already have it
-    // Budget, LRU order, and the report of a copy that holds nothing (even when this
-    // event was not kept): the process counts the channel until every loop reports.
-    // The fan-out above may have unsubscribed readers: nothing is dropped before the
-    // end of the turn.
-    channels_->after_event(ch);
-    sync_channel_metrics();
 }
 
 void Worker::on_broker_ready(bool ready) {

@@ -10,12 +10,10 @@ bool is_terminal(const std::vector<std::string>& terminal, const std::string& ty
 }
 
 Channel::Channel(std::string name, const history::HistoryLimits& limits)
-    : name_(std::move(name)), history_(limits), last_activity_(std::chrono::steady_clock::now()),
-      ttl_(limits.ttl) {}
+    : name_(std::move(name)), history_(limits) {}
 
 void Channel::publish(history::StoredEventPtr ev) {
     if (!ev) return;
-    last_activity_ = ev->at;
     history_.append(ev);
     // Subscribers see the shared event itself, held here even if the ring was too small.
     const history::StoredEvent& stored = *ev;
@@ -56,8 +54,6 @@ void Channel::subscribe(Subscriber& s) {
     s.slot_ = subscribers_.size();
     subscribers_.push_back(&s);
     ++live_subscribers_;
-    last_activity_ = std::chrono::steady_clock::now();
-    if (live_subscribers_ == 1 && owner_) owner_->sync_lru(*this);  // no longer idle
 }
 
 void Channel::unsubscribe(Subscriber& s) {
@@ -67,11 +63,7 @@ void Channel::unsubscribe(Subscriber& s) {
     size_t slot = s.slot_;
     s.slot_ = SIZE_MAX;
     --live_subscribers_;
-    last_activity_ = std::chrono::steady_clock::now();
-    if (live_subscribers_ == 0 && owner_) {
-        owner_->note_unused(*this);
-        owner_->sync_lru(*this);  // idle now: first to lose history to the budget
-    }
+    if (live_subscribers_ == 0 && owner_) owner_->note_unused(*this);
     if (fanning_out_ > 0) {
         subscribers_[slot] = nullptr;
         has_holes_ = true;
@@ -94,13 +86,7 @@ ChannelWindow Channel::window(const std::vector<std::string>& terminal) const {
     return w;
 }
 
-ChannelStore::ChannelStore(Hooks hooks, uint64_t budget_bytes, bool keeps_idle)
-    : hooks_(std::move(hooks)), budget_(budget_bytes), keeps_idle_(keeps_idle) {}
-
-ChannelStore::~ChannelStore() {
-    // Channels detach from the ledger, which goes away with the store.
-    for (auto& [name, ch] : channels_) ch->history().set_ledger(nullptr);
-}
+ChannelStore::ChannelStore(Hooks hooks) : hooks_(std::move(hooks)) {}
 
 Channel* ChannelStore::find(const std::string& name) {
     auto it = channels_.find(name);
@@ -111,83 +97,15 @@ Channel& ChannelStore::open(const std::string& name, const history::HistoryLimit
     auto [it, inserted] = channels_.try_emplace(name, nullptr);
     if (inserted) {
         it->second = std::make_unique<Channel>(name, limits);
-        Channel& ch = *it->second;
-        ch.owner_ = this;
-        ch.history().set_ledger(&bytes_);
+        it->second->owner_ = this;
         // Checked at the end of this turn: a reader that does not attach leaves nothing.
-        note_unused(ch);
+        note_unused(*it->second);
     }
     return *it->second;
 }
 
-void ChannelStore::touch(Channel& ch) {
-    if (ch.lru_) ch.lru_->splice(ch.lru_->end(), *ch.lru_, ch.lru_pos_);
-}
-
-void ChannelStore::sync_lru(Channel& ch) {
-    std::list<Channel*>* want = nullptr;
-    if (!ch.history().empty()) want = ch.subscriber_count() > 0 ? &busy_lru_ : &idle_lru_;
-    if (want == ch.lru_) return;
-    if (ch.lru_) ch.lru_->erase(ch.lru_pos_);
-    if (want) ch.lru_pos_ = want->insert(want->end(), &ch);
-    ch.lru_ = want;
-}
-
-void ChannelStore::report_if_empty(Channel& ch) {
-    if (ch.empty_reported_ || !ch.history().empty()) return;
-    ch.empty_reported_ = true;
-    if (hooks_.on_emptied) hooks_.on_emptied(ch.name(), ch.history().head());
-}
-
-void ChannelStore::after_event(Channel& ch) {
-    // The process counted this copy when it let the event through: it must hear when
-    // the copy is empty again, whether the event was kept or not.
-    ch.empty_reported_ = false;
-    if (!ch.history().empty()) {
-        ch.held_events_ = true;
-        sync_lru(ch);
-        touch(ch);
-    }
-    enforce_budget(&ch);
-    sync_lru(ch);
-    report_if_empty(ch);
-}
-
-void ChannelStore::enforce_budget(Channel* keep) {
-    if (budget_ == 0 || bytes_ <= budget_) return;
-    // 1. Whole histories of idle channels (no stream, no waiting poll), least recently
-    //    used first. Their heads stay, so positions are never reused; a reader that
-    //    resumes into them later gets a gap (or a backfill from Redis).
-    for (auto it = idle_lru_.begin(); it != idle_lru_.end() && bytes_ > budget_;) {
-        Channel* ch = *it++;  // advanced first: sync_lru unlists ch
-        if (ch == keep) continue;
-        evictions_.idle_channel += ch->history().size();
-        ch->history().clear();
-        sync_lru(*ch);
-        report_if_empty(*ch);
-    }
-    // 2. Still over: the oldest events of the least recently used channels with readers
-    //    (their streams get a gap if they still needed them), then of `keep` itself,
-    //    whose newest event stays: a publish answered as stored is in history when its
-    //    answer leaves.
-    for (auto it = busy_lru_.begin(); it != busy_lru_.end() && bytes_ > budget_;) {
-        Channel* ch = *it++;
-        if (ch != keep) trim_oldest(*ch, 0);
-    }
-    if (keep && bytes_ > budget_) trim_oldest(*keep, 1);
-}
-
-void ChannelStore::trim_oldest(Channel& ch, size_t floor) {
-    while (bytes_ > budget_ && ch.history().size() > floor) {
-        ch.history().drop_oldest();
-        ++evictions_.oldest;
-    }
-    sync_lru(ch);
-    report_if_empty(ch);
-}
-
 void ChannelStore::note_unused(Channel& ch) {
-    if (ch.unused_noted_ || (ch.held_events_ && keeps_idle_)) return;
+    if (ch.unused_noted_) return;
     ch.unused_noted_ = true;
     unused_.push_back(ch.name());
 }
@@ -199,10 +117,8 @@ size_t ChannelStore::drop_unused() {
     for (const auto& name : names) {
         auto it = channels_.find(name);
         if (it == channels_.end()) continue;
-        Channel& ch = *it->second;
-        ch.unused_noted_ = false;
-        if (ch.subscriber_count() > 0) continue;
-        if (keeps_idle_ && (ch.held_events_ || !ch.history().empty())) continue;
+        it->second->unused_noted_ = false;
+        if (it->second->subscriber_count() > 0) continue;  // a reader came back this turn
         drop(it);
         ++dropped;
     }
@@ -210,14 +126,6 @@ size_t ChannelStore::drop_unused() {
 }
 
 void ChannelStore::drop(std::unordered_map<std::string, std::unique_ptr<Channel>>::iterator it) {
-    Channel& ch = *it->second;
-    report_if_empty(ch);
-    if (ch.lru_) {
-        ch.lru_->erase(ch.lru_pos_);
-        ch.lru_ = nullptr;
-    }
-    ch.history().clear();  // settles the ledger
-    ch.history().set_ledger(nullptr);
     std::string name = it->first;
     channels_.erase(it);
     if (hooks_.on_drop) hooks_.on_drop(name);
@@ -226,28 +134,12 @@ void ChannelStore::drop(std::unordered_map<std::string, std::unique_ptr<Channel>
 size_t ChannelStore::sweep(std::chrono::steady_clock::time_point now) {
     size_t expired = 0;
     for (auto it = channels_.begin(); it != channels_.end();) {
-        Channel& ch = *it->second;
-        size_t n = ch.history().expire(now);
-        if (n > 0) {
-            expired += n;
-            sync_lru(ch);
-            report_if_empty(ch);
-        }
-        // A channel that held events keeps its (empty) state for its TTL after its last
-        // activity, as before; one made for readers goes as soon as nobody reads it.
-        bool idle = ch.subscriber_count() == 0 &&
-                    (!keeps_idle_ || (ch.history().empty() &&
-                                      (!ch.held_events_ || now - ch.last_activity() >= ch.history_ttl())));
         auto next = std::next(it);
-        if (idle) drop(it);
+        expired += it->second->history().expire(now);
+        if (it->second->subscriber_count() == 0) drop(it);
         it = next;
     }
     return expired;
-}
-
-void ChannelStore::set_budget(uint64_t budget_bytes) {
-    budget_ = budget_bytes;
-    enforce_budget(nullptr);
 }
 
 }  // namespace sluice::sse

@@ -1,14 +1,13 @@
 // A channel as one worker loop sees it: its history ring, its subscribers (SSE streams
 // and waiting long-polls) and the fan-out of each new event to them. ChannelStore owns
-// every channel of the loop, keeps the loop's history within its byte budget (least
-// recently used idle channels first) and lets go of channels nobody reads and that hold
-// nothing. Pure: no libuv, no sockets.
+// the loop's channels, each only while the loop has a reader of it: the events live once
+// per process in the broker's shared history (broker/hub_history.h), and a loop's ring
+// holds references to them. Pure: no libuv, no sockets.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <list>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -81,9 +80,6 @@ class Channel {
         return cache_value_;
     }
 
-    std::chrono::steady_clock::time_point last_activity() const { return last_activity_; }
-    std::chrono::milliseconds history_ttl() const { return ttl_; }
-
   private:
     friend class ChannelStore;
     void compact();  // drops the holes unsubscribe() left during a fan-out
@@ -94,19 +90,13 @@ class Channel {
     size_t live_subscribers_ = 0;
     int fanning_out_ = 0;      // >0 while publish() iterates; removals then leave holes
     bool has_holes_ = false;
-    std::chrono::steady_clock::time_point last_activity_;
-    std::chrono::milliseconds ttl_;
     const std::vector<std::string>* cache_list_ = nullptr;
     uint64_t cache_position_ = 0;
     bool cache_value_ = false;
 
     // Bookkeeping of the owning ChannelStore (none for a channel made on its own).
     ChannelStore* owner_ = nullptr;
-    std::list<Channel*>* lru_ = nullptr;  // the store's idle or busy LRU list, if it holds events
-    std::list<Channel*>::iterator lru_pos_;
-    bool held_events_ = false;      // has held events in this loop (then the TTL rule applies)
-    bool unused_noted_ = false;     // queued for the end-of-turn drop check
-    bool empty_reported_ = true;    // nothing to tell the process about an empty copy
+    bool unused_noted_ = false;  // queued for the end-of-turn drop check
 };
 
 class ChannelStore {
@@ -115,77 +105,37 @@ class ChannelStore {
         // The loop dropped its state for the channel (the broker is told it no longer
         // holds it).
         std::function<void(const std::string& name)> on_drop;
-        // The loop's copy holds no events any more, after the broker handed it one (kept
-        // or not) or after it held some: the process may stop counting the channel
-        // against limits.max_channels. `head` is the copy's head.
-        std::function<void(const std::string& name, uint64_t head)> on_emptied;
-    };
-    // Events dropped to keep the loop's history within its byte budget.
-    struct BudgetEvictions {
-        uint64_t idle_channel = 0;  // whole history of an idle channel (no subscribers)
-        uint64_t oldest = 0;        // oldest events of a channel that still has readers
     };
 
-    // budget_bytes: the most history bytes this store keeps (0 = no budget).
-    // keeps_idle: a channel that held events stays without readers (for its TTL) and
-    // counts in the budget; false: every channel goes at the end of the turn its last
-    // reader leaves (a worker loop, whose events live in the process's shared history).
-    ChannelStore(Hooks hooks, uint64_t budget_bytes, bool keeps_idle = true);
-    ~ChannelStore();
+    explicit ChannelStore(Hooks hooks = {});
     ChannelStore(const ChannelStore&) = delete;
     ChannelStore& operator=(const ChannelStore&) = delete;
 
     Channel* find(const std::string& name);
     // Finds or creates the channel. Never refuses: which channels may hold events is
-    // decided process-wide before an event reaches a loop, and a channel created for a
-    // reader lives only while a reader is attached (see drop_unused).
+    // decided process-wide before an event reaches a loop, and a channel lives here only
+    // while a reader is attached (see drop_unused).
     Channel& open(const std::string& name, const history::HistoryLimits& limits);
-    // A reader used the channel: it becomes the most recently used.
-    void touch(Channel& ch);
 
-    // Call after the broker handed ch an event (whether it was kept or not) or after
-    // history was added to it: keeps the budget (never evicting ch's newest event) and
-    // reports an empty copy.
-    void after_event(Channel& ch);
-
-    // Drops channels that were created for readers, never held events and have no
-    // reader left. Call at the end of a loop turn, when no fan-out is running.
-    // Returns the number dropped.
+    // Drops channels that have no reader left (made for a reader that did not attach, or
+    // whose last reader left). Call at the end of a loop turn, when no fan-out is
+    // running. Returns the number dropped.
     size_t drop_unused();
 
-    // Expires old events everywhere and drops channels that have no subscribers and no
-    // events left (a channel that held events: once idle for its TTL). Returns events
-    // expired.
+    // Expires old events of every channel (the loop's references; the shared history
+    // expires on its own) and drops channels without readers. Returns events expired.
     size_t sweep(std::chrono::steady_clock::time_point now);
 
-    void set_budget(uint64_t budget_bytes);
     size_t size() const { return channels_.size(); }
-    size_t holding_events() const { return idle_lru_.size() + busy_lru_.size(); }
-    uint64_t bytes() const { return bytes_; }
-    const BudgetEvictions& budget_evictions() const { return evictions_; }
 
   private:
     friend class Channel;
     void note_unused(Channel& ch);
-    // Puts ch in the LRU list its state calls for (idle, busy, or none when it holds no
-    // events); a channel that changes list becomes the most recently used of the new one.
-    void sync_lru(Channel& ch);
-    void report_if_empty(Channel& ch);
-    void enforce_budget(Channel* keep);
-    void trim_oldest(Channel& ch, size_t floor);
     void drop(std::unordered_map<std::string, std::unique_ptr<Channel>>::iterator it);
 
     std::unordered_map<std::string, std::unique_ptr<Channel>> channels_;
-    // Channels holding events, least recently used first: without subscribers (idle)
-    // and with. Two lists, so that eviction finds idle channels without walking busy ones.
-    std::list<Channel*> idle_lru_;
-    std::list<Channel*> busy_lru_;
     std::vector<std::string> unused_;
     Hooks hooks_;
-    uint64_t budget_;
-    uint64_t bytes_ = 0;            // ledger of every channel's history bytes
-    bool keeps_idle_ = true;
-    BudgetEvictions evictions_;
 };
 
 }  // namespace sluice::sse

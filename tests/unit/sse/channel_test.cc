@@ -106,28 +106,3 @@ TEST_CASE("a head learned without its event is not taken for terminal", "[sse][c
     ch.reset();
     CHECK_FALSE(ch.window(terminal).terminal);
 }
-
-TEST_CASE("the store drops channels that held events once they are empty and idle for their TTL",
-          "[sse][channel]") {
-    std::vector<std::string> dropped;
-    sse::ChannelStore::Hooks hooks;
-    hooks.on_drop = [&](const std::string& n) { dropped.push_back(n); };
-    sse::ChannelStore store(std::move(hooks), 0);
-    history::HistoryLimits short_ttl;
-    short_ttl.ttl = std::chrono::milliseconds(10);
-    sse::Channel& idle = store.open("idle", short_ttl);
-    sse::Channel& watched = store.open("watched", short_ttl);
-    idle.publish(make_event(1));
-    store.after_event(idle);
-    Recorder r;
-    watched.subscribe(r);
-    CHECK(store.drop_unused() == 0);  // one holds events, the other has a reader
-    auto later = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-    CHECK(store.sweep(later) == 1);  // the event expired
-    CHECK(dropped == std::vector<std::string>{"idle"});
-    CHECK(store.find("idle") == nullptr);
-    CHECK(store.find("watched") != nullptr);
-    watched.unsubscribe(r);
-    CHECK(store.drop_unused() == 1);
-    CHECK(store.size() == 0);
-}
