@@ -6,12 +6,12 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "gateway/core/shared_bytes.h"
+#include "gateway/history/lazy_deque.h"
 
 namespace sluice::history {
 
@@ -102,7 +102,7 @@ class ChannelHistory {
     void add_bytes(uint64_t n);
     void sub_bytes(uint64_t n);
     HistoryLimits limits_;
-    std::deque<StoredEventPtr> events_;
+    LazyDeque<StoredEventPtr> events_;  // nothing allocated while empty
     uint64_t head_ = 0;
     uint64_t bytes_ = 0;
     std::string head_type_;

@@ -47,7 +47,6 @@ TcpStream::TcpStream(loop::Dispatcher& dispatcher, Handler& handler)
     : dispatcher_(dispatcher), handler_(handler) {
     uv_tcp_init(dispatcher_.loop(), &tcp_);
     tcp_.data = this;
-    connect_req_.data = this;
 }
 
 TcpStream::~TcpStream() = default;
@@ -92,7 +91,10 @@ bool TcpStream::open_fd(uv_os_sock_t fd) {
 }
 
 bool TcpStream::connect(const sockaddr* addr) {
-    if (uv_tcp_connect(&connect_req_, &tcp_, addr, StreamCallbacks::connect) != 0) {
+    connect_req_ = std::make_unique<uv_connect_t>();
+    connect_req_->data = this;
+    if (uv_tcp_connect(connect_req_.get(), &tcp_, addr, StreamCallbacks::connect) != 0) {
+        connect_req_.reset();
         begin_close();
         return false;
     }
@@ -101,6 +103,7 @@ bool TcpStream::connect(const sockaddr* addr) {
 }
 
 void TcpStream::on_connect(int status) {
+    connect_req_.reset();  // libuv is done with it
     if (state_ != State::Connecting) return;  // closed while connecting (UV_ECANCELED)
     if (status != 0) {
         fail(StreamError{StreamError::Phase::Connect, status, false, uv_strerror(status)});

@@ -139,7 +139,9 @@ class TcpStream final : private loop::Flushable {
     loop::Dispatcher& dispatcher_;
     Handler& handler_;
     uv_tcp_t tcp_;
-    uv_connect_t connect_req_;
+    // Only for outgoing connections (upstreams), so an accepted client's stream does not
+    // carry it (96 bytes per connection).
+    std::unique_ptr<uv_connect_t> connect_req_;
     State state_ = State::Idle;
     std::vector<SharedBytes> queued_;
     uint64_t unsent_ = 0;     // queued + in flight
