@@ -76,10 +76,14 @@ class ShardedSubscription final : public FeedSubscription, public ChannelInteres
 
     void on_acquire(const std::string& channel, Subscribed when_subscribed);
     void on_release(const std::string& channel);
-    void add_name(const std::string& name, const std::string& channel, bool sequenced);
+    // `real` is the name subscribed to: the channel, or its sequenced twin
+    // "<prefix>seq:{<channel>}" (in the slot of the channel's "{<channel>}" keys).
+    Name& add_name(const std::string& real, const std::string& channel, bool sequenced);
     Shard& shard(const ClusterNode& node);
-    // Sends SSUBSCRIBE for every Idle name whose master's link is up.
+    // Sends SSUBSCRIBE for every Idle name whose master's link is up (after a link came
+    // up or the slot map changed).
     void flush();
+    void subscribe_if_idle(const std::string& real, Name& n);
     void on_shard_ready(const std::string& address);
     void on_shard_down(const std::string& address, const std::string& why);
     void on_shard_push(const std::string& address, const RedisValue& push);
