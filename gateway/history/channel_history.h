@@ -92,9 +92,10 @@ class ChannelHistory {
     // Returns the bytes freed, 0 when nothing is held.
     uint64_t drop_oldest();
 
-    // Every later change of bytes() is also applied to *ledger (a loop's total over all
-    // its channels, for the history budget); nullptr detaches. The caller owns the
-    // ledger and subtracts what is still held before it lets the history go.
+    // Every later change of bytes() is also applied to *ledger (the process's total over
+    // every channel's shared history, for limits.max_history_bytes); nullptr detaches.
+    // The caller owns the ledger and subtracts what is still held before it lets the
+    // history go.
     void set_ledger(uint64_t* ledger) { ledger_ = ledger; }
 
   private:
