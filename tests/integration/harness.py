@@ -49,6 +49,18 @@ def sluice_bin():
     raise unittest.SkipTest("SLUICE_BIN is not set and build/sluice does not exist")
 
 
+def end_child(proc, timeout=5.0):
+    """Ends a helper process the test started (a proxy, a tunnel): SIGTERM, then SIGKILL if
+    it is still there after `timeout`. Only that PID is signalled."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout)
+
+
 def wait_until(fn, timeout=5.0, interval=0.05, what="condition"):
     """Polls fn() until it returns something truthy; returns it, or fails after timeout."""
     deadline = time.monotonic() + timeout

@@ -6,15 +6,14 @@ packaged in Debian: its snippet is only parsed, and its stream timeouts checked.
 
 import os
 import re
-import signal
 import subprocess
 import tempfile
 import time
 import unittest
 
 from deploy_files import deploy_path, load_yaml_all, read, require_tool
-from harness import (Gateway, SseClient, free_port, http_request, make_config, metric_sum,
-                     metrics, publish, wait_until)
+from harness import (Gateway, SseClient, end_child, free_port, http_request, make_config,
+                     metric_sum, metrics, publish, wait_until)
 
 HAPROXY = deploy_path("proxies", "haproxy.cfg")
 NGINX = deploy_path("proxies", "nginx.conf")
@@ -55,13 +54,7 @@ class ProxyInFront:
                                      stdin=subprocess.DEVNULL, cwd=workdir)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        end_child(self.proc)
         with self.proc.stdout:
             return self.proc.stdout.read().decode(errors="replace")
 

@@ -10,15 +10,14 @@ become ready: the tunnel verifies the server."""
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
 import time
 import unittest
 
-from harness import (HOST, Gateway, SseClient, free_port, http_request, make_config, publish,
-                     source_dir, wait_until)
+from harness import (HOST, Gateway, SseClient, end_child, free_port, http_request, make_config,
+                     publish, source_dir, wait_until)
 from test_tls_listen import make_ca, make_leaf
 
 
@@ -40,13 +39,7 @@ class Child:
                                          stdin=subprocess.DEVNULL)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        end_child(self.proc)
 
     def log(self):
         with open(self.log_path, errors="replace") as f:
