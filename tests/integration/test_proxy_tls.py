@@ -16,25 +16,9 @@ import unittest
 from harness import (SseClient, http_request, make_config, metric_sum, metrics,
                      sluice_bin, wait_until)
 from test_cli import run_sluice
-from test_tls_listen import (TlsTestBase, make_ca, make_leaf, openssl, single, tls_config,
+from test_tls_listen import (TlsTestBase, make_ca, make_leaf, single, tls_config,
                              tls_port)
 from upstreams import HOST, AcceptLoopServer, UpstreamServer
-
-
-def make_leaf_san(directory, ca, name, san):
-    """A server (and client) certificate with subjectAltName `san` ("IP:127.0.0.1,DNS:x")."""
-    cert = os.path.join(directory, name + ".crt")
-    key = os.path.join(directory, name + ".key")
-    csr = os.path.join(directory, name + ".csr")
-    ext = os.path.join(directory, name + ".ext")
-    with open(ext, "w") as f:
-        f.write(f"subjectAltName={san}\nbasicConstraints=CA:FALSE\n"
-                "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\n")
-    openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-keyout", key, "-out", csr, "-subj", "/CN=" + name)
-    openssl("x509", "-req", "-in", csr, "-CA", ca[0], "-CAkey", ca[1], "-set_serial",
-            str(int.from_bytes(os.urandom(8), "big")), "-days", "1", "-out", cert, "-extfile", ext)
-    return cert, key
 
 
 def server_context(leaf, client_ca=None):
@@ -79,7 +63,7 @@ class UpstreamTlsBase(TlsTestBase):
         d = self.dir.name
         self.ca = make_ca(d)
         self.named = make_leaf(d, self.ca, "upstream", "upstream.test")
-        self.by_ip = make_leaf_san(d, self.ca, "by-ip", "IP:127.0.0.1")
+        self.by_ip = make_leaf(d, self.ca, "by-ip", san="IP:127.0.0.1", client=True)
         other_dir = os.path.join(d, "other")
         os.mkdir(other_dir)
         self.other_ca = make_ca(other_dir)
@@ -145,7 +129,7 @@ class UpstreamTlsTest(UpstreamTlsBase):
 
     def test_mutual_tls_presents_the_client_certificate(self):
         up = self.tls_upstream(self.named, client_ca=self.ca[0])
-        me = make_leaf_san(self.dir.name, self.ca, "sluice-client", "DNS:sluice.test")
+        me = make_leaf(self.dir.name, self.ca, "sluice-client", san="DNS:sluice.test", client=True)
         keys = {"tls": "true", "ca_file": self.ca[0], "server_name": "upstream.test"}
         gw = self.gateway(upstream_config(up.address, dict(keys, client_cert=me[0], client_key=me[1])))
         status, _, body = http_request(gw.port, "GET", "/api/echo")
@@ -223,7 +207,7 @@ class UpstreamTlsCheckTest(UpstreamTlsBase):
         return r.returncode, r.stderr, path
 
     def test_check_accepts_upstream_tls(self):
-        me = make_leaf_san(self.dir.name, self.ca, "me", "DNS:sluice.test")
+        me = make_leaf(self.dir.name, self.ca, "me", san="DNS:sluice.test", client=True)
         rc, err, _ = self.check_errors([("tls", "true"), ("ca_file", self.ca[0]),
                                         ("server_name", "api.internal"),
                                         ("client_cert", me[0]), ("client_key", me[1])])

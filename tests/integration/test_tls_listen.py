@@ -39,18 +39,21 @@ def make_ca(directory):
     return cert, key
 
 
-def make_leaf(directory, ca, name, dns):
-    """A server certificate for `dns` signed by `ca`: (cert path, key path)."""
+def make_leaf(directory, ca, name, dns=None, san=None, client=False):
+    """A certificate signed by `ca` for `dns`, or for the subjectAltName `san`
+    ("IP:127.0.0.1,DNS:x"); `client`: also usable as a client certificate (mutual TLS).
+    Returns (cert path, key path)."""
     cert = os.path.join(directory, name + ".crt")
     key = os.path.join(directory, name + ".key")
     csr = os.path.join(directory, name + ".csr")
     ext = os.path.join(directory, name + ".ext")
+    usage = "serverAuth,clientAuth" if client else "serverAuth"
     with open(ext, "w") as f:
-        f.write(f"subjectAltName=DNS:{dns}\nbasicConstraints=CA:FALSE\n"
-                "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n"
+        f.write(f"subjectAltName={san or 'DNS:' + dns}\nbasicConstraints=CA:FALSE\n"
+                f"keyUsage=critical,digitalSignature\nextendedKeyUsage={usage}\n"
                 "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid,issuer\n")
     openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-keyout", key, "-out", csr, "-subj", "/CN=" + dns)
+            "-keyout", key, "-out", csr, "-subj", "/CN=" + (dns or name))
     openssl("x509", "-req", "-in", csr, "-CA", ca[0], "-CAkey", ca[1], "-set_serial",
             str(int.from_bytes(os.urandom(8), "big")), "-days", "1", "-out", cert, "-extfile", ext)
     return cert, key
