@@ -190,16 +190,21 @@ void Worker::sync_channel_metrics() {
 }
 
 sse::Channel& Worker::open_local(const std::string& name) {
-    if (sse::Channel* ch = channels_->find(name)) return *ch;
-    // From here on the channel's events come to this loop; what came before is in the
-    // shared history (events already queued here are handed over first, and are
-    // ignored: this loop does not hold the channel yet).
-    broker::HeldChannel held = broker_->channel_opened(name);
-    sse::Channel& ch = channels_->open(name, history_limits_for(*runtime_, name));
-    for (auto& ev : held.events) ch.history().append(std::move(ev));
-    ch.history().advance_head(held.head, held.head_type);
-    sync_channel_metrics();
-    return ch;
+    sse::Channel* ch = channels_->find(name);
+    if (!ch) {
+        // From here on the channel's events come to this loop; what came before is in
+        // the shared history (events already queued here are handed over first, and are
+        // ignored: this loop does not hold the channel yet).
+        broker::HeldChannel held = broker_->channel_opened(name);
+        ch = &channels_->open(name, history_limits_for(*runtime_, name), held.id);
+        for (auto& ev : held.events) ch->history().append(std::move(ev));
+        ch->history().advance_head(held.head, held.head_type);
+        sync_channel_metrics();
+    }
+    // A reader reads it now: the sweep reaches a quiet channel only every few seconds,
+    // so what expired since goes here.
+    ch->history().expire(std::chrono::steady_clock::now());
+    return *ch;
 }
 
 sse::Channel& Worker::reader_channel_now(const std::string& name) { return open_local(name); }
@@ -218,8 +223,8 @@ Worker::ChannelLookup Worker::with_channel(const std::string& name, ChannelFn cb
 void Worker::open_or_queue(const std::string& name, ChannelFn cb) {
     bool ready = broker_->ready();
     if (ready) {
-        if (sse::Channel* ch = channels_->find(name)) {
-            cb(ch);
+        if (channels_->find(name)) {
+            cb(&open_local(name));
             return;
         }
         // The process follows the channel: its shared history and head are all a new
@@ -300,7 +305,7 @@ void Worker::on_broker_message(const broker::Message& msg) {
     // The hub queues a channel's events only to loops that read it; one queued before
     // this loop let the channel go (or took it up again: the shared history had it) is
     // not for it.
-    sse::Channel* held = channels_->find(msg.channel);
+    sse::Channel* held = channels_->find_by_id(msg.channel_id);
     if (!held) return;
     sse::Channel& ch = *held;
     // A count that started again (issue 8): the broker says so, or position 1 arrives

@@ -18,6 +18,9 @@ namespace sluice::broker {
 // the events): the broker's readiness changed, and the message carries nothing else.
 struct Message {
     std::string channel;
+    // The channel's handle in this process (MemoryHub: never reused, the same for as
+    // long as any loop reads the channel): loops find their state by it, not by name.
+    uint64_t channel_id = 0;
     uint64_t position = 0;
     std::string event;    // event name, "" for the default "message"
     std::string payload;
@@ -51,6 +54,7 @@ struct ChannelSeed {
 // What the process holds of a channel when a loop takes it up: its head and its shared
 // recent events, oldest first.
 struct HeldChannel {
+    uint64_t id = 0;        // the handle its events carry (Message::channel_id)
     uint64_t head = 0;
     std::string head_type;  // payload type of the event at head, when known
     std::vector<history::StoredEventPtr> events;

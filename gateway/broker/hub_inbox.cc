@@ -74,7 +74,7 @@ uint64_t HubInbox::deliver_pending_and_head(const std::string& channel) {
 HeldChannel HubInbox::hold(const std::string& channel) {
     MemoryHub::Held held = hub_.hold(channel, &inbox_);
     deliver(held.pending);
-    return HeldChannel{held.head, std::move(held.head_type), std::move(held.events)};
+    return HeldChannel{held.id, held.head, std::move(held.head_type), std::move(held.events)};
 }
 
 uint64_t HubInbox::publish_local(const std::string& channel, const std::string& payload,

@@ -41,7 +41,8 @@ void MemoryHub::set_encoder(EncodeFn fn) {
     encoder_ = std::move(fn);
 }
 
-MemoryHub::MessagePtr MemoryHub::build_locked(Message m) const {
+MemoryHub::MessagePtr MemoryHub::build_locked(const Head& head, Message m) const {
+    m.channel_id = head.id;
     if (encoder_) {
         m.stored = encoder_(m);
     } else {
@@ -129,9 +130,15 @@ MemoryHub::Head& MemoryHub::get_locked(const std::string& channel, Clock::time_p
         return it->second;
     }
     sweep_some_locked(now);  // before the insert: the new head is not yet touched
-    Head& h = heads_[channel];
+    Head& h = entry_locked(channel);
     touch_locked(channel, h, now);
     return h;
+}
+
+MemoryHub::Head& MemoryHub::entry_locked(const std::string& channel) {
+    auto [it, inserted] = heads_.try_emplace(channel);
+    if (inserted) it->second.id = next_id_++;
+    return it->second;
 }
 
 void MemoryHub::touch_locked(const std::string& channel, Head& head, Clock::time_point now) {
@@ -210,8 +217,8 @@ uint64_t MemoryHub::publish(const std::string& channel, const std::string& paylo
         position = ++head.position;
         touch_locked(channel, head, t);
         if (admitted) {
-            to_wake = deliver_event_locked(
-                head, build_locked(make_message(channel, position, event, payload, restarted)), self);
+            auto msg = build_locked(head, make_message(channel, position, event, payload, restarted));
+            to_wake = deliver_event_locked(head, msg, self);
         }
     }
     if (!admitted) {
@@ -253,7 +260,8 @@ bool MemoryHub::deliver_locked(const std::string& channel, Head& head, bool rest
     // rewound: a reset.
     bool reset = (restarted && position == 1) || head.reset_next;
     head.reset_next = false;
-    auto woken = deliver_event_locked(head, build_locked(make_message(channel, position, event, payload, reset)));
+    auto msg = build_locked(head, make_message(channel, position, event, payload, reset));
+    auto woken = deliver_event_locked(head, msg);
     to_wake.insert(to_wake.end(), woken.begin(), woken.end());
     return true;
 }
@@ -335,7 +343,8 @@ void MemoryHub::reset_sequenced(const std::string& channel, const std::string& p
         // A reset is delivered even at the channel limit: loops holding the old
         // positions must forget them. It may exceed max_channels by this channel.
         history_.admit(head.history, max_channels_, true);
-        to_wake = deliver_event_locked(head, build_locked(make_message(channel, 1, event, payload, true)));
+        auto msg = build_locked(head, make_message(channel, 1, event, payload, true));
+        to_wake = deliver_event_locked(head, msg);
     }
     wake(to_wake);
 }
@@ -449,7 +458,8 @@ MemoryHub::Held MemoryHub::hold(const std::string& channel, Inbox* inbox) {
     Clock::time_point t = now();
     // A reader on an unknown channel makes an entry at position 0, erased again when the
     // last reader lets go (reading leaves no state).
-    Head& head = heads_[channel];
+    Head& head = entry_locked(channel);
+    held.id = head.id;
     if (std::find(head.interest.begin(), head.interest.end(), inbox) == head.interest.end())
         head.interest.push_back(inbox);
     history_.set_busy(head.history, true);

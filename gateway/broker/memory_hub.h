@@ -143,6 +143,7 @@ class MemoryHub {
     // between the snapshot and the live events. Holding twice is holding once.
     struct Held {
         std::vector<MessagePtr> pending;
+        uint64_t id = 0;  // the channel's handle: every event queued from now on carries it
         uint64_t head = 0;
         std::string head_type;  // payload type of the event at head, if known (terminal)
         std::vector<history::StoredEventPtr> events;
@@ -170,6 +171,10 @@ class MemoryHub {
   private:
     // One channel with no events held here: name (the map key), head, expiry.
     struct Head {
+        // The channel's handle, carried by its events (Message::channel_id). Never
+        // reused, and never changed while loops read the channel (a head with interest
+        // is not erased; a restart happens in place), so a loop can key on it.
+        uint64_t id = 0;
         uint64_t position = 0;
         Clock::time_point expires;
         Millis ttl{0};
@@ -185,6 +190,8 @@ class MemoryHub {
     Clock::time_point now() const { return now_ ? now_() : Clock::now(); }
     // The channel's live head, or nullptr (none, or expired).
     Head* find_locked(const std::string& channel, Clock::time_point now);
+    // The channel's entry, live or expired, created (position 0, a new id) if missing.
+    Head& entry_locked(const std::string& channel);
     // The live head, created at position 0 if there is none. *restarted is set when an
     // expired head was found and started over: the count is known to begin again.
     Head& get_locked(const std::string& channel, Clock::time_point now, bool* restarted = nullptr);
@@ -210,12 +217,13 @@ class MemoryHub {
     // An event of the channel: into its shared history, and to the loops reading it.
     std::vector<Inbox*> deliver_event_locked(Head& head, const MessagePtr& msg, Inbox* self = nullptr);
     // The message every loop receives, its stored form built once here.
-    MessagePtr build_locked(Message m) const;
+    MessagePtr build_locked(const Head& head, Message m) const;
     static void wake(const std::vector<Inbox*>& inboxes);
 
     std::mutex mutex_;
     Heads heads_;
     size_t sweep_cursor_ = 0;  // next bucket the incremental sweep looks at
+    uint64_t next_id_ = 1;     // Head::id of the next entry made
     std::vector<Inbox*> inboxes_;
     Millis default_ttl_;
     TtlFn ttl_fn_;

@@ -14,6 +14,7 @@ Channel::Channel(std::string name, const history::HistoryLimits& limits)
 
 void Channel::publish(history::StoredEventPtr ev) {
     if (!ev) return;
+    history_.expire(ev->at);  // events are stamped in order: ev->at is "now" for the ring
     history_.append(ev);
     // Subscribers see the shared event itself, held here even if the ring was too small.
     const history::StoredEvent& stored = *ev;
@@ -88,20 +89,28 @@ ChannelWindow Channel::window(const std::vector<std::string>& terminal) const {
 
 ChannelStore::ChannelStore(Hooks hooks) : hooks_(std::move(hooks)) {}
 
-Channel* ChannelStore::find(const std::string& name) {
+Channel* ChannelStore::find(std::string_view name) {
     auto it = channels_.find(name);
     return it == channels_.end() ? nullptr : it->second.get();
 }
 
-Channel& ChannelStore::open(const std::string& name, const history::HistoryLimits& limits) {
-    auto [it, inserted] = channels_.try_emplace(name, nullptr);
-    if (inserted) {
-        it->second = std::make_unique<Channel>(name, limits);
-        it->second->owner_ = this;
-        // Checked at the end of this turn: a reader that does not attach leaves nothing.
-        note_unused(*it->second);
-    }
-    return *it->second;
+Channel* ChannelStore::find_by_id(uint64_t id) {
+    auto it = by_id_.find(id);
+    return it == by_id_.end() ? nullptr : it->second;
+}
+
+Channel& ChannelStore::open(const std::string& name, const history::HistoryLimits& limits,
+                            uint64_t id) {
+    if (Channel* ch = find(name)) return *ch;
+    auto owned = std::make_unique<Channel>(name, limits);
+    Channel& ch = *owned;
+    ch.owner_ = this;
+    ch.id_ = id;
+    channels_.emplace(ch.name(), std::move(owned));
+    if (id != 0) by_id_.emplace(id, &ch);
+    // Checked at the end of this turn: a reader that does not attach leaves nothing.
+    note_unused(ch);
+    return ch;
 }
 
 void ChannelStore::note_unused(Channel& ch) {
@@ -125,20 +134,31 @@ size_t ChannelStore::drop_unused() {
     return dropped;
 }
 
-void ChannelStore::drop(std::unordered_map<std::string, std::unique_ptr<Channel>>::iterator it) {
-    std::string name = it->first;
-    channels_.erase(it);
-    if (hooks_.on_drop) hooks_.on_drop(name);
+void ChannelStore::drop(ByName::iterator it) {
+    std::unique_ptr<Channel> ch = std::move(it->second);
+    channels_.erase(it);  // its key views ch's name: erased before ch goes
+    if (ch->id() != 0) by_id_.erase(ch->id());
+    if (hooks_.on_drop) hooks_.on_drop(ch->name());
 }
 
 size_t ChannelStore::sweep(std::chrono::steady_clock::time_point now) {
+    const size_t buckets = channels_.bucket_count();
+    if (channels_.empty() || buckets == 0) return 0;
+    // Whole buckets, starting where the last call stopped, until this call's share of
+    // the channels is seen (or every bucket once).
+    const size_t quota = (channels_.size() + kSweepRounds - 1) / kSweepRounds;
     size_t expired = 0;
-    for (auto it = channels_.begin(); it != channels_.end();) {
-        auto next = std::next(it);
-        expired += it->second->history().expire(now);
-        if (it->second->subscriber_count() == 0) drop(it);
-        it = next;
+    size_t seen = 0;
+    std::vector<std::string_view> unread;
+    for (size_t step = 0; step < buckets && seen < quota; ++step) {
+        size_t b = sweep_cursor_++ % buckets;
+        for (auto it = channels_.begin(b); it != channels_.end(b); ++it, ++seen) {
+            expired += it->second->history().expire(now);
+            if (it->second->subscriber_count() == 0) unread.push_back(it->first);
+        }
     }
+    sweep_cursor_ %= buckets;
+    for (std::string_view name : unread) drop(channels_.find(name));
     return expired;
 }
 

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -38,7 +39,6 @@ class Subscriber {
 
   private:
     friend class Channel;
-class ChannelStore;
     size_t slot_ = SIZE_MAX;  // index in the channel's subscriber vector
 };
 
@@ -47,10 +47,14 @@ class Channel {
     Channel(std::string name, const history::HistoryLimits& limits);
 
     const std::string& name() const { return name_; }
+    // The broker's handle for the channel (broker::Message::channel_id); 0: none.
+    uint64_t id() const { return id_; }
     history::ChannelHistory& history() { return history_; }
     const history::ChannelHistory& history() const { return history_; }
 
-    // Appends the event to history and hands it to every subscriber.
+    // Appends the event to history and hands it to every subscriber. Events older than
+    // the history's ttl as of this one go first: a channel that is written to needs no
+    // sweep.
     void publish(history::StoredEventPtr ev);
     void publish(history::StoredEvent ev) { publish(std::make_shared<const history::StoredEvent>(std::move(ev))); }
 
@@ -85,6 +89,7 @@ class Channel {
     void compact();  // drops the holes unsubscribe() left during a fan-out
 
     std::string name_;
+    uint64_t id_ = 0;
     history::ChannelHistory history_;
     std::vector<Subscriber*> subscribers_;
     size_t live_subscribers_ = 0;
@@ -111,30 +116,45 @@ class ChannelStore {
     ChannelStore(const ChannelStore&) = delete;
     ChannelStore& operator=(const ChannelStore&) = delete;
 
-    Channel* find(const std::string& name);
-    // Finds or creates the channel. Never refuses: which channels may hold events is
-    // decided process-wide before an event reaches a loop, and a channel lives here only
-    // while a reader is attached (see drop_unused).
-    Channel& open(const std::string& name, const history::HistoryLimits& limits);
+    Channel* find(std::string_view name);
+    // The channel with this broker handle (broker::Message::channel_id), if held: how
+    // an event finds its channel, without hashing the name again.
+    Channel* find_by_id(uint64_t id);
+    // Finds or creates the channel; `id` is the broker's handle for it (0: none, found
+    // by name only). Never refuses: which channels may hold events is decided
+    // process-wide before an event reaches a loop, and a channel lives here only while a
+    // reader is attached (see drop_unused).
+    Channel& open(const std::string& name, const history::HistoryLimits& limits, uint64_t id = 0);
 
     // Drops channels that have no reader left (made for a reader that did not attach, or
     // whose last reader left). Call at the end of a loop turn, when no fan-out is
     // running. Returns the number dropped.
     size_t drop_unused();
 
-    // Expires old events of every channel (the loop's references; the shared history
-    // expires on its own) and drops channels without readers. Returns events expired.
+    // Expires old events (the loop's references; the shared history expires on its own)
+    // and drops channels without readers, in a slice of the channels: each call visits
+    // about 1/kSweepRounds of them, so every channel is visited once per kSweepRounds
+    // calls and one call costs a tenth of a full pass. It only bounds how long a quiet
+    // channel keeps expired events alive: a channel expires its events when it is
+    // written to (Channel::publish) and when a reader takes it up (the worker).
+    // Returns events expired.
+    static constexpr size_t kSweepRounds = 10;
     size_t sweep(std::chrono::steady_clock::time_point now);
 
     size_t size() const { return channels_.size(); }
 
   private:
     friend class Channel;
+    // Keyed by a view of the channel's own name (the Channel is heap-allocated and
+    // outlives its entry): the name is stored once.
+    using ByName = std::unordered_map<std::string_view, std::unique_ptr<Channel>>;
     void note_unused(Channel& ch);
-    void drop(std::unordered_map<std::string, std::unique_ptr<Channel>>::iterator it);
+    void drop(ByName::iterator it);
 
-    std::unordered_map<std::string, std::unique_ptr<Channel>> channels_;
+    ByName channels_;
+    std::unordered_map<uint64_t, Channel*> by_id_;
     std::vector<std::string> unused_;
+    size_t sweep_cursor_ = 0;  // next bucket of channels_ the sweep looks at
     Hooks hooks_;
 };
 

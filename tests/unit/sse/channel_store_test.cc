@@ -103,15 +103,81 @@ TEST_CASE("the sweep expires the loop's events and keeps channels that have read
     Reader reader;
     watched.subscribe(reader);
     watched.publish(event_of(1, t0));
-    watched.publish(event_of(2, t0 + std::chrono::seconds(5)));
-    CHECK(f.store.sweep(t0 + std::chrono::seconds(1)) == 1);  // event 1 expired, 2 not yet
+    watched.publish(event_of(2, t0 + std::chrono::milliseconds(5)));
+    CHECK(f.store.sweep(t0 + std::chrono::milliseconds(12)) == 1);  // 1 expired, 2 not yet
     CHECK(watched.history().size() == 1);
     CHECK(watched.history().head() == 2);  // the head outlives its events
     CHECK(f.store.find("watched") == &watched);
     watched.unsubscribe(reader);
     // A channel without readers goes at the sweep too (not only at the end of the turn).
-    CHECK(f.store.sweep(t0 + std::chrono::seconds(1)) == 0);
+    CHECK(f.store.sweep(t0 + std::chrono::milliseconds(12)) == 0);
     CHECK(f.store.find("watched") == nullptr);
     CHECK(f.dropped == std::vector<std::string>{"watched"});
     CHECK(f.store.drop_unused() == 0);  // already gone: nothing dropped twice
+}
+
+TEST_CASE("one sweep visits a slice of the channels, and kSweepRounds sweeps visit all",
+          "[sse][store]") {
+    Fixture f;
+    history::HistoryLimits short_ttl;
+    short_ttl.ttl = std::chrono::milliseconds(10);
+    auto t0 = std::chrono::steady_clock::now();
+    constexpr size_t kChannels = 500;
+    std::vector<Reader> readers(kChannels);
+    std::vector<sse::Channel*> channels;
+    for (size_t i = 0; i < kChannels; ++i) {
+        sse::Channel& ch = f.store.open("c" + std::to_string(i), short_ttl);
+        ch.subscribe(readers[i]);
+        ch.publish(event_of(1, t0));
+        channels.push_back(&ch);
+    }
+    auto later = t0 + std::chrono::seconds(1);
+    size_t first = f.store.sweep(later);
+    CHECK(first > 0);
+    CHECK(first < kChannels / 2);  // about a tenth (whole buckets), not every channel
+    size_t total = first;
+    for (size_t round = 1; round < sse::ChannelStore::kSweepRounds; ++round) total += f.store.sweep(later);
+    CHECK(total == kChannels);
+    for (sse::Channel* ch : channels) CHECK(ch->history().empty());
+    CHECK(f.store.size() == kChannels);  // every one still has its reader
+    for (size_t i = 0; i < kChannels; ++i) channels[i]->unsubscribe(readers[i]);
+    CHECK(f.store.drop_unused() == kChannels);
+}
+
+TEST_CASE("a channel that is written to expires its old events without the sweep",
+          "[sse][store]") {
+    Fixture f;
+    history::HistoryLimits short_ttl;
+    short_ttl.ttl = std::chrono::milliseconds(10);
+    auto t0 = std::chrono::steady_clock::now();
+    sse::Channel& ch = f.store.open("busy", short_ttl);
+    ch.publish(event_of(1, t0));
+    ch.publish(event_of(2, t0 + std::chrono::milliseconds(5)));
+    CHECK(ch.history().size() == 2);
+    ch.publish(event_of(3, t0 + std::chrono::milliseconds(12)));  // 1 is older than the ttl
+    CHECK(ch.history().size() == 2);
+    CHECK(ch.history().oldest() == 2);
+}
+
+TEST_CASE("a channel is found by its broker handle while it is held, and not after",
+          "[sse][store]") {
+    Fixture f;
+    sse::Channel& a = f.store.open("a", history::HistoryLimits{}, 41);
+    sse::Channel& b = f.store.open("b", history::HistoryLimits{}, 42);
+    sse::Channel& none = f.store.open("no-handle", history::HistoryLimits{});
+    CHECK(f.store.find_by_id(41) == &a);
+    CHECK(f.store.find_by_id(42) == &b);
+    CHECK(a.id() == 41);
+    CHECK(none.id() == 0);
+    CHECK(f.store.find_by_id(0) == nullptr);
+    CHECK(&f.store.open("a", history::HistoryLimits{}, 41) == &a);  // opened again: the same
+    Reader reader;
+    b.subscribe(reader);
+    CHECK(f.store.drop_unused() == 2);  // a and no-handle: no reader attached
+    CHECK(f.store.find_by_id(41) == nullptr);
+    CHECK(f.store.find_by_id(42) == &b);
+    b.unsubscribe(reader);
+    CHECK(f.store.drop_unused() == 1);
+    CHECK(f.store.find_by_id(42) == nullptr);
+    CHECK(f.store.size() == 0);
 }
