@@ -77,7 +77,7 @@ def render(results, args):
     o.append("- Everything on loopback; the servers and the load generator share the 2 cores "
              "(other jobs on this machine may add noise: CPU-seconds are less sensitive to "
              "that than rates).")
-    o.append(f"- {v['sluice']} (Release build, {v['compiler']}); "
+    o.append(f"- {v['sluice']} ({v['compiler']}); "
              + "; ".join(v["packages"]) + f"; node {v['node']}, h3 {v['h3']}, "
              f"ioredis {v['ioredis']}.\n")
 
@@ -536,8 +536,6 @@ node bench/peers/h3/server.mjs 28105 28106
 """
 
 
-# Sections of RESULTS.md that other tools write (the chaos soak, bench/soak/): a full
-# compare.sh run regenerates everything else and carries these over unchanged.
 # Sections written by hand or by other tools (bench/soak, bench/rolling,
 # bench/scripts/plugin_cost.py), carried over when compare.sh regenerates the file.
 KEPT_SECTIONS = (
