@@ -43,19 +43,7 @@ std::vector<std::string_view> split_codings(std::string_view list) {
 
 struct RequestParser::Impl {
     explicit Impl(const ParserLimits& l) : limits(l) {
-        llhttp_settings_init(&settings);
-        using namespace llhttp_bind;
-        settings.on_url = &data<Impl, &Impl::on_url>;
-        settings.on_url_complete = &event<Impl, &Impl::on_url_complete>;
-        settings.on_version_complete = &event<Impl, &Impl::on_version_complete>;
-        settings.on_header_field = &data<Impl, &Impl::on_header_field>;
-        settings.on_header_value = &data<Impl, &Impl::on_header_value>;
-        settings.on_header_value_complete = &event<Impl, &Impl::on_header_value_complete>;
-        settings.on_headers_complete = &event<Impl, &Impl::on_headers_complete>;
-        settings.on_chunk_header = &event<Impl, &Impl::on_chunk_header>;
-        settings.on_body = &data<Impl, &Impl::on_body>;
-        settings.on_message_complete = &event<Impl, &Impl::on_message_complete>;
-        llhttp_init(&parser, HTTP_REQUEST, &settings);
+        llhttp_init(&parser, HTTP_REQUEST, &callbacks());
         // The one lenient flag: llhttp alone accepts only 0.9, 1.0, 1.1 and 2.0 and reports
         // anything else as a malformed version. With it, every well-formed "HTTP/d.d"
         // reaches on_version_complete, which answers 505 for all but 1.0/1.1, while a
@@ -92,8 +80,29 @@ struct RequestParser::Impl {
     std::string fail_reason;
 
     ParserLimits limits;
-    llhttp_settings_t settings{};
     llhttp_t parser{};
+
+    // The callbacks are the same for every parser: one table for the process, not 184
+    // bytes in each connection (llhttp keeps a pointer to it).
+    static const llhttp_settings_t& callbacks() {
+        static const llhttp_settings_t table = [] {
+            llhttp_settings_t t;
+            llhttp_settings_init(&t);
+            using namespace llhttp_bind;
+            t.on_url = &data<Impl, &Impl::on_url>;
+            t.on_url_complete = &event<Impl, &Impl::on_url_complete>;
+            t.on_version_complete = &event<Impl, &Impl::on_version_complete>;
+            t.on_header_field = &data<Impl, &Impl::on_header_field>;
+            t.on_header_value = &data<Impl, &Impl::on_header_value>;
+            t.on_header_value_complete = &event<Impl, &Impl::on_header_value_complete>;
+            t.on_headers_complete = &event<Impl, &Impl::on_headers_complete>;
+            t.on_chunk_header = &event<Impl, &Impl::on_chunk_header>;
+            t.on_body = &data<Impl, &Impl::on_body>;
+            t.on_message_complete = &event<Impl, &Impl::on_message_complete>;
+            return t;
+        }();
+        return table;
+    }
 
     void clear_message() {
         head = RequestHead{};

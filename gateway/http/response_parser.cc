@@ -21,16 +21,7 @@ const std::string* ResponseInfo::header(std::string_view name) const {
 
 struct ResponseParser::Impl {
     explicit Impl(uint64_t max_head) : max_head_size(max_head) {
-        llhttp_settings_init(&settings);
-        using namespace llhttp_bind;
-        settings.on_status = &data<Impl, &Impl::on_status>;
-        settings.on_header_field = &data<Impl, &Impl::on_header_field>;
-        settings.on_header_value = &data<Impl, &Impl::on_header_value>;
-        settings.on_header_value_complete = &event<Impl, &Impl::on_header_value_complete>;
-        settings.on_headers_complete = &event<Impl, &Impl::on_headers_complete>;
-        settings.on_body = &data<Impl, &Impl::on_body>;
-        settings.on_message_complete = &event<Impl, &Impl::on_message_complete>;
-        llhttp_init(&parser, HTTP_RESPONSE, &settings);
+        llhttp_init(&parser, HTTP_RESPONSE, &callbacks());
         parser.data = this;
     }
 
@@ -51,8 +42,25 @@ struct ResponseParser::Impl {
     std::string fail_reason;
 
     uint64_t max_head_size;
-    llhttp_settings_t settings{};
     llhttp_t parser{};
+
+    // One callback table for every response parser (llhttp keeps a pointer to it).
+    static const llhttp_settings_t& callbacks() {
+        static const llhttp_settings_t table = [] {
+            llhttp_settings_t t;
+            llhttp_settings_init(&t);
+            using namespace llhttp_bind;
+            t.on_status = &data<Impl, &Impl::on_status>;
+            t.on_header_field = &data<Impl, &Impl::on_header_field>;
+            t.on_header_value = &data<Impl, &Impl::on_header_value>;
+            t.on_header_value_complete = &event<Impl, &Impl::on_header_value_complete>;
+            t.on_headers_complete = &event<Impl, &Impl::on_headers_complete>;
+            t.on_body = &data<Impl, &Impl::on_body>;
+            t.on_message_complete = &event<Impl, &Impl::on_message_complete>;
+            return t;
+        }();
+        return table;
+    }
 
     void clear() {
         head = ResponseInfo{};

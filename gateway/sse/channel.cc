@@ -144,15 +144,15 @@ void ChannelStore::drop(ByName::iterator it) {
 size_t ChannelStore::sweep(std::chrono::steady_clock::time_point now) {
     const size_t buckets = channels_.bucket_count();
     if (channels_.empty() || buckets == 0) return 0;
-    // Whole buckets, starting where the last call stopped, until this call's share of
-    // the channels is seen (or every bucket once).
-    const size_t quota = (channels_.size() + kSweepRounds - 1) / kSweepRounds;
+    // A tenth of the buckets, starting where the last call stopped: every channel once in
+    // kSweepRounds calls (while the table is not rehashed), and the cost of a call stays a
+    // tenth of the table's even when most buckets are empty (a table does not shrink).
+    const size_t share = (buckets + kSweepRounds - 1) / kSweepRounds;
     size_t expired = 0;
-    size_t seen = 0;
     std::vector<std::string_view> unread;
-    for (size_t step = 0; step < buckets && seen < quota; ++step) {
+    for (size_t step = 0; step < share; ++step) {
         size_t b = sweep_cursor_++ % buckets;
-        for (auto it = channels_.begin(b); it != channels_.end(b); ++it, ++seen) {
+        for (auto it = channels_.begin(b); it != channels_.end(b); ++it) {
             expired += it->second->history().expire(now);
             if (it->second->subscriber_count() == 0) unread.push_back(it->first);
         }

@@ -132,8 +132,8 @@ class ChannelStore {
     size_t drop_unused();
 
     // Expires old events (the loop's references; the shared history expires on its own)
-    // and drops channels without readers, in a slice of the channels: each call visits
-    // about 1/kSweepRounds of them, so every channel is visited once per kSweepRounds
+    // and drops channels without readers, in a slice of the table: each call visits
+    // 1/kSweepRounds of its buckets, so every channel is visited once per kSweepRounds
     // calls and one call costs a tenth of a full pass. It only bounds how long a quiet
     // channel keeps expired events alive: a channel expires its events when it is
     // written to (Channel::publish) and when a reader takes it up (the worker).

@@ -27,6 +27,13 @@ struct Reader : sse::Subscriber {
     void on_channel_event(sse::Channel&, const history::StoredEvent&) override {}
 };
 
+// kSweepRounds calls: every channel visited once.
+size_t sweep_round(sse::ChannelStore& store, std::chrono::steady_clock::time_point now) {
+    size_t expired = 0;
+    for (size_t i = 0; i < sse::ChannelStore::kSweepRounds; ++i) expired += store.sweep(now);
+    return expired;
+}
+
 struct Fixture {
     std::vector<std::string> dropped;
     sse::ChannelStore store{hooks()};
@@ -104,13 +111,13 @@ TEST_CASE("the sweep expires the loop's events and keeps channels that have read
     watched.subscribe(reader);
     watched.publish(event_of(1, t0));
     watched.publish(event_of(2, t0 + std::chrono::milliseconds(5)));
-    CHECK(f.store.sweep(t0 + std::chrono::milliseconds(12)) == 1);  // 1 expired, 2 not yet
+    CHECK(sweep_round(f.store, t0 + std::chrono::milliseconds(12)) == 1);  // 1 expired, 2 not yet
     CHECK(watched.history().size() == 1);
     CHECK(watched.history().head() == 2);  // the head outlives its events
     CHECK(f.store.find("watched") == &watched);
     watched.unsubscribe(reader);
     // A channel without readers goes at the sweep too (not only at the end of the turn).
-    CHECK(f.store.sweep(t0 + std::chrono::milliseconds(12)) == 0);
+    CHECK(sweep_round(f.store, t0 + std::chrono::milliseconds(12)) == 0);
     CHECK(f.store.find("watched") == nullptr);
     CHECK(f.dropped == std::vector<std::string>{"watched"});
     CHECK(f.store.drop_unused() == 0);  // already gone: nothing dropped twice
@@ -135,13 +142,17 @@ TEST_CASE("one sweep visits a slice of the channels, and kSweepRounds sweeps vis
     size_t first = f.store.sweep(later);
     CHECK(first > 0);
     CHECK(first < kChannels / 2);  // about a tenth (whole buckets), not every channel
-    size_t total = first;
-    for (size_t round = 1; round < sse::ChannelStore::kSweepRounds; ++round) total += f.store.sweep(later);
-    CHECK(total == kChannels);
+    size_t rest = 0;
+    for (size_t round = 1; round < sse::ChannelStore::kSweepRounds; ++round) rest += f.store.sweep(later);
+    CHECK(first + rest == kChannels);
     for (sse::Channel* ch : channels) CHECK(ch->history().empty());
     CHECK(f.store.size() == kChannels);  // every one still has its reader
-    for (size_t i = 0; i < kChannels; ++i) channels[i]->unsubscribe(readers[i]);
-    CHECK(f.store.drop_unused() == kChannels);
+    for (size_t i = 1; i < kChannels; ++i) channels[i]->unsubscribe(readers[i]);
+    CHECK(f.store.drop_unused() == kChannels - 1);
+    // The table keeps its buckets when it empties: one round still reaches the last one.
+    channels[0]->publish(event_of(2, later));
+    CHECK(sweep_round(f.store, later + std::chrono::seconds(1)) == 1);
+    CHECK(channels[0]->history().empty());
 }
 
 TEST_CASE("a channel that is written to expires its old events without the sweep",
