@@ -27,6 +27,13 @@ struct Reader : sse::Subscriber {
     void on_channel_event(sse::Channel&, const history::StoredEvent&) override {}
 };
 
+// History limits whose events expire 10 ms after they were stamped.
+history::HistoryLimits ten_ms_ttl() {
+    history::HistoryLimits limits;
+    limits.ttl = std::chrono::milliseconds(10);
+    return limits;
+}
+
 // kSweepRounds calls: every channel visited once.
 size_t sweep_round(sse::ChannelStore& store, std::chrono::steady_clock::time_point now) {
     size_t expired = 0;
@@ -103,8 +110,7 @@ TEST_CASE("a reader that leaves and another that comes in the same turn keep the
 TEST_CASE("the sweep expires the loop's events and keeps channels that have readers",
           "[sse][store]") {
     Fixture f;
-    history::HistoryLimits short_ttl;
-    short_ttl.ttl = std::chrono::milliseconds(10);
+    const history::HistoryLimits short_ttl = ten_ms_ttl();
     auto t0 = std::chrono::steady_clock::now();
     sse::Channel& watched = f.store.open("watched", short_ttl);
     Reader reader;
@@ -126,8 +132,7 @@ TEST_CASE("the sweep expires the loop's events and keeps channels that have read
 TEST_CASE("one sweep visits a slice of the channels, and kSweepRounds sweeps visit all",
           "[sse][store]") {
     Fixture f;
-    history::HistoryLimits short_ttl;
-    short_ttl.ttl = std::chrono::milliseconds(10);
+    const history::HistoryLimits short_ttl = ten_ms_ttl();
     auto t0 = std::chrono::steady_clock::now();
     constexpr size_t kChannels = 500;
     std::vector<Reader> readers(kChannels);
@@ -158,8 +163,7 @@ TEST_CASE("one sweep visits a slice of the channels, and kSweepRounds sweeps vis
 TEST_CASE("a channel that is written to expires its old events without the sweep",
           "[sse][store]") {
     Fixture f;
-    history::HistoryLimits short_ttl;
-    short_ttl.ttl = std::chrono::milliseconds(10);
+    const history::HistoryLimits short_ttl = ten_ms_ttl();
     auto t0 = std::chrono::steady_clock::now();
     sse::Channel& ch = f.store.open("busy", short_ttl);
     ch.publish(event_of(1, t0));
